@@ -1,0 +1,38 @@
+# Two commands from a fresh clone: `make demo` and `make test`. Everything else is optional.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: demo test lab bench screenshot constraints clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e ".[test,lab]"
+	@# rfc3987-syntax (pulled in by jupyterlab) costs 2-3 s at every papermill/nbconvert import: see bench/README.md
+	-$(PY) -m pip uninstall -y -q rfc3987-syntax
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/rtanalytics run --all --no-progress
+	@echo "open: $(CURDIR)/outputs/index.html"
+
+test: $(STAMP)
+	$(PY) -m pytest -q tests notebooks --nbval-lax -p no:cacheprovider
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+
+bench: $(STAMP)
+	$(PY) bench/demo_generation.py
+	$(PY) bench/run_overhead.py
+
+screenshot: $(STAMP)
+	$(PY) tools/screenshot.py
+
+constraints:
+	$(PY) -m pip freeze --exclude-editable | grep -v '^rtanalytics' > constraints.txt
+
+clean:
+	rm -rf $(VENV) outputs/*/ outputs/index.html

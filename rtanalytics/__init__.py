@@ -1,0 +1,130 @@
+"""rtanalytics: observability analytics for AWS-hosted services.
+
+The analyst's front door::
+
+    import rtanalytics as rt
+    rt.catalog().kpis                                   # the KPI table from parameters/
+    df = rt.metrics(["availability", "error_rate"], start="-24h")          # KPI series
+    df = rt.metrics([rt.MetricQuery("AWS/ApplicationELB", "RequestCount",
+                                    {"LoadBalancer": "RealTechee-ALB"}, "Sum", 300)], start="-24h")
+    rt.logs("/aws/amplify/RealTechee-Gen2/errors", start="-1h")
+    rt.alarm_history(start="-7d"); rt.events(start="-7d")
+    rt.run("kpis", start="-24h")                         # render a report into outputs/
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from typing import Any, Iterable
+
+import pandas as pd
+
+from .catalog import catalog
+from .errors import CatalogError, ParameterError, ReportError, RtAnalyticsError, SourceError
+from .queries import MetricQuery
+from .timewindow import TimeWindow, parse_duration, parse_time
+
+__all__ = ["catalog", "source", "metrics", "logs", "alarm_history", "events", "kpis", "run", "report_summary",
+           "MetricQuery", "TimeWindow", "RtAnalyticsError", "ParameterError", "CatalogError", "SourceError",
+           "ReportError", "setup_notebook"]
+
+
+def source(name: str = "demo", environment: str = "demo", **options):
+    """A data source by name (``demo``, ``cloudwatch``, ``files``) for an environment of the catalog."""
+    from .sources.base import get_source
+
+    return get_source(name, environment=environment, **options)
+
+
+def _src(src, environment):
+    return source(src, environment) if isinstance(src, str) else src
+
+
+def metrics(queries: Iterable[Any] | Any, start="-24h", end="now", source: Any = "demo", environment="demo",
+            period: Any = "5m", stat: str | None = None) -> pd.DataFrame:
+    """A wide metrics frame for ``queries`` over ``[start, end)``.
+
+    Each query may be a :class:`MetricQuery`, a ``MetricDataQuery`` dict, a dict of MetricQuery fields, a KPI
+    name from the catalog (its per-period series) or an alarm name (the alarm's metric at its statistic).
+    """
+    from .alarms import load_alarms
+    from .kpis import evaluate_kpis
+    from .timewindow import period_seconds
+
+    if isinstance(queries, (str, MetricQuery, dict)):
+        queries = [queries]
+    src = _src(source, environment)
+    window = TimeWindow.parse(start, end)
+    p = period_seconds(period)
+    cat = catalog()
+    env = cat.environment(environment)
+    frames, mq = [], []
+    alarms = None
+    for q in queries:
+        if isinstance(q, MetricQuery):
+            mq.append(q if stat is None else q.with_(stat=stat))
+        elif isinstance(q, dict):
+            mq.append(MetricQuery.from_cloudwatch(q) if ("MetricStat" in q or "Expression" in q)
+                      else MetricQuery(**({"period": p} | q)))
+        elif isinstance(q, str) and q in cat.kpis:
+            frames.append(evaluate_kpis(cat.kpis, src, window, env.resources.substitutions(), p, [q])[1])
+        elif isinstance(q, str):
+            alarms = alarms if alarms is not None else {a.AlarmName: a for a in load_alarms(environment=environment)}
+            if q not in alarms:
+                raise ParameterError("queries", f"{q!r} is neither a KPI nor an alarm name",
+                                     "MetricQuery objects, dicts, KPI names (" + ", ".join(cat.kpis) + ") or "
+                                     "alarm names (" + ", ".join(alarms) + ")")
+            mq.append(alarms[q].query())
+    if mq:
+        frames.insert(0, src.metrics(mq, window))
+    return pd.concat(frames, axis=1) if len(frames) > 1 else frames[0]
+
+
+def logs(log_group: str | None = None, start="-1h", end="now", filter_pattern: str | None = None,
+         source: Any = "demo", environment="demo") -> pd.DataFrame:
+    """The logs frame of ``log_group`` (default: the environment's application log group)."""
+    src = _src(source, environment)
+    lg = log_group or catalog().environment(environment).resources.log_group
+    return src.logs(lg, TimeWindow.parse(start, end), filter_pattern)
+
+
+def alarm_history(start="-7d", end="now", alarm_names=None, source: Any = "demo", environment="demo"):
+    """State changes of alarms over ``[start, end)``."""
+    return _src(source, environment).alarm_history(TimeWindow.parse(start, end), alarm_names)
+
+
+def events(start="-7d", end="now", source: Any = "demo", environment="demo") -> pd.DataFrame:
+    """Timeline events (deploys; on the demo source, the scenario's incidents too)."""
+    return _src(source, environment).events(TimeWindow.parse(start, end))
+
+
+def kpis(start="-7d", end="now", source: Any = "demo", environment="demo", period="5m"):
+    """The KPI table and series: ``(table, series)``."""
+    from .kpis import evaluate_kpis
+    from .timewindow import period_seconds
+
+    cat = catalog()
+    return evaluate_kpis(cat.kpis, _src(source, environment), TimeWindow.parse(start, end),
+                         cat.environment(environment).resources.substitutions(), period_seconds(period))
+
+
+def run(report: str, outputs=None, **params):
+    """Render ``report`` with ``params`` into ``outputs/`` (see ``rtanalytics run``)."""
+    from .reports.runner import run_report
+
+    return run_report(report, params, outputs=outputs)
+
+
+def report_summary(figures: dict, status: str = "ok", notes=None) -> None:
+    """In a report notebook: hand the key figures to the runner (see :mod:`rtanalytics.reports.glue`)."""
+    from .reports.glue import report_summary as _rs
+
+    _rs(figures, status, notes)
+
+
+def setup_notebook() -> None:
+    """Make plotly figures render in JupyterLab and survive offline HTML export."""
+    from .figures import use_offline_renderer
+
+    use_offline_renderer()

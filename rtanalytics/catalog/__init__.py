@@ -1,0 +1,61 @@
+"""The catalog: ``parameters/`` loaded into validated models.
+
+>>> import rtanalytics as rt
+>>> cat = rt.catalog()
+>>> cat.kpis["availability"].target.value
+99.9
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from ..errors import CatalogError, ParameterError
+from .loader import load, parameters_dir, read_yaml, validate
+from .models import Environment, Environments, Incident, Kpi, KpiCatalog, MetricSelector, Resources, Scenario
+
+__all__ = ["Catalog", "catalog", "Environment", "Kpi", "MetricSelector", "Resources", "Scenario", "Incident",
+           "parameters_dir", "read_yaml", "validate", "load"]
+
+
+class Catalog:
+    """Everything under one ``parameters/`` folder, each part loaded (and validated) on first use."""
+
+    def __init__(self, root: Path | str | None = None):
+        self.root = Path(root) if root else parameters_dir()
+
+    def __repr__(self):
+        return f"Catalog({str(self.root)!r})"
+
+    @cached_property
+    def environments(self) -> dict[str, Environment]:
+        return load(Environments, self.root / "environments.yaml").environments
+
+    def environment(self, name: str) -> Environment:
+        envs = self.environments
+        if name not in envs:
+            raise ParameterError("environment", f"unknown environment {name!r}", ", ".join(sorted(envs)))
+        return envs[name]
+
+    @cached_property
+    def kpis(self) -> dict[str, Kpi]:
+        return load(KpiCatalog, self.root / "kpis.yaml").kpis
+
+    def scenario(self, name: str = "default") -> Scenario:
+        path = self.root / "scenarios" / f"{name}.yaml"
+        if not path.exists():
+            have = sorted(p.stem for p in (self.root / "scenarios").glob("*.yaml"))
+            raise CatalogError(str(path), None, f"no scenario {name!r} (have: {', '.join(have) or 'none'})")
+        return load(Scenario, path)
+
+
+_CACHE: dict[Path, Catalog] = {}
+
+
+def catalog(root: Path | str | None = None) -> Catalog:
+    """The catalog for ``root`` (default: :func:`parameters_dir`), cached per folder."""
+    key = Path(root).resolve() if root else parameters_dir().resolve()
+    if key not in _CACHE:
+        _CACHE[key] = Catalog(key)
+    return _CACHE[key]

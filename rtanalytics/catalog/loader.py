@@ -1,0 +1,60 @@
+"""Finding and reading the YAML catalog under ``parameters/`` with errors that name the file and field."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from ..errors import CatalogError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parameters_dir() -> Path:
+    """``$RTANALYTICS_PARAMETERS``, else the repository's ``parameters/``, else ``./parameters``."""
+    env = os.environ.get("RTANALYTICS_PARAMETERS")
+    if env:
+        return Path(env)
+    repo = Path(__file__).resolve().parents[2] / "parameters"
+    if repo.is_dir():
+        return repo
+    return Path.cwd() / "parameters"
+
+
+def read_yaml(path: Path | str) -> Any:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CatalogError(str(path), None, "file not found") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
+        raise CatalogError(str(path), where, f"not valid YAML: {getattr(e, 'problem', e)}") from None
+
+
+def validate(model: type[M], data: Any, path: Path | str, prefix: str = "") -> M:
+    """``model.model_validate(data)``, turning pydantic's errors into one :class:`CatalogError` naming every field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        problems = []
+        first_field = None
+        for err in e.errors():
+            loc = ".".join(str(x) for x in (([prefix] if prefix else []) + list(err["loc"])))
+            first_field = first_field or loc
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                msg = "unknown field (remove it or check its spelling)"
+            problems.append(f"{loc or '(top level)'}: {msg}")
+        raise CatalogError(str(path), first_field, "; ".join(problems)) from None
+
+
+def load(model: type[M], path: Path | str, prefix: str = "") -> M:
+    return validate(model, read_yaml(path), path, prefix)

@@ -1,0 +1,247 @@
+"""Validated catalog models: environments, KPIs, metric selectors, the demo scenario."""
+
+from __future__ import annotations
+
+import string
+from datetime import datetime
+from typing import Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..queries import normalize_stat
+from ..timewindow import parse_duration, to_utc
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ----------------------------------------------------------------------------------------------- environments
+class Resources(Strict):
+    """Names of the monitored resources (the seed's values for production)."""
+
+    alb: str = "RealTechee-ALB"
+    table_suffix: str = "aqnqdrctpzfwfjwyxxsmu6peoq-NONE"
+    tables: list[str] = ["Contacts", "Properties", "Requests", "Projects", "Quotes"]
+    lambda_functions: list[str] = ["notification-processor", "user-admin", "status-processor"]
+    s3_bucket: str | None = None
+    user_pool_id: str | None = None
+    app_url: str | None = None
+    graphql_url: str | None = None
+    log_group: str = "/aws/amplify/RealTechee-Gen2"
+
+    def table_names(self) -> list[str]:
+        return [f"{t}-{self.table_suffix}" for t in self.tables]
+
+    def substitutions(self) -> dict[str, str]:
+        d = {k: v for k, v in self.model_dump().items() if isinstance(v, str)}
+        for t in self.tables:
+            d[f"table_{t}"] = f"{t}-{self.table_suffix}"
+        return d
+
+
+class Environment(Strict):
+    name: str
+    description: str = ""
+    source: Literal["demo", "cloudwatch", "files"] = "demo"
+    region: str = "us-west-1"
+    profile: str | None = Field(None, description="AWS profile name from ~/.aws/config; never credentials")
+    endpoint_url: str | None = Field(None, description="for tests: a local AWS endpoint (moto server)")
+    scenario: str | None = "default"
+    resources: Resources = Resources()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_secrets(cls, data):
+        if isinstance(data, dict):
+            for bad in ("aws_access_key_id", "aws_secret_access_key", "aws_session_token", "credentials"):
+                if bad in data:
+                    raise ValueError(f"{bad}: credentials never go in parameters/; use the AWS credential chain "
+                                     "(environment variables, ~/.aws, an instance role) and a 'profile' name")
+        return data
+
+
+class Environments(Strict):
+    environments: dict[str, Environment]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names(cls, data):
+        if isinstance(data, dict) and isinstance(data.get("environments"), dict):
+            data = {"environments": {k: ({"name": k} | (v or {})) for k, v in data["environments"].items()}}
+        return data
+
+
+# ----------------------------------------------------------------------------------------------------- metrics
+class MetricSelector(Strict):
+    """A metric, or with glob values in ``dimensions`` a family of metrics (resolved through ListMetrics).
+
+    String values may use ``${name}`` placeholders filled from the environment's resources
+    (``${alb}``, ``${table_Requests}``, ``${table_suffix}``, ``${log_group}`` ...).
+    """
+
+    namespace: str
+    metric: str
+    dimensions: dict[str, str] = {}
+    stat: str | None = None
+
+    @field_validator("stat")
+    @classmethod
+    def _stat(cls, v):
+        return None if v is None else normalize_stat(v)
+
+    def resolved(self, subs: dict[str, str]) -> "MetricSelector":
+        def sub(s: str) -> str:
+            try:
+                return string.Template(s).substitute(subs)
+            except KeyError as e:
+                raise ValueError(f"unknown placeholder ${{{e.args[0]}}} (known: {', '.join(sorted(subs))})") from None
+
+        return MetricSelector(namespace=self.namespace, metric=self.metric, stat=self.stat,
+                              dimensions={k: sub(v) for k, v in self.dimensions.items()})
+
+    @property
+    def is_pattern(self) -> bool:
+        return any(ch in v for v in self.dimensions.values() for ch in "*?[")
+
+
+# -------------------------------------------------------------------------------------------------------- KPIs
+class Threshold(Strict):
+    op: Literal["<", "<=", ">", ">="]
+    value: float
+
+    def met(self, x: float) -> bool:
+        return {"<": x < self.value, "<=": x <= self.value, ">": x > self.value, ">=": x >= self.value}[self.op]
+
+    def __str__(self):
+        return f"{self.op} {self.value:g}"
+
+
+class KpiSli(Strict):
+    """How a KPI is measured from CloudWatch metrics.
+
+    * ``ratio`` — ``scale * sum(good) / sum(total)`` (Sum statistics); with ``good_missing: zero`` a period where
+      ``good`` has no datapoint but ``total`` has counts 0 (ALB publishes HTTPCode counts only when non-zero —
+      CloudWatch's own answer is ``FILL(m, 0)`` in metric math).
+    * ``mean`` — ``scale * sum(Sum) / sum(SampleCount)`` across every matched metric: the request-weighted mean.
+    * ``percentile`` — one metric's ``stat`` (e.g. ``p95``) at the window's whole period, times ``scale``.
+    * ``rate`` — ``scale * sum(Sum) / hours`` (events per hour).
+    """
+
+    kind: Literal["ratio", "mean", "percentile", "rate"]
+    good: list[MetricSelector] = []
+    total: list[MetricSelector] = []
+    metrics: list[MetricSelector] = []
+    stat: str | None = None
+    scale: float = 1.0
+    good_missing: Literal["zero", "missing"] = "missing"
+
+    @model_validator(mode="after")
+    def _shape(self):
+        if self.kind == "ratio" and (not self.good or not self.total):
+            raise ValueError("kind 'ratio' needs 'good' and 'total' metrics")
+        if self.kind != "ratio" and not self.metrics:
+            raise ValueError(f"kind {self.kind!r} needs 'metrics'")
+        if self.kind == "percentile":
+            if len(self.metrics) != 1 or self.metrics[0].is_pattern:
+                raise ValueError("kind 'percentile' takes exactly one metric (percentiles cannot be combined)")
+            if not self.stat or not normalize_stat(self.stat).startswith("p"):
+                raise ValueError("kind 'percentile' needs stat: pNN")
+        return self
+
+
+class Kpi(Strict):
+    name: str
+    title: str
+    group: str
+    measurement: str
+    unit: str = ""
+    target: Threshold
+    alert: Threshold = Field(description="the alert threshold: the KPI is in alert when this holds")
+    sli: KpiSli
+    note: str = ""
+
+
+class KpiCatalog(Strict):
+    kpis: dict[str, Kpi]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names(cls, data):
+        if isinstance(data, dict) and isinstance(data.get("kpis"), dict):
+            data = {"kpis": {k: ({"name": k} | (v or {})) for k, v in data["kpis"].items()}}
+        return data
+
+
+# ------------------------------------------------------------------------------------------------ demo scenario
+def _dur(v) -> pd.Timedelta:
+    return parse_duration(v)
+
+
+class Effect(MetricSelector):
+    """Change to a demo series while an incident is active: the series' level (event rate, distribution median,
+    error probability or gauge value) is multiplied by ``scale``, then ``add`` is added (or replaced by ``set``)."""
+
+    scale: float = 1.0
+    add: float = 0.0
+    set: float | None = None
+    ramp: str = "1m"
+
+
+class IncidentLogs(Strict):
+    message: str
+    name: str = "Error"
+    per: Literal["error", "minute"] = Field("error", description="one line per error of the cause, or per minute")
+    category: Literal["error", "performance", "security", "business"] = "error"
+    level: Literal["error", "warn", "info"] = "error"
+
+
+class Incident(Strict):
+    id: str
+    title: str
+    kind: str
+    at: str = Field(description="offset within the scenario cycle (e.g. 2d18h07m), or an ISO time without a cycle")
+    duration: str
+    severity: Literal["P0", "P1", "P2"] = "P1"
+    deploy: str | None = Field(None, description="a deploy this long before the incident starts (e.g. 2m)")
+    cause: MetricSelector
+    logs: IncidentLogs | None = None
+    effects: list[Effect]
+
+    @field_validator("duration", "deploy")
+    @classmethod
+    def _duration(cls, v):
+        if v is not None:
+            parse_duration(v)
+        return v
+
+
+class Scenario(Strict):
+    name: str
+    description: str = ""
+    seed: int = 1
+    anchor: datetime = Field(description="start of the first cycle (UTC)")
+    cycle: str | None = "14d"
+    deploy_days: list[int] = Field([0, 3], description="weekdays (0=Monday) with a routine deploy")
+    deploy_time: str = "17h30m"
+    incidents: list[Incident] = []
+
+    @field_validator("anchor")
+    @classmethod
+    def _utc(cls, v):
+        return to_utc(v).to_pydatetime()
+
+    @model_validator(mode="after")
+    def _ids(self):
+        ids = [i.id for i in self.incidents]
+        dup = {i for i in ids if ids.count(i) > 1}
+        if dup:
+            raise ValueError(f"incident ids must be unique: {sorted(dup)}")
+        if self.cycle:
+            cyc = parse_duration(self.cycle)
+            for inc in self.incidents:
+                off = parse_duration(inc.at)
+                if off + parse_duration(inc.duration) > cyc:
+                    raise ValueError(f"incident {inc.id}: at + duration runs past the {self.cycle} cycle")
+        return self

@@ -1,0 +1,139 @@
+"""``rtanalytics`` command line: a thin layer over the Python API.
+
+Exit status: 0 success, 1 a run failed (or an error other than bad input), 2 bad parameters or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import ParameterError, RtAnalyticsError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rtanalytics", description="Observability analytics reports for AWS services.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("list", help="list the reports and their parameters")
+    r = sub.add_parser("run", help="run a report and publish it under outputs/")
+    r.add_argument("report", nargs="*", help="report name(s); several run in parallel kernels")
+    r.add_argument("--all", action="store_true", help="run every report")
+    r.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
+    r.add_argument("-f", "--parameters-file", type=Path, help="YAML file of parameters (-p wins over it)")
+    r.add_argument("--outputs", type=Path, default=None, help="outputs folder (default: ./outputs of the repo)")
+    r.add_argument("--timeout", type=float, default=900, help="seconds allowed per notebook cell (default 900)")
+    r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    r.add_argument("--jobs", type=int, default=2, help="parallel runs when several reports are given")
+    i = sub.add_parser("index", help="rebuild outputs/index.html")
+    i.add_argument("--outputs", type=Path, default=None)
+    return p
+
+
+def _params(args) -> dict:
+    import yaml
+
+    params: dict = {}
+    if args.parameters_file:
+        try:
+            data = yaml.safe_load(args.parameters_file.read_text())
+        except (OSError, yaml.YAMLError) as e:
+            raise ParameterError("--parameters-file", f"cannot read {args.parameters_file}: {e}",
+                                 "a YAML mapping of parameter names to values") from None
+        if data is not None and not isinstance(data, dict):
+            raise ParameterError("--parameters-file", f"{args.parameters_file} is not a mapping",
+                                 "a YAML mapping of parameter names to values")
+        params.update(data or {})
+    for name, value in args.parameter:
+        params[name] = value
+    return params
+
+
+def _split_params(argv: list[str]) -> tuple[list[str], list[list[str]]]:
+    """Take ``-p NAME VALUE`` pairs out of argv ourselves: argparse refuses values like ``-7d``."""
+    rest, pairs, i = [], [], 0
+    while i < len(argv):
+        a = argv[i]
+        if a in ("-p", "--parameter"):
+            if i + 2 >= len(argv):
+                raise ParameterError(a, "needs a NAME and a VALUE", "-p NAME VALUE")
+            pairs.append([argv[i + 1], argv[i + 2]])
+            i += 3
+        else:
+            rest.append(a)
+            i += 1
+    return rest, pairs
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        argv, pairs = _split_params(argv)
+    except ParameterError as e:
+        print(f"rtanalytics: {e}", file=sys.stderr)
+        return 2
+    args = _parser().parse_args(argv)
+    if args.cmd == "run":
+        args.parameter = pairs
+    try:
+        if args.cmd == "list":
+            from .reports.registry import REPORTS
+
+            for r in REPORTS.values():
+                print(f"{r.name:20s} {r.title} — {r.description}")
+                for name, f in r.fields().items():
+                    print(f"    {name:14s} default {f.default!r:10}  {f.description or ''}")
+            return 0
+        if args.cmd == "index":
+            from .reports.index import write_index
+            from .reports.runner import DEFAULT_OUTPUTS
+
+            print(write_index(args.outputs or DEFAULT_OUTPUTS))
+            return 0
+        return _run(args)
+    except ParameterError as e:
+        print(f"rtanalytics: {e}", file=sys.stderr)
+        return 2
+    except RtAnalyticsError as e:
+        print(f"rtanalytics: {e}", file=sys.stderr)
+        return 1
+
+
+def _run(args) -> int:
+    from concurrent.futures import ProcessPoolExecutor
+
+    from .reports.registry import get_report, resolve_params
+    from .reports.runner import DEFAULT_OUTPUTS, run_report
+    from .timewindow import utcnow
+
+    from .reports.registry import REPORTS
+
+    if args.all:
+        args.report = list(REPORTS)
+    if not args.report:
+        raise ParameterError("report", "no report named", ", ".join(REPORTS) + " or --all")
+    params = _params(args)
+    now = utcnow()
+    for name in args.report:  # validate everything before any kernel starts
+        resolve_params(get_report(name), dict(params), now=now)
+    outputs = args.outputs or DEFAULT_OUTPUTS
+    if len(args.report) == 1:
+        results = [run_report(args.report[0], params, outputs, now=now, timeout=args.timeout,
+                              progress=not args.no_progress)]
+    else:
+        with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as ex:
+            futs = [ex.submit(run_report, n, params, outputs, now, args.timeout, False) for n in args.report]
+            results = [f.result() for f in futs]
+    bad = 0
+    for res in results:
+        line = f"{res.report}: {res.status} → {res.run_dir / 'report.html'}"
+        if res.status == "failed":
+            bad += 1
+            line += f"\n  error: {res.summary.get('error')}"
+        print(line)
+    print(f"index: {outputs / 'index.html'}")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Figures for the KPI report."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ..catalog.models import Kpi
+from . import STATUS_COLORS
+
+
+def kpi_group_figure(series: pd.DataFrame, table: pd.DataFrame, kpis: dict[str, Kpi], group: str,
+                     title: str | None = None) -> go.Figure:
+    """One panel per KPI of ``group``: the per-period series, the target (dashed) and alert threshold (dotted)."""
+    rows = table[table["group"] == group]
+    names = list(rows["kpi"])
+    fig = make_subplots(rows=len(names), cols=1, shared_xaxes=True, vertical_spacing=0.06,
+                        subplot_titles=[f"{kpis[n].title} ({kpis[n].unit}) — {s}" for n, s in
+                                        zip(names, rows["status"])])
+    for i, n in enumerate(names, start=1):
+        k = kpis[n]
+        s = series[n]
+        color = STATUS_COLORS.get(rows.iloc[i - 1]["status"], "#1565c0")
+        fig.add_trace(go.Scatter(x=s.index, y=s.to_numpy(), mode="lines", name=k.title, line=dict(width=1.2),
+                                 connectgaps=False, hovertemplate="%{x|%Y-%m-%d %H:%M}Z<br>%{y:.4g}"), row=i, col=1)
+        fig.add_hline(y=k.target.value, line=dict(color="#2e7d32", dash="dash", width=1), row=i, col=1,
+                      annotation_text=f"target {k.target}", annotation_position="top left")
+        fig.add_hline(y=k.alert.value, line=dict(color="#c62828", dash="dot", width=1), row=i, col=1,
+                      annotation_text=f"alert {k.alert}", annotation_position="bottom left")
+        finite = s[np.isfinite(s)]
+        if len(finite):
+            lo = min(finite.min(), k.target.value, k.alert.value)
+            hi = max(finite.max(), k.target.value, k.alert.value)
+            pad = (hi - lo) * 0.08 or abs(hi) * 0.1 or 1
+            fig.update_yaxes(range=[lo - pad, hi + pad], row=i, col=1)
+        fig.layout.annotations[i - 1].font.color = color
+    fig.update_layout(height=260 * max(len(names), 1), showlegend=False, margin=dict(l=60, r=20, t=60, b=40),
+                      title=title or group.replace("_", " ").title(), template="plotly_white")
+    return fig
+
+
+def status_table_style(table: pd.DataFrame):
+    """A pandas Styler colouring the status column (values are escaped by pandas' HTML writer)."""
+    cols = ["title", "value", "unit", "target", "alert_threshold", "status", "measurement"]
+    t = table[cols].rename(columns={"alert_threshold": "alert threshold"})
+
+    def color(v):
+        return f"color: {STATUS_COLORS.get(v, '#000')}; font-weight: 600"
+
+    return (t.style.format({"value": "{:.4g}"}, na_rep="—").map(color, subset=["status"])
+            .hide(axis="index"))

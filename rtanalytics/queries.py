@@ -1,0 +1,160 @@
+"""``MetricQuery``: what a CloudWatch ``MetricDataQuery`` carries, as a small immutable value.
+
+A query is either a metric (``namespace``, ``metric``, ``dimensions``, ``stat``, ``period``) or a metric-math
+``expression`` over other queries' ids. Statistics use CloudWatch's names: ``SampleCount, Average, Sum,
+Minimum, Maximum`` and the extended statistics ``pNN`` / ``pNN.NN`` (percentile) and ``tmNN`` (trimmed mean).
+See https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Statistics-definitions.html
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterable, Mapping
+
+SIMPLE_STATS = ("SampleCount", "Average", "Sum", "Minimum", "Maximum")
+_STAT_ALIASES = {s.lower(): s for s in SIMPLE_STATS} | {"avg": "Average", "min": "Minimum", "max": "Maximum",
+                                                        "count": "SampleCount", "mean": "Average"}
+_EXT_RE = re.compile(r"^(p|tm)(\d{1,2}(?:\.\d{1,2})?|100)$", re.IGNORECASE)
+_ID_RE = re.compile(r"^[a-z][a-zA-Z0-9_]*$")
+STAT_HELP = "SampleCount, Average, Sum, Minimum, Maximum, pNN (e.g. p95, p99.9) or tmNN (e.g. tm90)"
+
+
+def normalize_stat(stat: str) -> str:
+    """Return the CloudWatch spelling of a statistic, or raise ``ValueError`` naming what is accepted."""
+    s = str(stat).strip()
+    if s.lower() in _STAT_ALIASES:
+        return _STAT_ALIASES[s.lower()]
+    m = _EXT_RE.fullmatch(s)
+    if m:
+        kind, num = m.groups()
+        if float(num) > 100:
+            raise ValueError(f"statistic {stat!r}: percentile above 100")
+        return f"{kind.lower()}{num}"
+    raise ValueError(f"unknown statistic {stat!r} (accepts {STAT_HELP})")
+
+
+def percentile_of(stat: str) -> float | None:
+    """``0.95`` for ``p95``; ``None`` for a statistic that is not a percentile."""
+    s = normalize_stat(stat)
+    return float(s[1:]) / 100.0 if s.startswith("p") else None
+
+
+def _dims(d) -> tuple[tuple[str, str], ...]:
+    if d is None:
+        return ()
+    if isinstance(d, Mapping):
+        items = d.items()
+    else:
+        items = []
+        for x in d:
+            if isinstance(x, Mapping):
+                items.append((x["Name"], x["Value"]))
+            else:
+                items.append(tuple(x))
+    return tuple(sorted((str(k), str(v)) for k, v in items))
+
+
+@dataclass(frozen=True)
+class MetricQuery:
+    """One CloudWatch metric (or metric-math expression) at one statistic and period.
+
+    ``dimensions`` may be given as a dict, a list of ``{"Name","Value"}`` or of pairs; it is stored sorted so that
+    two queries for the same metric compare equal.
+    """
+
+    namespace: str = ""
+    metric: str = ""
+    dimensions: tuple[tuple[str, str], ...] = field(default=())
+    stat: str = "Average"
+    period: int = 300
+    label: str = ""
+    id: str = ""
+    expression: str | None = None
+    return_data: bool = True
+
+    def __post_init__(self):
+        object.__setattr__(self, "dimensions", _dims(self.dimensions))
+        if self.expression is None:
+            if not self.namespace or not self.metric:
+                raise ValueError("a MetricQuery needs a namespace and a metric name (or an expression)")
+            object.__setattr__(self, "stat", normalize_stat(self.stat))
+        p = int(self.period)
+        if not (p in (1, 5, 10, 30) or (p > 0 and p % 60 == 0)):
+            raise ValueError(f"period {self.period} s: CloudWatch accepts 1, 5, 10, 30 or a multiple of 60")
+        object.__setattr__(self, "period", p)
+        if not self.id:
+            object.__setattr__(self, "id", "m" + hashlib.sha1(self.identity().encode()).hexdigest()[:12])
+        elif not _ID_RE.fullmatch(self.id):
+            raise ValueError(f"query id {self.id!r}: must start with a lowercase letter, then letters, digits or _")
+        if not self.label:
+            object.__setattr__(self, "label", self.default_label())
+
+    @property
+    def dims(self) -> dict[str, str]:
+        return dict(self.dimensions)
+
+    def default_label(self) -> str:
+        if self.expression is not None:
+            return self.id
+        dv = " ".join(v for _, v in self.dimensions)
+        return f"{self.metric} {self.stat}" + (f" {dv}" if dv else "")
+
+    def identity(self) -> str:
+        """A canonical string for what data this query asks for (not its id or label): the cache key."""
+        if self.expression is not None:
+            return f"expr|{self.expression}|{self.period}"
+        d = ",".join(f"{k}={v}" for k, v in self.dimensions)
+        return f"{self.namespace}|{self.metric}|{d}|{self.stat}|{self.period}"
+
+    def with_(self, **kw) -> "MetricQuery":
+        if ("stat" in kw or "period" in kw) and "label" not in kw and self.label == self.default_label():
+            kw["label"] = ""
+        if "id" not in kw and any(k in kw for k in ("namespace", "metric", "dimensions", "stat", "period")):
+            kw["id"] = ""
+        return replace(self, **kw)
+
+    def to_cloudwatch(self) -> dict[str, Any]:
+        """The ``MetricDataQuery`` structure of GetMetricData."""
+        if self.expression is not None:
+            q = {"Id": self.id, "Expression": self.expression, "Period": self.period, "Label": self.label}
+        else:
+            q = {
+                "Id": self.id,
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": self.namespace,
+                        "MetricName": self.metric,
+                        "Dimensions": [{"Name": k, "Value": v} for k, v in self.dimensions],
+                    },
+                    "Period": self.period,
+                    "Stat": self.stat,
+                },
+                "Label": self.label,
+            }
+        q["ReturnData"] = self.return_data
+        return q
+
+    @classmethod
+    def from_cloudwatch(cls, q: Mapping[str, Any]) -> "MetricQuery":
+        """Build from a ``MetricDataQuery`` dict (as in GetMetricData requests or a saved console query)."""
+        if "Expression" in q:
+            return cls(expression=q["Expression"], period=q.get("Period", 300), id=q.get("Id", ""),
+                       label=q.get("Label", ""), return_data=q.get("ReturnData", True))
+        ms = q["MetricStat"]
+        m = ms["Metric"]
+        return cls(namespace=m["Namespace"], metric=m["MetricName"], dimensions=m.get("Dimensions", []),
+                   stat=ms["Stat"], period=ms["Period"], id=q.get("Id", ""), label=q.get("Label", ""),
+                   return_data=q.get("ReturnData", True))
+
+
+def unique_labels(queries: Iterable[MetricQuery]) -> list[MetricQuery]:
+    """Return the queries with labels made unique (``label``, ``label (2)``, ...) so frame columns never collide."""
+    seen: dict[str, int] = {}
+    out = []
+    for q in queries:
+        n = seen.get(q.label, 0) + 1
+        seen[q.label] = n
+        out.append(q if n == 1 else replace(q, label=f"{q.label} ({n})"))
+    return out

@@ -1,0 +1,1 @@
+"""Reports: registry, runner (papermill), HTML rendering, publishing and the index."""

@@ -1,0 +1,43 @@
+"""Executed notebook → self-contained, offline HTML without code cells."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import nbformat
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+_REMOTE = re.compile(r"""<(?:script|link|img)[^>]+(?:src|href)\s*=\s*["'](?:https?:)?//""", re.IGNORECASE)
+
+
+def render_html(nb, banner: str = "") -> str:
+    """Render ``nb`` (an nbformat node) with the ``rtreport`` template: inputs and prompts hidden, nothing
+    loaded from the network. ``banner`` is plain text, escaped here."""
+    import copy
+
+    from nbconvert import HTMLExporter
+
+    from .glue import SUMMARY_MIMETYPE
+
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.get("outputs", []) if SUMMARY_MIMETYPE not in o.get("data", {})]
+
+    exp = HTMLExporter(template_name="rtreport", extra_template_basedirs=[str(TEMPLATES)])
+    exp.exclude_input = True
+    exp.exclude_input_prompt = True
+    exp.exclude_output_prompt = True
+    body, _ = exp.from_notebook_node(nb, resources={"rt_banner": html.escape(banner)})
+    return body
+
+
+def remote_references(page: str) -> list[str]:
+    """Tags in ``page`` that would load something from the network (should be empty)."""
+    return [m.group(0) for m in _REMOTE.finditer(page)]
+
+
+def read_notebook(path: Path):
+    return nbformat.read(str(path), as_version=4)

@@ -1,0 +1,58 @@
+"""The KPI report as a function: ``run(...) -> KpiReport``; the notebook only displays its parts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ..catalog import catalog
+from ..kpis import evaluate_kpis
+from ..sources.base import get_source
+from ..timewindow import TimeWindow, period_seconds
+
+
+@dataclass
+class KpiReport:
+    window: TimeWindow
+    table: pd.DataFrame
+    series: pd.DataFrame
+    figures: dict = field(default_factory=dict)
+    source: str = "demo"
+    environment: str = "demo"
+
+    @property
+    def headline(self) -> str:
+        counts = self.table["status"].value_counts()
+        parts = [f"{counts.get(s, 0)} {s}" for s in ("alert", "warning", "ok", "no data") if counts.get(s, 0)]
+        return (f"{len(self.table)} KPIs over {self.window} ({self.source} source, {self.environment}): "
+                + ", ".join(parts))
+
+    def summary(self) -> dict:
+        figs = {f"{r.kpi}": r.value for r in self.table.itertuples()}
+        figs |= {f"{r.kpi}.status": r.status for r in self.table.itertuples()}
+        figs["kpis_in_alert"] = int((self.table["status"] == "alert").sum())
+        return figs
+
+    def status_table(self):
+        from ..figures.kpis import status_table_style
+
+        return status_table_style(self.table)
+
+
+def run(source: str = "demo", environment: str = "demo", start: str = "-7d", end: str = "now",
+        period: str = "5m", kpis: list[str] | None = None, now=None) -> KpiReport:
+    from ..figures.kpis import kpi_group_figure
+
+    cat = catalog()
+    env = cat.environment(environment)
+    src = get_source(source, environment=environment) if source != "demo" else get_source(
+        "demo", environment=environment, now=now)
+    window = TimeWindow.parse(start, end, now=now)
+    p = period_seconds(period)
+    table, series = evaluate_kpis(cat.kpis, src, window, env.resources.substitutions(), period=p,
+                                  names=list(kpis) if kpis else None)
+    rep = KpiReport(window, table, series, source=source, environment=environment)
+    for group in dict.fromkeys(table["group"]):
+        rep.figures[group] = kpi_group_figure(series, table, cat.kpis, group)
+    return rep

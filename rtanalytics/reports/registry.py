@@ -1,0 +1,146 @@
+"""The reports: one notebook each, with a parameter schema checked before any kernel starts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ..errors import ParameterError
+from ..timewindow import TIME_HELP, parse_time, period_seconds
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+
+
+class CommonParams(BaseModel):
+    """Parameters every report takes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field("demo", description="where data comes from: demo, cloudwatch or files")
+    environment: str = Field("demo", description="an environment from parameters/environments.yaml")
+    start: str = Field("-7d", description=f"window start: {TIME_HELP}")
+    end: str = Field("now", description="window end (same forms as start)")
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, v):
+        from ..sources.base import source_names
+
+        if v not in source_names():
+            raise ValueError(f"unknown source {v!r}; accepts {', '.join(source_names())}")
+        return v
+
+    @field_validator("environment")
+    @classmethod
+    def _env(cls, v):
+        from ..catalog import catalog
+
+        envs = catalog().environments
+        if v not in envs:
+            raise ValueError(f"unknown environment {v!r}; accepts {', '.join(sorted(envs))}")
+        return v
+
+
+class KpiParams(CommonParams):
+    period: str = Field("5m", description="chart resolution, a CloudWatch period (60 s multiples: 1m, 5m, 1h)")
+    kpis: list[str] = Field([], description="KPI names to include (empty: all of parameters/kpis.yaml)")
+
+    @field_validator("period")
+    @classmethod
+    def _period(cls, v):
+        if period_seconds(v) < 60:
+            raise ValueError("period must be at least 1 minute")
+        return v
+
+    @field_validator("kpis")
+    @classmethod
+    def _kpis(cls, v):
+        from ..catalog import catalog
+
+        known = catalog().kpis
+        bad = [k for k in v if k not in known]
+        if bad:
+            raise ValueError(f"unknown KPI {bad}; accepts {', '.join(known)}")
+        return v
+
+
+@dataclass(frozen=True)
+class Report:
+    name: str
+    title: str
+    notebook: Path
+    params: type[CommonParams]
+    description: str
+
+    def fields(self) -> dict[str, Any]:
+        return self.params.model_fields
+
+
+REPORTS: dict[str, Report] = {
+    r.name: r
+    for r in [
+        Report("kpis", "KPI status", NOTEBOOKS / "kpis.ipynb", KpiParams,
+               "The seed's seven KPIs against target and alert threshold over a window."),
+    ]
+}
+
+
+def get_report(name: str) -> Report:
+    if name not in REPORTS:
+        raise ParameterError("report", f"unknown report {name!r}", ", ".join(sorted(REPORTS)))
+    return REPORTS[name]
+
+
+def resolve_params(report: Report, raw: dict[str, Any], now=None) -> dict[str, Any]:
+    """Validate ``raw`` against the report's schema and resolve relative times once, against ``now``.
+
+    String values (from ``-p NAME VALUE``) for non-string fields are read as YAML (``-p kpis '[a, b]'``).
+    Returns plain JSON-able values, ``start``/``end`` as ISO 8601 UTC instants. Raises
+    :class:`ParameterError` naming the first bad parameter and what it accepts.
+    """
+    fields = report.fields()
+    unknown = [k for k in raw if k not in fields]
+    if unknown:
+        raise ParameterError(unknown[0], f"not a parameter of report {report.name!r}",
+                             ", ".join(fields))
+    values = {}
+    for k, v in raw.items():
+        ann = fields[k].annotation
+        if isinstance(v, str) and ann is not str:
+            try:
+                v = yaml.safe_load(v)
+            except yaml.YAMLError:
+                pass
+        if ann is str and not isinstance(v, str) and v is not None:
+            v = str(v)
+        values[k] = v
+    try:
+        p = report.params.model_validate(values)
+    except ValidationError as e:
+        err = e.errors()[0]
+        name = ".".join(str(x) for x in err["loc"]) or "?"
+        f = fields.get(str(err["loc"][0])) if err["loc"] else None
+        raise ParameterError(name, err["msg"].removeprefix("Value error, "),
+                             f.description if f is not None else None) from None
+    out = p.model_dump()
+    try:
+        start = parse_time(out["start"], now)
+    except ValueError as e:
+        raise ParameterError("start", str(e), TIME_HELP) from None
+    try:
+        end = parse_time(out["end"], now)
+    except ValueError as e:
+        raise ParameterError("end", str(e), TIME_HELP) from None
+    if not start < end:
+        raise ParameterError("start", f"window start {start.isoformat()} is not before end {end.isoformat()}",
+                             "a start earlier than end")
+    if (end - start).total_seconds() > 455 * 86400:
+        raise ParameterError("start", "window longer than 455 days, CloudWatch's longest retention",
+                             "a window of at most 455 days")
+    out["start"], out["end"] = start.isoformat(), end.isoformat()
+    out["requested_start"], out["requested_end"] = p.start, p.end
+    return out

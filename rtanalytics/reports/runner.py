@@ -1,0 +1,132 @@
+"""Run a report: validate parameters, execute the notebook with papermill, render, publish atomically.
+
+Layout of a run (``outputs/REPORT/RUN_ID/``): ``report.ipynb`` (executed), ``report.html``, ``params.json``
+(as requested and as resolved), ``summary.json`` (status, key figures, timings, error). The run is staged in
+``outputs/REPORT/.RUN_ID.partial/`` and renamed into place when complete, so readers never see half a run.
+``outputs/REPORT/latest.json`` names the last good run and changes only when a run succeeds.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..errors import ReportError
+from ..timewindow import to_utc, utcnow
+from .glue import read_summary
+from .html import read_notebook, render_html
+from .index import write_index
+from .publish import atomic_write_json, atomic_write_text, locked
+from .registry import get_report, resolve_params
+
+DEFAULT_OUTPUTS = Path(os.environ.get("RTANALYTICS_OUTPUTS", Path(__file__).resolve().parents[2] / "outputs"))
+
+
+@dataclass
+class RunResult:
+    report: str
+    run_id: str
+    status: str  # ok | partial | failed
+    run_dir: Path
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("ok", "partial")
+
+
+def new_run_id(now) -> str:
+    return f"{to_utc(now):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+
+
+def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | str | None = None,
+               now=None, timeout: float | None = 900, progress: bool = True) -> RunResult:
+    """Run report ``name`` with ``params`` and publish it under ``outputs``.
+
+    Raises :class:`~rtanalytics.errors.ParameterError` (nothing written) when parameters are bad. Otherwise
+    always publishes a run folder and returns its :class:`RunResult`; a failed run has ``status == "failed"``
+    and keeps its executed notebook and error, and ``latest.json`` still names the last good run.
+    ``timeout`` bounds each cell (seconds).
+    """
+    import papermill as pm
+
+    report = get_report(name)
+    started = utcnow()
+    now = to_utc(now) if now is not None else started
+    resolved = resolve_params(report, dict(params or {}), now=now)  # raises before anything is written
+    requested = {"start": resolved.pop("requested_start"), "end": resolved.pop("requested_end")}
+    outputs = Path(outputs) if outputs else DEFAULT_OUTPUTS
+    run_id = new_run_id(started)
+    report_dir = outputs / name
+    stage = report_dir / f".{run_id}.partial"
+    final = report_dir / run_id
+    stage.mkdir(parents=True)
+    atomic_write_json(stage / "params.json", {"requested": dict(params or {}) | requested, "resolved": resolved,
+                                              "resolved_at": now.isoformat()})
+    nb_out = stage / "report.ipynb"
+    t0 = time.perf_counter()
+    error = None
+    status = "ok"
+    try:
+        pm.execute_notebook(str(report.notebook), str(nb_out), parameters=resolved, kernel_name="python3",
+                            progress_bar=progress, report_mode=True, execution_timeout=timeout,
+                            cwd=str(report.notebook.parent), request_save_on_cell_execute=False)
+    except pm.PapermillExecutionError as e:
+        status, error = "failed", f"cell {e.exec_count}: {e.ename}: {e.evalue}"
+    except Exception as e:  # timeouts (CellTimeoutError), dead kernels...: status from the exception
+        status, error = "failed", f"{type(e).__name__}: {e}".strip()
+        if "Timeout" in type(e).__name__ or "timed out" in str(e).lower():
+            error = f"timed out after {timeout} s per cell: {error}"
+    duration = time.perf_counter() - t0
+    glued = None
+    banner = f"{report.title} · run {run_id} · {resolved['start'][:16]} → {resolved['end'][:16]} UTC · "
+    if nb_out.exists():
+        try:
+            nb = read_notebook(nb_out)
+            glued = read_summary(nb)
+            if status == "ok" and glued and glued.get("status") == "partial":
+                status = "partial"
+            atomic_write_text(stage / "report.html", render_html(
+                nb, banner + ("FAILED: " + error if error else status)))
+        except Exception as e:
+            status = "failed"
+            error = (error + "; " if error else "") + f"rendering failed: {type(e).__name__}: {e}"
+            traceback.print_exc()
+    elif error is None:
+        status, error = "failed", "papermill wrote no output notebook"
+    if status == "ok" and glued is None:
+        status, error = "failed", "the notebook published no summary (rt.report_summary was not called)"
+    summary = {"report": name, "title": report.title, "run_id": run_id, "status": status, "error": error,
+               "params": resolved, "started": started.isoformat(), "finished": utcnow().isoformat(),
+               "duration_s": round(duration, 2), "figures": (glued or {}).get("figures", {}),
+               "notes": (glued or {}).get("notes", []), "rtanalytics_version": __version__,
+               "python": sys.version.split()[0]}
+    atomic_write_json(stage / "summary.json", summary)
+    with locked(outputs / ".lock"):
+        os.rename(stage, final)
+        if status in ("ok", "partial"):
+            atomic_write_json(report_dir / "latest.json", {"run_id": run_id, "status": status})
+        write_index(outputs)
+    return RunResult(name, run_id, status, final, summary)
+
+
+def discard_partials(outputs: Path, older_than_s: float = 6 * 3600) -> list[Path]:
+    """Remove staging folders left by runs that died (older than ``older_than_s``)."""
+    gone = []
+    now = time.time()
+    for p in outputs.glob("*/.*.partial"):
+        if now - p.stat().st_mtime > older_than_s:
+            shutil.rmtree(p, ignore_errors=True)
+            gone.append(p)
+    return gone
+
+
+__all__ = ["run_report", "RunResult", "ReportError", "DEFAULT_OUTPUTS"]

@@ -1,0 +1,130 @@
+"""The source protocol and its registry (one door for data; see DESIGN.md, "Sources").
+
+A source answers five questions over a :class:`~rtanalytics.timewindow.TimeWindow`:
+
+* ``metrics(queries, window)`` — a wide metrics frame, one column per query label, indexed by period start
+  (epoch-aligned as CloudWatch aligns), covering the window's aligned period grid; missing periods are NaN.
+* ``list_metrics(namespace, metric, dimensions)`` — discovery, as ListMetrics (dimension values may be globs).
+* ``logs(log_group, window, filter_pattern)`` — the logs frame.
+* ``alarm_history(window, alarm_names)`` — the alarm-history frame.
+* ``events(window)`` — deploys and other timeline events the source knows of.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from typing import Callable, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ParameterError
+from ..frames import metrics_frame, utc_index
+from ..queries import MetricQuery
+from ..timewindow import TimeWindow
+
+
+@dataclass(frozen=True)
+class MetricId:
+    """One metric as ListMetrics returns it: namespace, name and (sorted) dimensions."""
+
+    namespace: str
+    metric: str
+    dimensions: tuple[tuple[str, str], ...] = ()
+
+    def query(self, stat: str = "Average", period: int = 300, **kw) -> MetricQuery:
+        return MetricQuery(self.namespace, self.metric, self.dimensions, stat=stat, period=period, **kw)
+
+
+def match_metric(m: MetricId, namespace=None, metric=None, dimensions: dict | None = None) -> bool:
+    """ListMetrics matching: equal namespace and name when given; every given dimension present, its value
+    matching (``*`` and ``?`` globs allowed); with ``dimensions`` given, no extra dimensions."""
+    if namespace and m.namespace != namespace:
+        return False
+    if metric and not fnmatch.fnmatchcase(m.metric, metric):
+        return False
+    if dimensions is not None:
+        have = dict(m.dimensions)
+        if set(have) != set(dimensions):
+            return False
+        for k, pat in dimensions.items():
+            if not fnmatch.fnmatchcase(have[k], str(pat)):
+                return False
+    return True
+
+
+@runtime_checkable
+class Source(Protocol):
+    name: str
+
+    def metrics(self, queries: Sequence[MetricQuery], window: TimeWindow) -> pd.DataFrame: ...
+
+    def list_metrics(self, namespace: str | None = None, metric: str | None = None,
+                     dimensions: dict | None = None) -> list[MetricId]: ...
+
+    def logs(self, log_group: str, window: TimeWindow, filter_pattern: str | None = None) -> pd.DataFrame: ...
+
+    def alarm_history(self, window: TimeWindow, alarm_names: Sequence[str] | None = None) -> pd.DataFrame: ...
+
+    def events(self, window: TimeWindow) -> pd.DataFrame: ...
+
+
+def period_grid(window: TimeWindow, period: int) -> pd.DatetimeIndex:
+    """Start instants of the periods covering ``window``, as GetMetricData lays them out: from the start time
+    rounded down to the whole minute (CloudWatch's rounding for data under 15 days old), one every ``period``
+    seconds until the end time is covered."""
+    s0, n = grid_bounds(window, period)
+    secs = s0 + period * np.arange(n, dtype=np.int64)
+    return utc_index(pd.to_datetime(secs, unit="s", utc=True))
+
+
+def grid_bounds(window: TimeWindow, period: int) -> tuple[int, int]:
+    """``(first period start in epoch seconds, number of periods)`` for :func:`period_grid`."""
+    s0 = int(window.start.floor("min").timestamp()) if period >= 60 else int(window.start.floor("s").timestamp())
+    end = window.end.timestamp()
+    n = max(int(np.ceil((end - s0) / period)), 1)
+    return s0, n
+
+
+def assemble(columns: dict[str, pd.Series], queries: Sequence[MetricQuery], window: TimeWindow) -> pd.DataFrame:
+    """Put per-query series on the union of the queries' period grids, in query order."""
+    grid = None
+    for p in sorted({q.period for q in queries}):
+        g = period_grid(window, p)
+        grid = g if grid is None else grid.union(g)
+    df = metrics_frame({}, grid if grid is not None else [])
+    out = {q.label: columns[q.label].reindex(df.index) for q in queries if q.return_data}
+    return metrics_frame({k: v.to_numpy() for k, v in out.items()}, df.index)
+
+
+_REGISTRY: dict[str, Callable[..., Source]] = {}
+
+
+def register_source(name: str):
+    """Decorator: register a source factory under ``name`` (``demo``, ``cloudwatch``, ``files``)."""
+
+    def deco(factory):
+        _REGISTRY[name] = factory
+        return factory
+
+    return deco
+
+
+def source_names() -> list[str]:
+    _load_builtin()
+    return sorted(_REGISTRY)
+
+
+def get_source(name: str = "demo", **options) -> Source:
+    """Create the source registered as ``name`` with its options (for example ``environment=``)."""
+    _load_builtin()
+    if isinstance(name, Source):
+        return name
+    if name not in _REGISTRY:
+        raise ParameterError("source", f"unknown source {name!r}", ", ".join(sorted(_REGISTRY)))
+    return _REGISTRY[name](**options)
+
+
+def _load_builtin():
+    from . import demo  # noqa: F401  (registers itself)

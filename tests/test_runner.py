@@ -1,0 +1,90 @@
+"""The report runner: validation before any kernel, atomic publish, failure paths, the index."""
+
+import json
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from rtanalytics.errors import ParameterError
+from rtanalytics.reports import registry
+from rtanalytics.reports.registry import Report, get_report, resolve_params
+from rtanalytics.reports.runner import run_report
+
+from .conftest import NOW, ROOT
+
+
+def cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "rtanalytics.cli", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+
+
+@pytest.mark.parametrize("args,name", [
+    (["-p", "start", "not-a-time"], "start"),
+    (["-p", "nonsense", "1"], "nonsense"),
+    (["-p", "period", "90s"], "period"),
+    (["-p", "kpis", "[no_such_kpi]"], "kpis"),
+    (["-p", "source", "oracle"], "source"),
+    (["-p", "start", "now", "-p", "end", "-1d"], "start"),
+])
+def test_bad_parameters_exit_2_and_write_nothing(outputs, args, name):
+    r = cli("run", "kpis", "--outputs", str(outputs), *args)
+    assert r.returncode == 2, r.stderr
+    assert f"parameter '{name}'" in r.stderr
+    assert not outputs.exists()
+
+
+def test_relative_times_resolve_once_against_now():
+    p = resolve_params(get_report("kpis"), {"start": "-7d", "end": "now"}, now=NOW)
+    assert p["start"] == "2026-11-13T00:00:00+00:00" and p["end"] == "2026-11-20T00:00:00+00:00"
+    with pytest.raises(ParameterError, match="kpis"):
+        resolve_params(get_report("kpis"), {"kpis": "availability"}, now=NOW)  # a list is needed
+
+
+@pytest.fixture
+def failing_report(tmp_path, monkeypatch):
+    nb = new_notebook(cells=[
+        new_code_cell('source = "demo"\nenvironment = "demo"\nstart = "-7d"\nend = "now"', metadata={
+            "tags": ["parameters"]}),
+        new_code_cell("raise RuntimeError('the <b>data</b> was bad')"),
+    ])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "broken.ipynb"
+    nbformat.write(nb, str(path))
+    rep = Report("broken", "Broken", path, registry.CommonParams, "always fails")
+    monkeypatch.setitem(registry.REPORTS, "broken", rep)
+    return rep
+
+
+def test_good_run_then_failed_run_keeps_latest_good(outputs, failing_report, monkeypatch):
+    params = {"start": "2026-11-11T00:00Z", "end": "2026-11-12T00:00Z"}
+    good = run_report("kpis", params, outputs, progress=False)
+    assert good.status == "ok", good.summary
+    run_dir = outputs / "kpis" / good.run_id
+    for f in ("report.ipynb", "report.html", "params.json", "summary.json"):
+        assert (run_dir / f).is_file()
+    assert not list((outputs / "kpis").glob(".*.partial"))
+    latest = json.loads((outputs / "kpis" / "latest.json").read_text())
+    assert latest["run_id"] == good.run_id
+
+    # the failing notebook publishes its run (notebook, error), marked failed, and latest stays put
+    monkeypatch.setitem(registry.REPORTS, "kpis", registry.REPORTS["broken"])
+    bad = run_report("kpis", params, outputs, progress=False)
+    assert bad.status == "failed"
+    assert "RuntimeError" in bad.summary["error"]
+    assert (outputs / "kpis" / bad.run_id / "report.ipynb").is_file()
+    assert json.loads((outputs / "kpis" / "latest.json").read_text())["run_id"] == good.run_id
+    index = (outputs / "index.html").read_text()
+    assert good.run_id in index and bad.run_id in index and "failed" in index
+    assert "<b>data</b>" not in index and "&lt;b&gt;data&lt;/b&gt;" in index  # escaped
+    html = (outputs / "kpis" / bad.run_id / "report.html").read_text()
+    assert "<b>data</b>" not in html
+
+
+def test_cli_failed_run_exits_1(outputs, failing_report):
+    # the CLI runs in another process, so register the failing report through a -f file is not possible;
+    # drive the API's contract instead: a failed status is what makes the CLI exit 1
+    res = run_report("broken", {}, outputs, progress=False)
+    assert res.status == "failed" and not res.ok

@@ -1,0 +1,88 @@
+"""Write the report notebooks from the cell lists below (run once after editing; outputs are never stored).
+
+Kept as code so review sees plain Python; ``python tools/make_notebooks.py`` rewrites notebooks/*.ipynb.
+"""
+
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+ROOT = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def nb(cells):
+    out = []
+    for c in cells:
+        if c[0] == "md":
+            out.append(new_markdown_cell(c[1]))
+        elif c[0] == "params":
+            out.append(new_code_cell(c[1], metadata={"tags": ["parameters"]}))
+        else:
+            out.append(new_code_cell(c[1]))
+    book = new_notebook(cells=out)
+    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    book.metadata["language_info"] = {"name": "python"}
+    return book
+
+
+NOTEBOOKS = {
+    "kpis": [
+        ("md", "# KPI status\n\nThe seed's seven KPIs (availability, p95 response time, error rate, throughput, "
+               "DynamoDB latency, Lambda duration, S3 latency) over the window, each against its **target** and "
+               "its **alert threshold** from `parameters/kpis.yaml`."),
+        ("params", 'source: str = "demo"  # where data comes from: demo, cloudwatch or files\n'
+                   'environment: str = "demo"  # an environment from parameters/environments.yaml\n'
+                   'start: str = "-7d"  # window start: relative (-7d, 24h) or ISO 8601 UTC\n'
+                   'end: str = "now"  # window end\n'
+                   'period: str = "5m"  # chart resolution (a CloudWatch period)\n'
+                   'kpis: list = []  # KPI names to include; empty means all'),
+        ("code", "import rtanalytics as rt\nfrom rtanalytics.reports import kpi\n\nrt.setup_notebook()\n"
+                 "report = kpi.run(source=source, environment=environment, start=start, end=end, period=period, "
+                 "kpis=kpis)\nprint(report.headline)"),
+        ("md", "## Status\n\n*ok*: target met; *warning*: target missed but not past the alert threshold; "
+               "*alert*: past the alert threshold; *no data*: nothing arrived in the window (never counted as good). "
+               "Each value is computed over the whole window (ratios as total good / total, means weighted by "
+               "sample count, percentiles over all samples of the window)."),
+        ("code", "report.status_table()"),
+        ("md", "## Application performance\n\nPer-period values; dashed line: target, dotted line: alert threshold."),
+        ("code", 'report.figures["application_performance"].show()'),
+        ("md", "## Infrastructure performance"),
+        ("code", 'report.figures["infrastructure_performance"].show()'),
+        ("code", "rt.report_summary(report.summary())"),
+    ],
+    "explore": [
+        ("md", "# Exploring metrics with rtanalytics\n\nEverything here runs offline on the embedded demo "
+               "(`source=\"demo\"`); point `source` at `cloudwatch` and `environment` at `production` to ask AWS "
+               "the same questions."),
+        ("params", 'source: str = "demo"  # demo, cloudwatch or files\n'
+                   'environment: str = "demo"  # an environment from parameters/environments.yaml\n'
+                   'start: str = "-24h"  # window start\n'
+                   'end: str = "now"  # window end'),
+        ("code", "import rtanalytics as rt\n\nrt.setup_notebook()\ncat = rt.catalog()\nlist(cat.kpis)"),
+        ("md", "## Any CloudWatch metric\n\nA `MetricQuery` carries what CloudWatch's `MetricDataQuery` carries: "
+               "namespace, metric, dimensions, statistic, period. The result is a wide frame with a UTC index; "
+               "missing periods are NaN, never zero."),
+        ("code", 'alb = {"LoadBalancer": "RealTechee-ALB"}\n'
+                 'df = rt.metrics([\n'
+                 '    rt.MetricQuery("AWS/ApplicationELB", "RequestCount", alb, "Sum", 300),\n'
+                 '    rt.MetricQuery("AWS/ApplicationELB", "TargetResponseTime", alb, "p95", 300),\n'
+                 '], start=start, end=end, source=source, environment=environment)\ndf.describe()'),
+        ("code", "import plotly.express as px\n\npx.line(df, title=\"ALB requests and p95 latency\").show()"),
+        ("md", "## KPIs and alarms by name\n\nCatalog names work too: a KPI name gives its per-period series."),
+        ("code", 'rt.metrics(["availability", "error_rate"], start=start, end=end, source=source, '
+                 'environment=environment).tail()'),
+        ("md", "## Timeline: deploys, incidents and alarm state changes"),
+        ("code", "rt.events(start=start, end=end, source=source, environment=environment)"),
+        ("code", "rt.alarm_history(start=\"-7d\", end=end, source=source, environment=environment)"),
+        ("md", "## Logs\n\nThe seed's winston JSON lines, parsed into columns; CloudWatch filter patterns work."),
+        ("code", 'errs = rt.logs(start=start, end=end, filter_pattern=\'{ $.level = "error" }\', source=source, '
+                 'environment=environment)\nerrs.groupby("error.name").size().sort_values(ascending=False)'),
+    ],
+}
+
+if __name__ == "__main__":
+    for name, cells in NOTEBOOKS.items():
+        path = ROOT / f"{name}.ipynb"
+        nbformat.write(nb(cells), str(path))
+        print(path)
