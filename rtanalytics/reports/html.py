@@ -14,14 +14,12 @@ _REMOTE = re.compile(r"""<(?:script|link|img)[^>]+(?:src|href)\s*=\s*["'](?:http
 
 def render_html(nb, banner: str = "") -> str:
     """Render ``nb`` (an nbformat node) with the ``rtreport`` template: inputs and prompts hidden, nothing
-    loaded from the network. ``banner`` is plain text, escaped here."""
-    import copy
-
+    loaded from the network. ``banner`` is plain text, escaped here. The summary outputs are removed from
+    ``nb`` in place (no copy of a 5 MB notebook)."""
     from nbconvert import HTMLExporter
 
     from .glue import SUMMARY_MIMETYPE
 
-    nb = copy.deepcopy(nb)
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.get("outputs", []) if SUMMARY_MIMETYPE not in o.get("data", {})]

@@ -243,9 +243,8 @@ class DemoSource:
         for inc in self.scenario.incidents:
             for eff in inc.effects:
                 for s in self.specs:
-                    if s.namespace == eff.namespace and s.metric == eff.metric and (
-                            not eff.dimensions or match_metric(s.metric_id, dimensions=None) and all(
-                                _glob(dict(s.dims).get(k), v) for k, v in eff.dimensions.items())):
+                    if s.namespace == eff.namespace and s.metric == eff.metric and all(
+                            _glob(dict(s.dims).get(k), v) for k, v in eff.dimensions.items()):
                         out.setdefault(s.key, []).append((inc, eff))
         return out
 
@@ -274,21 +273,34 @@ class DemoSource:
     def _rng(self, key: str, day: int) -> np.random.Generator:
         return np.random.default_rng([self.scenario.seed, zlib.crc32(key.encode()), day + 100_000])
 
+    def _day_traffic(self, day: int) -> np.ndarray:
+        """Traffic for each minute of ``day``, computed once per day and shared by every series."""
+        hit = self._cache.get(("__traffic__", day))
+        if hit is None:
+            hit = traffic(np.arange(day * MIN_PER_DAY, (day + 1) * MIN_PER_DAY, dtype=np.int64))
+            self._cache[("__traffic__", day)] = hit
+        return hit
+
+    def _day_occurrences(self, day: int) -> list[Occurrence]:
+        hit = self._cache.get(("__occ__", day))
+        if hit is None:
+            hit = self.occurrences(TimeWindow(pd.Timestamp(day * 86400, unit="s", tz="UTC"),
+                                              pd.Timestamp((day + 1) * 86400, unit="s", tz="UTC")))
+            self._cache[("__occ__", day)] = hit
+        return hit
+
     def _level(self, spec: Spec, day: int, minutes: np.ndarray) -> np.ndarray:
         lvl = np.full(minutes.size, spec.level, dtype="float64")
-        tr = traffic(minutes)
+        tr = self._day_traffic(day)
         if spec.kind == "event" and not spec.share:
-            lvl = lvl * tr ** spec.traffic
+            lvl = lvl * (tr if spec.traffic == 1.0 else tr ** spec.traffic)
         elif spec.kind == "dist":
             lvl = lvl * (1 + spec.load * tr)
         elif spec.kind == "gauge":
             lvl = lvl * tr ** spec.traffic
         effs = self._effects.get(spec.key)
         if effs:
-            day_w = TimeWindow(pd.Timestamp(day * 86400, unit="s", tz="UTC"),
-                               pd.Timestamp((day + 1) * 86400, unit="s", tz="UTC"))
-            occ = [o for o in self.occurrences(day_w)]
-            for o in occ:
+            for o in self._day_occurrences(day):
                 for inc, eff in effs:
                     if inc is not o.incident:
                         continue
