@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c constraints.txt -e ".[test,lab]"
+	$(PY) -m pip install -q -c constraints.txt -e ".[test]"
 	@# rfc3987-syntax (pulled in by jupyterlab) costs 2-3 s at every papermill/nbconvert import: see bench/README.md
 	-$(PY) -m pip uninstall -y -q rfc3987-syntax
 	touch $(STAMP)

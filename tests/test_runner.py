@@ -88,3 +88,19 @@ def test_cli_failed_run_exits_1(outputs, failing_report):
     # drive the API's contract instead: a failed status is what makes the CLI exit 1
     res = run_report("broken", {}, outputs, progress=False)
     assert res.status == "failed" and not res.ok
+
+
+def test_timeout_is_a_failure_even_though_papermill_marks_the_cell_completed(outputs, tmp_path, monkeypatch):
+    nb = new_notebook(cells=[
+        new_code_cell('source = "demo"\nenvironment = "demo"\nstart = "-7d"\nend = "now"', metadata={
+            "tags": ["parameters"]}),
+        new_code_cell("import time\ntime.sleep(30)"),
+    ])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "slow.ipynb"
+    nbformat.write(nb, str(path))
+    monkeypatch.setitem(registry.REPORTS, "slow", Report("slow", "Slow", path, registry.CommonParams, "sleeps"))
+    res = run_report("slow", {}, outputs, timeout=2, progress=False)
+    assert res.status == "failed"
+    assert "timed out" in res.summary["error"] or "Timeout" in res.summary["error"]
+    assert not (outputs / "slow" / "latest.json").exists()
