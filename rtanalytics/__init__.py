@@ -20,6 +20,10 @@ from typing import Any, Iterable
 
 import pandas as pd
 
+# Load the submodules whose names the front-door functions below reuse (logs, kpis) first, so that a later
+# ``import rtanalytics.logs`` finds them loaded and does not rebind ``rt.logs`` to the module.
+from . import kpis as _kpis_module  # noqa: F401
+from . import logs as _logs_module  # noqa: F401
 from .catalog import catalog
 from .errors import CatalogError, ParameterError, ReportError, RtAnalyticsError, SourceError
 from .queries import MetricQuery
@@ -116,11 +120,11 @@ def run(report: str, outputs=None, **params):
     return run_report(report, params, outputs=outputs)
 
 
-def report_summary(figures: dict, status: str = "ok", notes=None) -> None:
+def report_summary(figures: dict, status: str = "ok", notes=None, provenance=None) -> None:
     """In a report notebook: hand the key figures to the runner (see :mod:`rtanalytics.reports.glue`)."""
     from .reports.glue import report_summary as _rs
 
-    _rs(figures, status, notes)
+    _rs(figures, status, notes, provenance)
 
 
 def setup_notebook() -> None:

@@ -36,10 +36,13 @@ NOTEBOOKS = {
                    'start: str = "-7d"  # window start: relative (-7d, 24h) or ISO 8601 UTC\n'
                    'end: str = "now"  # window end\n'
                    'period: str = "5m"  # chart resolution (a CloudWatch period)\n'
-                   'kpis: list = []  # KPI names to include; empty means all'),
+                   'kpis: list = []  # KPI names to include; empty means all\n'
+                   'files_path: str = ""  # with source="files": folder of exported data or an evidence bundle\n'
+                   'evidence: bool = False  # save the exact data used as an evidence bundle\n'
+                   'evidence_dir: str = ""  # set by the runner when evidence is true'),
         ("code", "import rtanalytics as rt\nfrom rtanalytics.reports import kpi\n\nrt.setup_notebook()\n"
                  "report = kpi.run(source=source, environment=environment, start=start, end=end, period=period, "
-                 "kpis=kpis)\nprint(report.headline)"),
+                 "kpis=kpis, files_path=files_path, evidence_dir=evidence_dir)\nprint(report.headline)"),
         ("md", "## Status\n\n*ok*: target met; *warning*: target missed but not past the alert threshold; "
                "*alert*: past the alert threshold; *no data*: nothing arrived in the window (never counted as good). "
                "Each value is computed over the whole window (ratios as total good / total, means weighted by "
@@ -49,7 +52,11 @@ NOTEBOOKS = {
         ("code", 'report.figures["application_performance"].show()'),
         ("md", "## Infrastructure performance"),
         ("code", 'report.figures["infrastructure_performance"].show()'),
-        ("code", "rt.report_summary(report.summary())"),
+        ("md", "## Where these numbers come from\n\nThe source, the requests made, the cache's counters and a "
+               "hash of the data used; with `evidence=true` the data itself is saved next to this report and "
+               "`source=files` re-runs it offline."),
+        ("code", "report.provenance_table()"),
+        ("code", "report.publish()"),
     ],
     "explore": [
         ("md", "# Exploring metrics with rtanalytics\n\nEverything here runs offline on the embedded demo "

@@ -30,11 +30,14 @@ def _clean(v: Any) -> Any:
     return v
 
 
-def report_summary(figures: dict[str, Any], status: str = "ok", notes: list[str] | None = None) -> None:
-    """Publish the report's key figures (and ``status``: ``ok`` or ``partial``) to the runner."""
+def report_summary(figures: dict[str, Any], status: str = "ok", notes: list[str] | None = None,
+                   provenance: dict | None = None) -> None:
+    """Publish the report's key figures (and ``status``: ``ok`` or ``partial``, notes and the data's
+    provenance) to the runner."""
     from IPython.display import display
 
-    payload = {"figures": _clean(figures), "status": status, "notes": list(notes or [])}
+    payload = {"figures": _clean(figures), "status": status, "notes": list(notes or []),
+               "provenance": _clean(provenance or {})}
     json.dumps(payload)  # fail here, in the notebook, if something is not serialisable
     display({SUMMARY_MIMETYPE: payload}, raw=True)
 

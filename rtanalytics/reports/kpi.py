@@ -8,7 +8,7 @@ import pandas as pd
 
 from ..catalog import catalog
 from ..kpis import evaluate_kpis
-from ..sources.base import get_source
+from ..sources.evidence import RecordingSource, open_source, provenance
 from ..timewindow import TimeWindow, period_seconds
 
 
@@ -20,6 +20,7 @@ class KpiReport:
     figures: dict = field(default_factory=dict)
     source: str = "demo"
     environment: str = "demo"
+    src: RecordingSource | None = None
 
     @property
     def headline(self) -> str:
@@ -34,6 +35,31 @@ class KpiReport:
         figs["kpis_in_alert"] = int((self.table["status"] == "alert").sum())
         return figs
 
+    @property
+    def provenance(self) -> dict:
+        return provenance(self.src) if self.src is not None else {}
+
+    @property
+    def status(self) -> str:
+        """``partial`` when some data could not be had (the notes say which), else ``ok``."""
+        return "ok" if self.provenance.get("complete", True) else "partial"
+
+    @property
+    def notes(self) -> list[str]:
+        return [f"missing data: {p['query']} {p['start']}..{p['end']}: {p['reason']}"
+                for p in self.provenance.get("problems", [])]
+
+    def provenance_table(self):
+        from ..sources.evidence import provenance_frame
+
+        return provenance_frame(self.provenance).style.hide(axis="index")
+
+    def publish(self) -> None:
+        """Hand figures, status, notes and provenance to the runner (the notebook's last cell)."""
+        from .glue import report_summary
+
+        report_summary(self.summary(), self.status, self.notes, self.provenance)
+
     def status_table(self):
         from ..figures.kpis import status_table_style
 
@@ -41,18 +67,20 @@ class KpiReport:
 
 
 def run(source: str = "demo", environment: str = "demo", start: str = "-7d", end: str = "now",
-        period: str = "5m", kpis: list[str] | None = None, now=None) -> KpiReport:
+        period: str = "5m", kpis: list[str] | None = None, files_path: str = "", evidence_dir: str = "",
+        now=None) -> KpiReport:
     from ..figures.kpis import kpi_group_figure
 
     cat = catalog()
     env = cat.environment(environment)
-    src = get_source(source, environment=environment) if source != "demo" else get_source(
-        "demo", environment=environment, now=now)
+    src = open_source(source, environment, now=now, **({"path": files_path} if source == "files" else {}))
     window = TimeWindow.parse(start, end, now=now)
     p = period_seconds(period)
     table, series = evaluate_kpis(cat.kpis, src, window, env.resources.substitutions(), period=p,
                                   names=list(kpis) if kpis else None)
-    rep = KpiReport(window, table, series, source=source, environment=environment)
+    rep = KpiReport(window, table, series, source=source, environment=environment, src=src)
+    if evidence_dir:
+        src.save_bundle(evidence_dir)
     for group in dict.fromkeys(table["group"]):
         rep.figures[group] = kpi_group_figure(series, table, cat.kpis, group)
     return rep

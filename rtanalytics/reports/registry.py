@@ -24,6 +24,8 @@ class CommonParams(BaseModel):
     environment: str = Field("demo", description="an environment from parameters/environments.yaml")
     start: str = Field("-7d", description=f"window start: {TIME_HELP}")
     end: str = Field("now", description="window end (same forms as start)")
+    files_path: str = Field("", description="with source=files: the folder of exported data or evidence bundle")
+    evidence: bool = Field(False, description="save the exact data used as an evidence bundle in the run folder")
 
     @field_validator("source")
     @classmethod
@@ -32,6 +34,18 @@ class CommonParams(BaseModel):
 
         if v not in source_names():
             raise ValueError(f"unknown source {v!r}; accepts {', '.join(source_names())}")
+        return v
+
+    @field_validator("files_path")
+    @classmethod
+    def _files(cls, v, info):
+        if info.data.get("source") == "files":
+            from pathlib import Path
+
+            if not v:
+                raise ValueError("source 'files' needs files_path: the folder of exported data")
+            if not Path(v).is_dir():
+                raise ValueError(f"files_path {v!r} is not a folder")
         return v
 
     @field_validator("environment")

@@ -72,11 +72,12 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
     atomic_write_json(stage / "params.json", {"requested": dict(params or {}) | requested, "resolved": resolved,
                                               "resolved_at": now.isoformat()})
     nb_out = stage / "report.ipynb"
+    inject = dict(resolved, evidence_dir=str((stage / "evidence").resolve()) if resolved.get("evidence") else "")
     t0 = time.perf_counter()
     error = None
     status = "ok"
     try:
-        pm.execute_notebook(str(report.notebook), str(nb_out), parameters=resolved, kernel_name="python3",
+        pm.execute_notebook(str(report.notebook), str(nb_out), parameters=inject, kernel_name="python3",
                             progress_bar=progress, report_mode=True, execution_timeout=timeout,
                             cwd=str(report.notebook.parent), request_save_on_cell_execute=False)
     except pm.PapermillExecutionError as e:
@@ -107,7 +108,10 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
     summary = {"report": name, "title": report.title, "run_id": run_id, "status": status, "error": error,
                "params": resolved, "started": started.isoformat(), "finished": utcnow().isoformat(),
                "duration_s": round(duration, 2), "figures": (glued or {}).get("figures", {}),
-               "notes": (glued or {}).get("notes", []), "rtanalytics_version": __version__,
+               "notes": (glued or {}).get("notes", []), "provenance": (glued or {}).get("provenance"),
+               "evidence": "evidence/manifest.json" if (final / "evidence" / "manifest.json").exists() or (
+                   stage / "evidence" / "manifest.json").exists() else None,
+               "rtanalytics_version": __version__,
                "python": sys.version.split()[0]}
     atomic_write_json(stage / "summary.json", summary)
     with locked(outputs / ".lock"):

@@ -127,4 +127,4 @@ def get_source(name: str = "demo", **options) -> Source:
 
 
 def _load_builtin():
-    from . import demo  # noqa: F401  (registers itself)
+    from . import cloudwatch, demo, files  # noqa: F401  (each registers itself)

@@ -1,0 +1,197 @@
+"""A local Parquet cache between a source and the analytics.
+
+Keyed by the source's identity (name, region, endpoint, environment), the query's identity (what data it asks
+for, not its id or label) and a time chunk aligned to the epoch (7 days of 1-minute data, 35 days of 5-minute,
+...). Settled data — older than ``settle`` (default 15 minutes, CloudWatch's usual ingestion delay) — is never
+fetched twice; anything newer is always refetched and never stored. Each file is written to a temporary name
+and renamed into place, so two report runs sharing the cache never see half a file; a file that cannot be read
+is treated as a miss and replaced. Hits, misses and the inner source's API calls are counted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..queries import MetricQuery
+from ..timewindow import TimeWindow, to_utc, utcnow
+from .base import assemble, grid_bounds
+
+DEFAULT_CACHE = Path(os.environ.get("RTANALYTICS_CACHE", Path(__file__).resolve().parents[2] / ".cache"))
+POINTS_PER_CHUNK = 10_080
+
+
+def chunk_seconds(period: int) -> int:
+    return period * POINTS_PER_CHUNK
+
+
+@dataclass
+class CacheStats:
+    hits: int = 0
+    misses: int = 0
+    refetched_recent: int = 0
+    corrupt: int = 0
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+class CachedSource:
+    """Wraps a source; ``metrics`` goes through the cache, everything else is passed through."""
+
+    def __init__(self, inner, cache_dir: Path | str | None = None, settle: str | pd.Timedelta = "15m",
+                 now=None, key: str | None = None):
+        from ..timewindow import parse_duration
+
+        self.inner = inner
+        self.name = inner.name
+        self.dir = Path(cache_dir) if cache_dir else DEFAULT_CACHE
+        self.settle = parse_duration(settle)
+        self.now = to_utc(now) if now is not None else None
+        self.key = key or source_key(inner)
+        self.stats = CacheStats()
+
+    def __getattr__(self, item):
+        return getattr(self.inner, item)
+
+    def _path(self, q: MetricQuery, chunk_start: int) -> Path:
+        h = hashlib.sha256(q.identity().encode()).hexdigest()[:24]
+        return self.dir / self.key / h[:2] / h / f"{chunk_start}.parquet"
+
+    def metrics(self, queries: Sequence[MetricQuery], window: TimeWindow) -> pd.DataFrame:
+        now = self.now or utcnow()
+        settled_before = int((now - self.settle).timestamp())
+        cols: dict[str, pd.Series] = {}
+        need: dict[tuple[int, int, int], list[MetricQuery]] = {}  # (period, start, end) -> queries
+        pieces: dict[str, list[pd.Series]] = {q.label: [] for q in queries}
+        for q in queries:
+            if q.expression is not None:
+                need.setdefault((q.period, *self._bounds(window, q.period)), []).append(q)
+                continue
+            s0, n = grid_bounds(window, q.period)
+            s1 = s0 + n * q.period
+            c = chunk_seconds(q.period)
+            missing = []
+            for cs in range((s0 // c) * c, s1, c):
+                lo, hi = max(cs, s0), min(cs + c, s1)
+                if cs + c <= settled_before:
+                    got = self._read(q, cs, lo, hi)
+                    if got is not None:
+                        self.stats.hits += 1
+                        pieces[q.label].append(got)
+                        continue
+                    self.stats.misses += 1
+                else:
+                    self.stats.refetched_recent += 1
+                missing.append((lo, hi))
+            for lo, hi in _merge(missing):
+                need.setdefault((q.period, lo, hi), []).append(q)
+        for (period, lo, hi), qs in need.items():
+            tw = TimeWindow(pd.Timestamp(lo, unit="s", tz="UTC"), pd.Timestamp(hi, unit="s", tz="UTC"))
+            df = self.inner.metrics(qs, tw)
+            for q in qs:
+                if q.label not in df:
+                    continue
+                s = df[q.label]
+                pieces[q.label].append(s)
+                if q.expression is None:
+                    self._store(q, s, lo, hi, settled_before)
+        for q in queries:
+            ps = [p for p in pieces[q.label] if len(p)]
+            s = pd.concat(ps).sort_index() if ps else pd.Series(dtype="float64")
+            cols[q.label] = s[~s.index.duplicated(keep="last")]
+        return assemble(cols, queries, window)
+
+    @staticmethod
+    def _bounds(window, period):
+        s0, n = grid_bounds(window, period)
+        return s0, s0 + n * period
+
+    def _read(self, q: MetricQuery, cs: int, lo: int, hi: int) -> pd.Series | None:
+        path = self._path(q, cs)
+        if not path.exists():
+            return None
+        try:
+            t = pq.read_table(path)
+            meta = t.schema.metadata or {}
+            cov_lo, cov_hi = int(meta[b"cov_lo"]), int(meta[b"cov_hi"])
+            if meta.get(b"identity", b"").decode() != q.identity():
+                raise ValueError("identity mismatch")
+        except Exception:
+            self.stats.corrupt += 1
+            return None
+        if cov_lo > lo or cov_hi < hi:
+            return None
+        ts = t.column("t").to_numpy()
+        v = t.column("v").to_numpy()
+        m = (ts >= lo) & (ts < hi)
+        return pd.Series(v[m], index=pd.to_datetime(ts[m], unit="s", utc=True), dtype="float64")
+
+    def _store(self, q: MetricQuery, s: pd.Series, lo: int, hi: int, settled_before: int) -> None:
+        c = chunk_seconds(q.period)
+        secs = (s.index.asi8 // 1_000_000_000) if len(s) else np.zeros(0, dtype=np.int64)
+        vals = s.to_numpy(dtype="float64")
+        for cs in range((lo // c) * c, hi, c):
+            a, b = max(cs, lo), min(cs + c, hi)
+            if cs + c > settled_before:
+                continue  # recent: never stored
+            path = self._path(q, cs)
+            old = None
+            if path.exists():
+                try:
+                    t = pq.read_table(path)
+                    meta = t.schema.metadata or {}
+                    old = (int(meta[b"cov_lo"]), int(meta[b"cov_hi"]), t.column("t").to_numpy(),
+                           t.column("v").to_numpy())
+                except Exception:
+                    old = None
+            m = (secs >= a) & (secs < b) & ~np.isnan(vals)
+            ts, vs = secs[m], vals[m]
+            if old is not None and old[0] <= b and old[1] >= a:  # contiguous: merge coverage
+                keep = (old[2] < a) | (old[2] >= b)
+                ts = np.r_[old[2][keep], ts]
+                vs = np.r_[old[3][keep], vs]
+                a, b = min(a, old[0]), max(b, old[1])
+                order = np.argsort(ts, kind="stable")
+                ts, vs = ts[order], vs[order]
+            table = pa.table({"t": pa.array(ts, pa.int64()), "v": pa.array(vs, pa.float64())})
+            table = table.replace_schema_metadata({"cov_lo": str(a), "cov_hi": str(b), "identity": q.identity()})
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".parquet", dir=path.parent)
+            os.close(fd)
+            try:
+                pq.write_table(table, tmp)
+                os.replace(tmp, path)
+            except BaseException:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+                raise
+
+
+def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[list[int]] = []
+    for lo, hi in sorted(ranges):
+        if out and lo <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], hi)
+        else:
+            out.append([lo, hi])
+    return [tuple(x) for x in out]
+
+
+def source_key(src) -> str:
+    """Cache namespace of a source: its name, environment, region and endpoint."""
+    env = getattr(src, "environment", None)
+    aws = getattr(src, "aws", None)
+    parts = [src.name, getattr(env, "name", ""), getattr(aws, "region", ""), getattr(aws, "endpoint_url", "") or ""]
+    if src.name == "demo":
+        parts.append(str(getattr(getattr(src, "scenario", None), "seed", "")))
+    return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:16]

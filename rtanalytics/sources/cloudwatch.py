@@ -1,0 +1,396 @@
+"""The ``cloudwatch`` source: CloudWatch metrics, alarms and logs through boto3.
+
+Limits it plans around (GetMetricData, https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricData.html):
+at most 500 ``MetricDataQuery`` per request and at most 100,800 datapoints per response. For each group of
+queries with the same period the plan picks the number of time slices ``k`` and queries per request ``b``
+that minimise requests (``k * ceil(n / b)`` with ``b * ceil(points / k) <= 100,800``), which meets the lower
+bound ``max(ceil(total points / 100,800), ceil(queries / 500))`` whenever the points divide evenly. Responses
+are paged with ``NextToken``. Missing periods stay absent (NaN in the frame), never zero.
+
+Retention (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_concepts.html#Metric):
+1-minute data for 15 days, 5-minute for 63 days, 1-hour for 455 days; :func:`finest_period` picks the finest
+period still retained for a window's start.
+
+A request that still fails after botocore's bounded retries does not end the fetch: its queries are listed in
+:attr:`CloudWatchSource.problems` with the cause, their values stay missing, and reports say ``partial``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import SourceError
+from ..frames import ALARM_HISTORY_COLUMNS, empty_alarm_history, empty_events, empty_logs
+from ..queries import MetricQuery
+from ..timewindow import TimeWindow, to_utc, utcnow
+from .aws import AwsContext
+from .base import MetricId, assemble, grid_bounds, match_metric, period_grid, register_source
+
+MAX_QUERIES = 500
+MAX_DATAPOINTS = 100_800
+INSIGHTS_MAX_ROWS = 10_000
+
+
+def finest_period(window: TimeWindow, now=None) -> int:
+    """The finest period CloudWatch still retains for data starting at ``window.start``."""
+    age = (to_utc(now) if now is not None else utcnow()) - window.start
+    if age <= pd.Timedelta(days=15):
+        return 60
+    if age <= pd.Timedelta(days=63):
+        return 300
+    return 3600
+
+
+def plan_requests(queries: Sequence[MetricQuery], window: TimeWindow) -> list[tuple[list[MetricQuery], TimeWindow]]:
+    """Split queries and time into GetMetricData requests within the API's limits (see module docstring)."""
+    plan = []
+    by_period: dict[int, list[MetricQuery]] = {}
+    for q in queries:
+        by_period.setdefault(q.period, []).append(q)
+    for period, qs in sorted(by_period.items()):
+        s0, npoints = grid_bounds(window, period)
+        has_expr = any(q.expression is not None for q in qs)
+        n = len(qs)
+        if has_expr:
+            if n > MAX_QUERIES:
+                raise SourceError(f"{n} queries with period {period} include metric math; one request holds at "
+                                  f"most {MAX_QUERIES} (math must sit with the metrics it references)")
+            k = max(1, math.ceil(npoints * n / MAX_DATAPOINTS))
+            b = n
+        else:
+            best = None
+            kmin = max(1, math.ceil(npoints / MAX_DATAPOINTS))
+            for k_ in range(kmin, kmin + 256):
+                per = math.ceil(npoints / k_)
+                b_ = min(MAX_QUERIES, MAX_DATAPOINTS // per)
+                if b_ < 1:
+                    continue
+                calls = k_ * math.ceil(n / b_)
+                if best is None or calls < best[0]:
+                    best = (calls, k_, b_)
+                if k_ >= npoints:
+                    break
+            _, k, b = best
+        per = math.ceil(npoints / k)
+        for i in range(k):
+            a = s0 + i * per * period
+            e = min(s0 + min((i + 1) * per, npoints) * period, s0 + npoints * period)
+            if a >= e:
+                continue
+            tw = TimeWindow(pd.Timestamp(a, unit="s", tz="UTC"), pd.Timestamp(e, unit="s", tz="UTC"))
+            for j in range(0, n, b):
+                plan.append((qs[j:j + b], tw))
+    return plan
+
+
+class CloudWatchSource:
+    """CloudWatch and CloudWatch Logs for one environment (region, optional profile and endpoint)."""
+
+    name = "cloudwatch"
+
+    def __init__(self, environment="production", context: AwsContext | None = None, now=None, **_):
+        from ..catalog import catalog
+        from ..catalog.models import Environment
+
+        env = environment if isinstance(environment, Environment) else catalog().environment(environment)
+        self.environment = env
+        self.aws = context or AwsContext(region=env.region, profile=env.profile, endpoint_url=env.endpoint_url)
+        self.now = to_utc(now) if now is not None else None
+        self.problems: list[dict] = []
+
+    # ------------------------------------------------------------------------------------------------ metrics
+    def metrics(self, queries: Sequence[MetricQuery], window: TimeWindow) -> pd.DataFrame:
+        ids = {}
+        for q in queries:
+            if q.id in ids and ids[q.id] != q:
+                raise SourceError(f"two different queries share the id {q.id!r}")
+            ids[q.id] = q
+        values: dict[str, dict] = {q.id: {} for q in queries}
+        for batch, tw in plan_requests(queries, window):
+            try:
+                for res in self._get_metric_data(batch, tw):
+                    vals = values.setdefault(res["Id"], {})
+                    for t, v in zip(res.get("Timestamps", []), res.get("Values", [])):
+                        vals[pd.Timestamp(t).tz_convert("UTC")] = float(v)
+                    if res.get("StatusCode") in ("InternalError", "Forbidden"):
+                        self._problem(ids.get(res["Id"]), tw, f"{res['StatusCode']}: "
+                                      + "; ".join(m.get("Value", "") for m in res.get("Messages", [])))
+            except SourceError as e:
+                for q in batch:
+                    self._problem(q, tw, str(e))
+        cols = {}
+        for q in queries:
+            s = pd.Series(values.get(q.id, {}), dtype="float64")
+            if len(s):
+                s.index = pd.DatetimeIndex(s.index).tz_convert("UTC")
+            cols[q.label] = s.sort_index()
+        return assemble(cols, queries, window)
+
+    def _problem(self, q, tw, reason):
+        self.problems.append({"query": q.label if q else "?", "id": q.id if q else "?", "start": tw.start.isoformat(),
+                              "end": tw.end.isoformat(), "reason": reason})
+
+    def _get_metric_data(self, batch: list[MetricQuery], tw: TimeWindow):
+        token = None
+        merged: dict[str, dict] = {}
+        while True:
+            kw = dict(MetricDataQueries=[q.to_cloudwatch() for q in batch], StartTime=tw.start.to_pydatetime(),
+                      EndTime=tw.end.to_pydatetime(), ScanBy="TimestampAscending")
+            if token:
+                kw["NextToken"] = token
+            resp = self.aws.call("cloudwatch", "get_metric_data", **kw)
+            for r in resp.get("MetricDataResults", []):
+                m = merged.setdefault(r["Id"], {"Id": r["Id"], "Label": r.get("Label"), "Timestamps": [],
+                                                "Values": [], "StatusCode": "Complete", "Messages": []})
+                m["Timestamps"] += list(r.get("Timestamps", []))
+                m["Values"] += list(r.get("Values", []))
+                if r.get("StatusCode") not in (None, "Complete", "PartialData"):
+                    m["StatusCode"] = r["StatusCode"]
+                m["Messages"] += list(r.get("Messages", []))
+            token = resp.get("NextToken")
+            if not token:
+                break
+        return list(merged.values())
+
+    def list_metrics(self, namespace=None, metric=None, dimensions=None) -> list[MetricId]:
+        """ListMetrics, paginated; dimension values with globs are matched here after an unfiltered call."""
+        kw = {}
+        if namespace:
+            kw["Namespace"] = namespace
+        if metric and not any(c in metric for c in "*?["):
+            kw["MetricName"] = metric
+        if dimensions:
+            kw["Dimensions"] = [{"Name": k, **({} if any(c in str(v) for c in "*?[") else {"Value": str(v)})}
+                                for k, v in dimensions.items()]
+        out, token = [], None
+        while True:
+            resp = self.aws.call("cloudwatch", "list_metrics", **kw, **({"NextToken": token} if token else {}))
+            for m in resp.get("Metrics", []):
+                mid = MetricId(m["Namespace"], m["MetricName"],
+                               tuple(sorted((d["Name"], d["Value"]) for d in m.get("Dimensions", []))))
+                if match_metric(mid, namespace, metric, dimensions):
+                    out.append(mid)
+            token = resp.get("NextToken")
+            if not token:
+                break
+        return sorted(set(out), key=lambda m: (m.namespace, m.metric, m.dimensions))
+
+    # ------------------------------------------------------------------------------------------------- alarms
+    def describe_alarms(self, names: Sequence[str] | None = None, prefix: str | None = None,
+                        state: str | None = None) -> dict:
+        """DescribeAlarms, paginated: ``{"metric": [...], "composite": [...]}`` as AWS returns them."""
+        kw = {"AlarmTypes": ["MetricAlarm", "CompositeAlarm"]}
+        if names:
+            kw["AlarmNames"] = list(names)
+        if prefix:
+            kw["AlarmNamePrefix"] = prefix
+        if state:
+            kw["StateValue"] = state
+        out = {"metric": [], "composite": []}
+        token = None
+        while True:
+            resp = self.aws.call("cloudwatch", "describe_alarms", **kw, **({"NextToken": token} if token else {}))
+            out["metric"] += resp.get("MetricAlarms", [])
+            out["composite"] += resp.get("CompositeAlarms", [])
+            token = resp.get("NextToken")
+            if not token:
+                break
+        return out
+
+    def alarm_history(self, window: TimeWindow, alarm_names: Sequence[str] | None = None) -> pd.DataFrame:
+        """DescribeAlarmHistory state updates (paginated) as the alarm-history frame."""
+        names = list(alarm_names) if alarm_names else [None]
+        rows = []
+        for name in names:
+            token = None
+            while True:
+                kw = dict(HistoryItemType="StateUpdate", StartDate=window.start.to_pydatetime(),
+                          EndDate=window.end.to_pydatetime(), ScanBy="TimestampAscending", MaxRecords=100)
+                if name:
+                    kw["AlarmName"] = name
+                if token:
+                    kw["NextToken"] = token
+                resp = self.aws.call("cloudwatch", "describe_alarm_history", **kw)
+                rows += [history_row(i) for i in resp.get("AlarmHistoryItems", [])]
+                token = resp.get("NextToken")
+                if not token:
+                    break
+        return history_frame(rows)
+
+    # --------------------------------------------------------------------------------------------------- logs
+    def logs(self, log_group: str, window: TimeWindow, filter_pattern: str | None = None) -> pd.DataFrame:
+        """FilterLogEvents, paginated, into the logs frame (winston JSON parsed into columns)."""
+        events, token = [], None
+        while True:
+            kw = dict(logGroupName=log_group, startTime=_ms(window.start), endTime=_ms(window.end) - 1)
+            if filter_pattern:
+                kw["filterPattern"] = filter_pattern
+            if token:
+                kw["nextToken"] = token
+            resp = self.aws.call("logs", "filter_log_events", **kw)
+            events += resp.get("events", [])
+            token = resp.get("nextToken")
+            if not token:
+                break
+        return events_frame(events, log_group)
+
+    def insights(self, log_groups: str | Sequence[str], query: str, window: TimeWindow, deadline_s: float = 120,
+                 poll_s: float = 1.0, limit: int = INSIGHTS_MAX_ROWS, _depth: int = 0) -> pd.DataFrame:
+        """A Logs Insights query, complete even past the 10,000-row cap.
+
+        Polls GetQueryResults until done or ``deadline_s`` (then StopQuery and :class:`SourceError`; also
+        StopQuery on KeyboardInterrupt). When a result reaches the cap, the window is halved and each half
+        re-queried until every slice is under it, so rows are never silently lost; ``df.attrs["slices"]`` and
+        ``df.attrs["complete"]`` say so. Splitting is exact for queries that return rows or ``stats ... by
+        bin()`` with bins that divide the slices; a whole-window aggregate that hits the cap raises instead.
+        """
+        groups = [log_groups] if isinstance(log_groups, str) else list(log_groups)
+        resp = self.aws.call("logs", "start_query", logGroupNames=groups, queryString=query,
+                             startTime=int(window.start.timestamp()), endTime=int(window.end.timestamp()) - 1,
+                             limit=limit)
+        qid = resp["queryId"]
+        t0 = time.monotonic()
+        try:
+            while True:
+                r = self.aws.call("logs", "get_query_results", queryId=qid)
+                status = r.get("status")
+                if status == "Complete":
+                    break
+                if status in ("Failed", "Cancelled", "Timeout", "Unknown"):
+                    raise SourceError(f"Logs Insights query {status.lower()}: {query!r} on {groups}")
+                if time.monotonic() - t0 > deadline_s:
+                    self.aws.call("logs", "stop_query", queryId=qid)
+                    raise SourceError(f"Logs Insights query did not finish within {deadline_s:g} s (stopped): "
+                                      f"{query!r}")
+                time.sleep(poll_s)
+        except KeyboardInterrupt:
+            self.aws.call("logs", "stop_query", queryId=qid)
+            raise
+        df = insights_frame(r.get("results", []))
+        if len(df) >= limit:
+            if "stats" in query and "bin(" not in query:
+                raise SourceError(f"Logs Insights aggregate hit the {limit}-row cap and cannot be split exactly; "
+                                  "add 'by bin(...)' or narrow the query")
+            if window.duration <= pd.Timedelta(seconds=2) or _depth > 20:
+                raise SourceError("Logs Insights result still at the row cap in a 2-second slice")
+            mid = window.start + (window.end - window.start) / 2
+            mid = mid.floor("s")
+            parts = [self.insights(groups, query, TimeWindow(window.start, mid), deadline_s, poll_s, limit,
+                                   _depth + 1),
+                     self.insights(groups, query, TimeWindow(mid, window.end), deadline_s, poll_s, limit,
+                                   _depth + 1)]
+            df = pd.concat(parts, ignore_index=True)
+            df.attrs["slices"] = sum(p.attrs.get("slices", 1) for p in parts)
+        else:
+            df.attrs["slices"] = 1
+        df.attrs["complete"] = True
+        return df
+
+    def log_counts(self, log_group: str, window: TimeWindow, level: str | None = "error",
+                   bin_s: int = 300) -> pd.Series:
+        """Count of log events per bin, aggregated on AWS's side by Logs Insights (no raw download)."""
+        flt = f'| filter level = "{level}" ' if level else ""
+        q = f"fields @timestamp {flt}| stats count(*) as n by bin({int(bin_s)}s) as t"
+        df = self.insights(log_group, q, window)
+        if df.empty:
+            return pd.Series(dtype="float64", name="n")
+        s = pd.Series(pd.to_numeric(df["n"]).to_numpy(dtype="float64"), index=pd.to_datetime(df["t"], utc=True),
+                      name="n")
+        return s.groupby(level=0).sum().sort_index()
+
+    def describe_log_groups(self, prefix: str | None = None) -> list[dict]:
+        out, token = [], None
+        while True:
+            kw = {}
+            if prefix:
+                kw["logGroupNamePrefix"] = prefix
+            if token:
+                kw["nextToken"] = token
+            resp = self.aws.call("logs", "describe_log_groups", **kw)
+            out += resp.get("logGroups", [])
+            token = resp.get("nextToken")
+            if not token:
+                break
+        return out
+
+    def events(self, window: TimeWindow) -> pd.DataFrame:
+        """CloudWatch has no deploy events; alarm state changes come from :meth:`alarm_history`."""
+        return empty_events()
+
+
+def _ms(ts: pd.Timestamp) -> int:
+    return int(ts.value // 1_000_000)
+
+
+def history_row(item: dict) -> dict:
+    """One DescribeAlarmHistory StateUpdate item as an alarm-history row."""
+    data = item.get("HistoryData")
+    try:
+        hd = json.loads(data) if isinstance(data, str) else (data or {})
+    except ValueError:
+        hd = {}
+    old = (hd.get("oldState") or {}).get("stateValue")
+    new = (hd.get("newState") or {}).get("stateValue")
+    reason = (hd.get("newState") or {}).get("stateReason") or item.get("HistorySummary", "")
+    if new is None:  # fall back on the summary: "Alarm updated from OK to ALARM"
+        summ = item.get("HistorySummary", "")
+        parts = summ.replace("Alarm updated from ", "").split(" to ")
+        if len(parts) == 2:
+            old, new = parts[0].strip(), parts[1].strip()
+    return {"timestamp": pd.Timestamp(item["Timestamp"]).tz_convert("UTC") if pd.Timestamp(
+        item["Timestamp"]).tzinfo else pd.Timestamp(item["Timestamp"], tz="UTC"), "alarm": item.get("AlarmName"),
+            "from_state": old, "to_state": new, "reason": reason}
+
+
+def history_frame(rows: list[dict]) -> pd.DataFrame:
+    if not rows:
+        return empty_alarm_history()
+    df = pd.DataFrame(rows, columns=ALARM_HISTORY_COLUMNS)
+    df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True)
+    return df.sort_values("timestamp", kind="stable").reset_index(drop=True)
+
+
+def events_frame(events: list[dict], log_group: str) -> pd.DataFrame:
+    """FilterLogEvents ``events`` → the logs frame (level from the winston JSON when present)."""
+    from ..logs import parse_winston
+
+    if not events:
+        return empty_logs()
+    df = pd.DataFrame({
+        "timestamp": pd.to_datetime([e["timestamp"] for e in events], unit="ms", utc=True),
+        "log_group": log_group,
+        "stream": [e.get("logStreamName", "") for e in events],
+        "message": [str(e.get("message", "")).rstrip("\n") for e in events],
+    })
+    parsed = parse_winston(df["message"])
+    level = parsed["json_level"].where(parsed["json_level"].notna(),
+                                       df["message"].str.extract(r"\b(ERROR|WARN|INFO|DEBUG)\b", expand=False)
+                                       .str.lower())
+    df.insert(3, "level", level)
+    df = pd.concat([df, parsed.drop(columns=["json_level"])], axis=1)
+    return df.sort_values("timestamp", kind="stable").reset_index(drop=True)
+
+
+def insights_frame(results: list[list[dict]]) -> pd.DataFrame:
+    """GetQueryResults rows → a typed frame (numbers as numbers, ``@timestamp``/bins as UTC times)."""
+    rows = [{f["field"]: f.get("value") for f in row if f.get("field") != "@ptr"} for row in results]
+    df = pd.DataFrame(rows)
+    for c in df.columns:
+        if c in ("@timestamp", "@ingestionTime") or c.startswith("bin("):
+            df[c] = pd.to_datetime(df[c], utc=True, errors="coerce")
+            continue
+        num = pd.to_numeric(df[c], errors="coerce")
+        if num.notna().sum() == df[c].notna().sum() and df[c].notna().any():
+            df[c] = num
+    return df
+
+
+@register_source("cloudwatch")
+def _make_cloudwatch(environment="production", **kw) -> CloudWatchSource:
+    return CloudWatchSource(environment=environment, **kw)

@@ -1,0 +1,193 @@
+"""Recording what a run used, and saving it as an evidence bundle the ``files`` source reads back.
+
+:class:`RecordingSource` wraps a source and keeps every answer it gave (metrics by query identity, ListMetrics
+results, logs, alarm history, events). :meth:`RecordingSource.save_bundle` writes them with a manifest
+(hashes, requests, versions); ``FilesSource(bundle)`` then answers the same questions with the same data, so
+a report re-runs offline to identical figures. :func:`provenance` summarises a source stack for a run's
+summary: the requests made, the cache's counters, a hash of the data, the package version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+
+from .. import __version__
+from ..frames import to_long
+from ..queries import MetricQuery
+from ..timewindow import TimeWindow, utcnow
+
+
+class RecordingSource:
+    def __init__(self, inner):
+        self.inner = inner
+        self.name = inner.name
+        self.calls: list[dict] = []
+        self._metrics: list[pd.DataFrame] = []
+        self._list_metrics: list[dict] = []
+        self._logs: list[pd.DataFrame] = []
+        self._history: list[pd.DataFrame] = []
+        self._events: list[pd.DataFrame] = []
+
+    def __getattr__(self, item):
+        return getattr(self.inner, item)
+
+    def metrics(self, queries: Sequence[MetricQuery], window: TimeWindow) -> pd.DataFrame:
+        df = self.inner.metrics(queries, window)
+        self.calls.append({"call": "metrics", "queries": len(queries), "start": window.start.isoformat(),
+                           "end": window.end.isoformat()})
+        ident = {q.label: q.identity() for q in queries}
+        long = to_long(df[[c for c in df.columns if c in ident]])
+        long["identity"] = long["label"].map(ident)
+        self._metrics.append(long[["identity", "timestamp", "value"]])
+        return df
+
+    def list_metrics(self, namespace=None, metric=None, dimensions=None):
+        res = self.inner.list_metrics(namespace, metric, dimensions)
+        self.calls.append({"call": "list_metrics", "namespace": namespace, "metric": metric})
+        self._list_metrics.append({"namespace": namespace, "metric": metric, "dimensions": dimensions,
+                                   "result": [[m.namespace, m.metric, [list(d) for d in m.dimensions]] for m in res]})
+        return res
+
+    def logs(self, log_group, window, filter_pattern=None):
+        df = self.inner.logs(log_group, window, filter_pattern)
+        self.calls.append({"call": "logs", "log_group": log_group, "filter": filter_pattern,
+                           "start": window.start.isoformat(), "end": window.end.isoformat(), "rows": len(df)})
+        self._logs.append(df.assign(_request=f"{log_group}|{filter_pattern or ''}"))
+        return df
+
+    def alarm_history(self, window, alarm_names=None):
+        df = self.inner.alarm_history(window, alarm_names)
+        self.calls.append({"call": "alarm_history", "start": window.start.isoformat(), "end": window.end.isoformat()})
+        self._history.append(df)
+        return df
+
+    def events(self, window):
+        df = self.inner.events(window)
+        self.calls.append({"call": "events", "start": window.start.isoformat(), "end": window.end.isoformat()})
+        self._events.append(df)
+        return df
+
+    # ------------------------------------------------------------------------------------------------ output
+    def metrics_long(self) -> pd.DataFrame:
+        if not self._metrics:
+            return pd.DataFrame({"identity": pd.Series(dtype=str), "timestamp": pd.Series(dtype="datetime64[ns, UTC]"),
+                                 "value": pd.Series(dtype=float)})
+        df = pd.concat(self._metrics, ignore_index=True)
+        return df.drop_duplicates(["identity", "timestamp"], keep="last").sort_values(
+            ["identity", "timestamp"], kind="stable").reset_index(drop=True)
+
+    def data_hash(self) -> str:
+        h = hashlib.sha256()
+        m = self.metrics_long()
+        h.update(pd.util.hash_pandas_object(m, index=False).to_numpy().tobytes())
+        for frames in (self._logs, self._history, self._events):
+            for df in frames:
+                h.update(pd.util.hash_pandas_object(df.astype(str), index=False).to_numpy().tobytes())
+        return h.hexdigest()
+
+    def save_bundle(self, folder: Path | str) -> Path:
+        """Write the evidence bundle (see module docstring) into ``folder``; returns the manifest path."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        files = {}
+
+        def put(name, df):
+            if df is None:
+                return
+            path = folder / name
+            df.to_parquet(path, index=False)
+            files[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+
+        put("metrics.parquet", self.metrics_long())
+        if self._logs:
+            logs = pd.concat(self._logs, ignore_index=True)
+            put("logs.parquet", logs.astype({c: "string" for c in logs.columns if logs[c].dtype == object}))
+        if self._history:
+            put("alarm_history.parquet", pd.concat(self._history, ignore_index=True).drop_duplicates())
+        if self._events:
+            ev = pd.concat(self._events, ignore_index=True)
+            put("events.parquet", ev.astype({c: "string" for c in ev.columns if ev[c].dtype == object}).drop_duplicates())
+        (folder / "list_metrics.json").write_text(json.dumps(self._list_metrics, indent=1))
+        manifest = {"kind": "rtanalytics-evidence", "created": utcnow().isoformat(), "source": self.name,
+                    "environment": getattr(getattr(self.inner, "environment", None), "name", None),
+                    "rtanalytics_version": __version__, "files": files, "data_sha256": self.data_hash(),
+                    "calls": self.calls}
+        path = folder / "manifest.json"
+        path.write_text(json.dumps(manifest, indent=1, default=str))
+        return path
+
+
+def _unwrap(src):
+    chain = []
+    while src is not None:
+        chain.append(src)
+        src = getattr(src, "inner", None) if type(src).__name__ in ("RecordingSource", "CachedSource") else None
+    return chain
+
+
+def provenance(src) -> dict:
+    """What a report was computed from: source, requests, cache counters, data hash, versions, problems."""
+    chain = _unwrap(src)
+    inner = chain[-1]
+    out = {"source": inner.name, "environment": getattr(getattr(inner, "environment", None), "name", None),
+           "rtanalytics_version": __version__}
+    for s in chain:
+        if type(s).__name__ == "RecordingSource":
+            out["data_sha256"] = s.data_hash()
+            out["calls"] = s.calls
+        if type(s).__name__ == "CachedSource":
+            out["cache"] = s.stats.as_dict()
+    aws = getattr(inner, "aws", None)
+    if aws is not None:
+        out["api_calls"] = aws.api_calls
+        out["requests"] = aws.requests
+        out["region"] = aws.region
+    elif inner.name == "demo":
+        out["demo_now"] = inner.now.isoformat()
+        out["scenario"] = inner.scenario.name
+    problems = getattr(inner, "problems", None)
+    out["problems"] = list(problems or [])
+    out["complete"] = not out["problems"]
+    return out
+
+
+def open_source(name: str = "demo", environment: str = "demo", now=None, cache: bool | None = None,
+                cache_dir=None, **options) -> RecordingSource:
+    """The source stack a report uses: recording, over the Parquet cache (on by default for ``cloudwatch``),
+    over the named source."""
+    from .base import get_source
+    from .cache import CachedSource
+
+    kw = dict(options)
+    if name in ("demo", "cloudwatch") and now is not None:
+        kw["now"] = now
+    src = get_source(name, environment=environment, **kw)
+    if cache if cache is not None else name == "cloudwatch":
+        src = CachedSource(src, cache_dir=cache_dir, now=now)
+    return RecordingSource(src)
+
+
+def provenance_frame(prov: dict) -> pd.DataFrame:
+    """A two-column table of a provenance dict for reports (requests summarised, problems listed)."""
+    rows = [("source", prov.get("source")), ("environment", prov.get("environment"))]
+    if "region" in prov:
+        rows.append(("region", prov["region"]))
+    if "api_calls" in prov:
+        apis = pd.Series([r["api"] for r in prov.get("requests", [])]).value_counts()
+        rows.append(("AWS API calls", ", ".join(f"{k} x{v}" for k, v in apis.items()) or "0"))
+    if "cache" in prov:
+        c = prov["cache"]
+        rows.append(("cache", f"{c['hits']} hits, {c['misses']} misses, {c['refetched_recent']} recent refetched"))
+    if "demo_now" in prov:
+        rows.append(("demo clock", prov["demo_now"]))
+    rows.append(("data requests", len(prov.get("calls", []))))
+    rows.append(("data sha256", (prov.get("data_sha256") or "")[:16]))
+    rows.append(("complete", "yes" if prov.get("complete", True) else
+                 f"no: {len(prov.get('problems', []))} queries/slices missing (see notes)"))
+    rows.append(("rtanalytics", prov.get("rtanalytics_version")))
+    return pd.DataFrame(rows, columns=["what", "value"]).astype({"value": str})

@@ -1,0 +1,173 @@
+"""The ``files`` source: data exported earlier, for offline postmortems and evidence.
+
+A folder holding any of:
+
+* an evidence bundle written by a run (``manifest.json``, ``metrics.parquet``, ``logs.parquet``,
+  ``alarm_history.parquet``, ``events.parquet``, ``list_metrics.json``) — read back to identical figures;
+* what the AWS CLI prints as JSON: ``aws cloudwatch get-metric-data`` (``MetricDataResults``; put the request's
+  ``--metric-data-queries`` list in ``queries.json`` so results match queries by what they ask for, otherwise
+  by Id or Label), ``aws cloudwatch describe-alarm-history`` (``AlarmHistoryItems``) and ``aws logs
+  filter-log-events`` (``events``; the log group is the file's ``logGroupName`` key if present, else its name
+  with ``__`` for ``/``, e.g. ``__aws__amplify__RealTechee-Gen2.json``);
+* CSV or Parquet metric tables, long (``timestamp, label, value``) or wide (a ``timestamp`` column and one
+  column per label).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import SourceError
+from ..frames import empty_alarm_history, empty_events, empty_logs
+from ..logs import filter_mask
+from ..queries import MetricQuery
+from ..timewindow import TimeWindow
+from .base import MetricId, assemble, match_metric, register_source
+
+
+class FilesSource:
+    name = "files"
+
+    def __init__(self, path: str | Path | None = None, environment="demo", **_):
+        from ..catalog import catalog
+
+        if path is None:
+            raise SourceError("the files source needs a folder: get_source('files', path=...) or -p files_path")
+        self.path = Path(path)
+        if not self.path.is_dir():
+            raise SourceError(f"files source: {self.path} is not a folder")
+        self.environment = catalog().environment(environment) if isinstance(environment, str) else environment
+        self.by_identity: dict[str, pd.Series] = {}
+        self.by_name: dict[str, pd.Series] = {}
+        self._logs: list[pd.DataFrame] = []
+        self._history: list[pd.DataFrame] = []
+        self._events: list[pd.DataFrame] = []
+        self._list_metrics: list[dict] = []
+        self.skipped: list[str] = []
+        self._load()
+
+    # --------------------------------------------------------------------------------------------- loading
+    def _load(self):
+        p = self.path
+        if (p / "metrics.parquet").exists():
+            m = pd.read_parquet(p / "metrics.parquet")
+            for ident, g in m.groupby("identity", sort=False):
+                self.by_identity[ident] = pd.Series(g["value"].to_numpy(), index=pd.DatetimeIndex(g["timestamp"]))
+        for name, target in (("logs.parquet", self._logs), ("alarm_history.parquet", self._history),
+                             ("events.parquet", self._events)):
+            if (p / name).exists():
+                target.append(pd.read_parquet(p / name))
+        if (p / "list_metrics.json").exists():
+            self._list_metrics = json.loads((p / "list_metrics.json").read_text())
+        queries = {}
+        if (p / "queries.json").exists():
+            for q in json.loads((p / "queries.json").read_text()):
+                queries[q["Id"]] = MetricQuery.from_cloudwatch(q)
+        for f in sorted(p.glob("*.json")):
+            if f.name in ("manifest.json", "list_metrics.json", "queries.json"):
+                continue
+            try:
+                data = json.loads(f.read_text())
+            except ValueError as e:
+                raise SourceError(f"files source: {f.name} is not JSON ({e})") from None
+            if isinstance(data, dict) and "MetricDataResults" in data:
+                for r in data["MetricDataResults"]:
+                    s = pd.Series(np.asarray(r.get("Values", []), dtype="float64"),
+                                  index=pd.to_datetime(r.get("Timestamps", []), utc=True)).sort_index()
+                    if r["Id"] in queries:
+                        self.by_identity[queries[r["Id"]].identity()] = s
+                    self.by_name[r["Id"]] = s
+                    if r.get("Label"):
+                        self.by_name[r["Label"]] = s
+            elif isinstance(data, dict) and "AlarmHistoryItems" in data:
+                from .cloudwatch import history_frame, history_row
+
+                self._history.append(history_frame([history_row(i) for i in data["AlarmHistoryItems"]
+                                                    if i.get("HistoryItemType", "StateUpdate") == "StateUpdate"]))
+            elif isinstance(data, dict) and "events" in data:
+                from .cloudwatch import events_frame
+
+                group = data.get("logGroupName") or f.stem.replace("__", "/")
+                df = events_frame(data["events"], group)
+                self._logs.append(df.assign(_request=f"{group}|"))
+            else:
+                self.skipped.append(f.name)
+        for f in sorted(list(p.glob("*.csv")) + [x for x in p.glob("*.parquet") if x.name not in (
+                "metrics.parquet", "logs.parquet", "alarm_history.parquet", "events.parquet")]):
+            df = pd.read_csv(f) if f.suffix == ".csv" else pd.read_parquet(f)
+            if "timestamp" not in df:
+                raise SourceError(f"files source: {f.name} has no 'timestamp' column")
+            ts = pd.to_datetime(df["timestamp"], utc=True)
+            if {"label", "value"} <= set(df.columns):
+                for lab, g in df.assign(timestamp=ts).groupby("label", sort=False):
+                    self.by_name[str(lab)] = pd.Series(g["value"].to_numpy(dtype=float), index=g["timestamp"])
+            else:
+                for c in df.columns:
+                    if c != "timestamp":
+                        self.by_name[str(c)] = pd.Series(pd.to_numeric(df[c], errors="coerce").to_numpy(),
+                                                         index=ts)
+
+    # ------------------------------------------------------------------------------------------------ answers
+    def metrics(self, queries: Sequence[MetricQuery], window: TimeWindow) -> pd.DataFrame:
+        cols = {}
+        for q in queries:
+            s = self.by_identity.get(q.identity())
+            if s is None:
+                s = self.by_name.get(q.id, self.by_name.get(q.label))
+            cols[q.label] = s if s is not None else pd.Series(dtype="float64")
+        return assemble(cols, queries, window)
+
+    def list_metrics(self, namespace=None, metric=None, dimensions=None) -> list[MetricId]:
+        for rec in self._list_metrics:
+            if (rec["namespace"], rec["metric"], rec["dimensions"]) == (namespace, metric, dimensions):
+                return [MetricId(n, m, tuple(tuple(d) for d in dims)) for n, m, dims in rec["result"]]
+        found = set()
+        for ident in self.by_identity:
+            ns, met, dims, _stat, _p = ident.split("|")
+            d = tuple(tuple(x.split("=", 1)) for x in dims.split(",") if x)
+            mid = MetricId(ns, met, d)
+            if match_metric(mid, namespace, metric, dimensions):
+                found.add(mid)
+        return sorted(found, key=lambda m: (m.namespace, m.metric, m.dimensions))
+
+    def logs(self, log_group: str, window: TimeWindow, filter_pattern: str | None = None) -> pd.DataFrame:
+        if not self._logs:
+            return empty_logs()
+        df = pd.concat(self._logs, ignore_index=True)
+        key = f"{log_group}|{filter_pattern or ''}"
+        exact = df[df["_request"] == key]
+        if len(exact):
+            df = exact
+        else:
+            df = df[df["log_group"] == log_group]
+            if filter_pattern:
+                df = df[filter_mask(df["message"], filter_pattern)]
+        df = df[(df["timestamp"] >= window.start) & (df["timestamp"] < window.end)]
+        df = df.drop(columns=["_request"]).drop_duplicates(subset=["timestamp", "stream", "message"])
+        return df.sort_values("timestamp", kind="stable").reset_index(drop=True)
+
+    def alarm_history(self, window: TimeWindow, alarm_names=None) -> pd.DataFrame:
+        if not self._history:
+            return empty_alarm_history()
+        df = pd.concat(self._history, ignore_index=True).drop_duplicates()
+        df = df[(df["timestamp"] >= window.start) & (df["timestamp"] < window.end)]
+        if alarm_names:
+            df = df[df["alarm"].isin(list(alarm_names))]
+        return df.sort_values("timestamp", kind="stable").reset_index(drop=True)
+
+    def events(self, window: TimeWindow) -> pd.DataFrame:
+        if not self._events:
+            return empty_events()
+        df = pd.concat(self._events, ignore_index=True).drop_duplicates()
+        df = df[(df["start"] < window.end) & (df["end"].fillna(df["start"]) >= window.start)]
+        return df.sort_values("start", kind="stable").reset_index(drop=True)
+
+
+@register_source("files")
+def _make_files(environment="demo", path=None, **kw) -> FilesSource:
+    return FilesSource(path=path, environment=environment)
