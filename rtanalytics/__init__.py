@@ -49,7 +49,8 @@ def metrics(queries: Iterable[Any] | Any, start="-24h", end="now", source: Any =
             period: Any = "5m", stat: str | None = None) -> pd.DataFrame:
     """A wide metrics frame for ``queries`` over ``[start, end)``.
 
-    Each query may be a :class:`MetricQuery`, a ``MetricDataQuery`` dict, a dict of MetricQuery fields, a KPI
+    ``period="auto"`` picks the finest period CloudWatch still retains for ``start`` (1 minute within 15 days,
+    5 minutes within 63, else 1 hour). Each query may be a :class:`MetricQuery`, a ``MetricDataQuery`` dict, a dict of MetricQuery fields, a KPI
     name from the catalog (its per-period series) or an alarm name (the alarm's metric at its statistic).
     """
     from .alarms import load_alarms
@@ -60,7 +61,12 @@ def metrics(queries: Iterable[Any] | Any, start="-24h", end="now", source: Any =
         queries = [queries]
     src = _src(source, environment)
     window = TimeWindow.parse(start, end)
-    p = period_seconds(period)
+    if str(period) == "auto":  # the finest period CloudWatch still retains for the window's start
+        from .sources.cloudwatch import finest_period
+
+        p = finest_period(window)
+    else:
+        p = period_seconds(period)
     cat = catalog()
     env = cat.environment(environment)
     frames, mq = [], []

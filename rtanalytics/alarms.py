@@ -29,7 +29,11 @@ OPERATORS = {
     "LessThanOrEqualToThreshold": np.less_equal,
 }
 _OP_WORDS = {"GreaterThanThreshold": "greater than", "GreaterThanOrEqualToThreshold": "greater than or equal to",
-             "LessThanThreshold": "less than", "LessThanOrEqualToThreshold": "less than or equal to"}
+             "LessThanThreshold": "less than", "LessThanOrEqualToThreshold": "less than or equal to",
+             "LessThanLowerOrGreaterThanUpperThreshold": "outside the band",
+             "LessThanLowerThreshold": "less than the lower band", "GreaterThanUpperThreshold":
+             "greater than the upper band"}
+BAND_OPERATORS = ("LessThanLowerOrGreaterThanUpperThreshold", "LessThanLowerThreshold", "GreaterThanUpperThreshold")
 
 
 class Alarm(BaseModel):
@@ -47,9 +51,11 @@ class Alarm(BaseModel):
     Period: int
     EvaluationPeriods: int = Field(ge=1)
     DatapointsToAlarm: int | None = Field(None, ge=1)
-    Threshold: float
+    Threshold: float | None = None
+    ThresholdMetricId: str | None = None
     ComparisonOperator: Literal["GreaterThanThreshold", "GreaterThanOrEqualToThreshold", "LessThanThreshold",
-                                "LessThanOrEqualToThreshold"]
+                                "LessThanOrEqualToThreshold", "LessThanLowerOrGreaterThanUpperThreshold",
+                                "LessThanLowerThreshold", "GreaterThanUpperThreshold"]
     TreatMissingData: Literal["breaching", "notBreaching", "ignore", "missing"] = "missing"
     EvaluateLowSampleCountPercentile: Literal["evaluate", "ignore"] | None = None
     ActionsEnabled: bool = True
@@ -87,6 +93,12 @@ class Alarm(BaseModel):
             raise ValueError("DatapointsToAlarm cannot exceed EvaluationPeriods")
         if self.Period * self.EvaluationPeriods > 86400 * 7:
             raise ValueError("Period x EvaluationPeriods cannot exceed one week (604,800 s)")
+        band = self.ComparisonOperator in BAND_OPERATORS
+        if band and self.Threshold is not None:
+            raise ValueError(f"{self.ComparisonOperator} compares against an anomaly band (ThresholdMetricId), "
+                             "not a Threshold")
+        if not band and self.Threshold is None:
+            raise ValueError(f"{self.ComparisonOperator} needs a Threshold")
         return self
 
     @property
@@ -102,9 +114,86 @@ class Alarm(BaseModel):
         """What CloudWatch actually does: AWS/DynamoDB alarms always ignore missing data."""
         return "ignore" if self.Namespace == "AWS/DynamoDB" else self.TreatMissingData
 
+    @classmethod
+    def from_aws(cls, d: dict) -> "Alarm":
+        """From a DescribeAlarms ``MetricAlarms`` item (state and ARNs dropped; metric-math alarms refused)."""
+        if d.get("Metrics"):
+            raise ValueError(f"alarm {d.get('AlarmName')!r} uses metric math (Metrics), which the evaluator does "
+                             "not model yet")
+        keep = {k: v for k, v in d.items() if k in cls.model_fields and v is not None}
+        return cls.model_validate(keep)
+
+    @classmethod
+    def from_cli_args(cls, args: list[str] | str) -> "Alarm":
+        """From ``aws cloudwatch put-metric-alarm`` arguments (``--alarm-name X --threshold 10 ...``)."""
+        import shlex
+
+        toks = shlex.split(args) if isinstance(args, str) else list(args)
+        toks = [t for t in toks if t not in ("aws", "cloudwatch", "put-metric-alarm", "\\")]
+        d: dict = {}
+        i = 0
+        while i < len(toks):
+            t = toks[i]
+            if not t.startswith("--"):
+                raise ValueError(f"unexpected argument {t!r}")
+            key = "".join(w.capitalize() for w in t[2:].split("-"))
+            key = {"OkActions": "OKActions"}.get(key, key)
+            vals = []
+            i += 1
+            while i < len(toks) and not toks[i].startswith("--"):
+                vals.append(toks[i])
+                i += 1
+            if key == "Dimensions":
+                d[key] = [dict(kv.split("=", 1) for kv in v.split(",")) for v in vals]
+            elif key == "Tags":
+                d[key] = [dict(kv.split("=", 1) for kv in v.split(",")) for v in vals]
+            elif key in ("AlarmActions", "OKActions", "InsufficientDataActions"):
+                d[key] = vals
+            else:
+                d[key] = vals[0] if vals else True
+        return cls.model_validate(d)
+
     def query(self) -> MetricQuery:
         return MetricQuery(self.Namespace, self.MetricName, self.Dimensions, stat=self.stat, period=self.Period,
                            label=self.AlarmName)
+
+
+class CompositeAlarm(BaseModel):
+    """A composite alarm (PutCompositeAlarm's fields): a rule over other alarms' states."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    AlarmName: str
+    AlarmRule: str
+    AlarmDescription: str = ""
+    ActionsEnabled: bool = True
+    AlarmActions: list[str] = []
+    OKActions: list[str] = []
+    InsufficientDataActions: list[str] = []
+    ActionsSuppressor: str | None = None
+    ActionsSuppressorWaitPeriod: int | None = None
+    ActionsSuppressorExtensionPeriod: int | None = None
+
+    @property
+    def children(self) -> list[str]:
+        """Alarm names the rule refers to (``ALARM("name")``, ``OK(name)``, ``INSUFFICIENT_DATA(...)``)."""
+        import re
+
+        return re.findall(r'(?:ALARM|OK|INSUFFICIENT_DATA)\(\s*"?([^")]+?)"?\s*\)', self.AlarmRule)
+
+
+def alarms_from_describe(resp: dict) -> tuple[list["Alarm"], list[CompositeAlarm], list[str]]:
+    """DescribeAlarms output (``MetricAlarms``/``CompositeAlarms``, or ``metric``/``composite`` lists) into
+    models; alarms the evaluator cannot model (metric math) are listed by name with the reason."""
+    metric = resp.get("MetricAlarms", resp.get("metric", []))
+    composite = resp.get("CompositeAlarms", resp.get("composite", []))
+    ok, skipped = [], []
+    for d in metric:
+        try:
+            ok.append(Alarm.from_aws(d))
+        except ValueError as e:
+            skipped.append(f"{d.get('AlarmName')}: {e}")
+    return ok, [CompositeAlarm.model_validate(c) for c in composite], skipped
 
 
 def load_alarms(path=None, environment: str = "demo") -> list[Alarm]:
@@ -125,66 +214,248 @@ def load_alarms(path=None, environment: str = "demo") -> list[Alarm]:
     return out
 
 
-def evaluate(alarm: Alarm | dict, series: pd.Series, initial_state: str = "INSUFFICIENT_DATA") -> pd.DataFrame:
-    """The alarm's state after each evaluation, one row per period of ``series``.
+def evaluation_range(alarm: "Alarm") -> int:
+    """How many recent datapoints CloudWatch retrieves for an evaluation: ``EvaluationPeriods + 2``, as in the
+    AWS documentation's examples (3 evaluation periods, evaluation range 5)."""
+    return alarm.EvaluationPeriods + 2
 
-    ``series`` holds the alarm's statistic per period (NaN = missing), indexed by period start. Returns
-    ``timestamp`` (the evaluation instant: the end of the newest period), ``state``, ``breaching`` (count of
-    breaching datapoints among the last N after missing-data treatment) and ``reason``.
-    """
-    a = alarm if isinstance(alarm, Alarm) else Alarm.model_validate(alarm)
-    n, m = a.EvaluationPeriods, a.m
-    v = series.to_numpy(dtype="float64")
-    present = ~np.isnan(v)
+
+def low_sample_threshold(stat: str) -> float | None:
+    """Samples below which ``EvaluateLowSampleCountPercentile`` applies: 10/(1-p) for p in [0.5, 1), 10/p below."""
+    if not stat.startswith("p"):
+        return None
+    p = float(stat[1:]) / 100.0
+    if p >= 1.0 or p <= 0.0:
+        return None
+    return 10.0 / (1.0 - p) if p >= 0.5 else 10.0 / p
+
+
+def breaching(alarm: "Alarm", values: np.ndarray, band: pd.DataFrame | None = None) -> np.ndarray:
+    """Which datapoints breach (missing ones never do; the missing-data rules decide about them)."""
+    present = ~np.isnan(values)
+    op = alarm.ComparisonOperator
     with np.errstate(invalid="ignore"):
-        br = OPERATORS[a.ComparisonOperator](v, a.Threshold) & present
+        if op in BAND_OPERATORS:
+            if band is None:
+                raise ValueError(f"alarm {alarm.AlarmName}: {op} needs the band series (lower, upper)")
+            lo = band["lower"].to_numpy(dtype=float)
+            hi = band["upper"].to_numpy(dtype=float)
+            below, above = values < lo, values > hi
+            br = below | above if op == "LessThanLowerOrGreaterThanUpperThreshold" else (
+                below if op == "LessThanLowerThreshold" else above)
+        else:
+            br = OPERATORS[op](values, alarm.Threshold)
+    return br & present
+
+
+OK, INSUFFICIENT, ALARM, KEEP = 0, 1, 2, -1
+STATE_NAMES = np.array(["OK", "INSUFFICIENT_DATA", "ALARM"])
+
+
+def evaluate_states(alarm: "Alarm", values: np.ndarray, band: pd.DataFrame | None = None,
+                    sample_counts: np.ndarray | None = None, initial_state: int = INSUFFICIENT) -> np.ndarray:
+    """The alarm's state code after each datapoint (0 OK, 1 INSUFFICIENT_DATA, 2 ALARM), vectorised.
+
+    At each evaluation CloudWatch retrieves the evaluation range R (``EvaluationPeriods + 2``) of recent
+    datapoints (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html,
+    "How alarm state is evaluated when data is missing"):
+
+    1. If at least N (``EvaluationPeriods``) of them are real, the N most recent real ones decide: ALARM when at
+       least M (``DatapointsToAlarm``) breach, else OK. How missing data is treated does not matter.
+    2. Otherwise every real datapoint counts, and N minus their number are filled by ``TreatMissingData``:
+       ``breaching`` adds them as breaching, ``notBreaching`` as not breaching; ``missing`` and ``ignore`` add
+       nothing, and with no real datapoint at all go to INSUFFICIENT_DATA or keep the current state.
+    3. "Avoiding premature transitions to alarm state": with ``missing`` (``ignore`` keeps the state instead)
+       and fewer than M breaching, the alarm still goes to ALARM when no real datapoint in the range is
+       non-breaching and the oldest breaching datapoint among the last N is at least M datapoints old.
+
+    Alarms on AWS/DynamoDB metrics always ignore missing data. With ``EvaluateLowSampleCountPercentile:
+    ignore`` a percentile datapoint from too few samples (see :func:`low_sample_threshold`) keeps the state.
+    """
+    a = alarm
+    n, m = a.EvaluationPeriods, a.m
+    r = evaluation_range(a)
+    v = np.asarray(values, dtype="float64")
+    size = v.size
+    real = ~np.isnan(v)
+    br = breaching(a, v, band)
+    good = real & ~br
+    # rolling counts over the evaluation range (positions before the series start count as missing)
+    c_real = np.cumsum(np.r_[0, real.astype(np.int64)])
+    c_br = np.cumsum(np.r_[0, br.astype(np.int64)])
+    c_good = np.cumsum(np.r_[0, good.astype(np.int64)])
+    idx = np.arange(1, size + 1)
+    lo = np.maximum(idx - r, 0)
+    real_in = c_real[idx] - c_real[lo]
+    br_in = c_br[idx] - c_br[lo]
+    good_in = c_good[idx] - c_good[lo]
+    # case 1: breaching among the N most recent real datapoints
+    real_pos = np.flatnonzero(real)
+    k = c_real[idx]  # real datapoints up to and including i
+    start_of_last_n = real_pos[np.clip(k - n, 0, max(real_pos.size - 1, 0))] if real_pos.size else np.zeros(size, int)
+    br_last_n = c_br[idx] - c_br[start_of_last_n]
+    state = np.where(br_last_n >= m, ALARM, OK)
+    few = real_in < n
     mode = a.effective_treat_missing
     if mode == "breaching":
-        br = br | ~present
-    b = _rolling_sum(br.astype(np.int64), n)
-    p = _rolling_sum(present.astype(np.int64), n)
-    state = np.where(b >= m, 2, 0).astype(np.int8)  # 0 OK, 1 INSUFFICIENT_DATA, 2 ALARM, -1 keep
-    if mode in ("missing", "ignore"):
-        empty = p == 0
-        state = np.where(empty, 1 if mode == "missing" else -1, state)
-    codes = pd.Series(state.astype(float)).replace(-1, np.nan).ffill()
-    init = {"OK": 0, "INSUFFICIENT_DATA": 1, "ALARM": 2}[initial_state]
-    codes = codes.fillna(init).astype(int).to_numpy()
-    names = np.array(["OK", "INSUFFICIENT_DATA", "ALARM"])[codes]
-    ts = series.index + pd.Timedelta(seconds=a.Period)
-    out = pd.DataFrame({"timestamp": ts, "state": names, "breaching": b, "value": v})
-    out["reason"] = _reasons(a, out)
-    return out
+        few_state = np.where(br_in + (n - real_in) >= m, ALARM, OK)
+    elif mode == "notBreaching":
+        few_state = np.where(br_in >= m, ALARM, OK)
+    else:
+        # premature ALARM: no non-breaching real datapoint in the range, and the oldest real (hence breaching)
+        # datapoint among the last N positions is at least M datapoints old
+        nxt = np.full(size + 1, size, dtype=np.int64)
+        nxt[:size] = np.where(real, np.arange(size), size)
+        nxt = np.minimum.accumulate(nxt[::-1])[::-1]
+        first_in_last_n = nxt[np.maximum(idx - n, 0)]
+        age = (idx - 1) - first_in_last_n
+        premature = (good_in == 0) & (first_in_last_n <= idx - 1) & (age + 1 >= m)
+        few_state = np.where(br_in >= m, ALARM, np.where(premature, ALARM if mode == "missing" else KEEP, OK))
+        few_state = np.where(real_in == 0, INSUFFICIENT if mode == "missing" else KEEP, few_state)
+    state = np.where(few, few_state, state)
+    if sample_counts is not None and a.EvaluateLowSampleCountPercentile == "ignore":
+        thr = low_sample_threshold(a.stat)
+        if thr is not None:
+            low = np.asarray(sample_counts, dtype=float) < thr
+            state = np.where(low & real, KEEP, state)
+    if (state == KEEP).any():
+        s = pd.Series(np.where(state == KEEP, np.nan, state.astype(float)))
+        state = s.ffill().fillna(initial_state).to_numpy().astype(np.int8)
+    return state.astype(np.int8)
 
 
-def _rolling_sum(x: np.ndarray, n: int) -> np.ndarray:
-    c = np.cumsum(np.r_[0, x])
-    idx = np.arange(1, x.size + 1)
-    return c[idx] - c[np.maximum(idx - n, 0)]
-
-
-def _reasons(a: Alarm, df: pd.DataFrame) -> list[str]:
-    word = _OP_WORDS[a.ComparisonOperator]
-    out = []
-    for st, b in zip(df["state"].to_numpy(), df["breaching"].to_numpy()):
-        if st == "INSUFFICIENT_DATA":
-            out.append(f"Insufficient Data: {a.EvaluationPeriods} datapoints were unknown.")
+def evaluate_once(alarm: "Alarm", window: Sequence[float], current: str = "INSUFFICIENT_DATA",
+                  band: Sequence[tuple[float, float]] | None = None) -> str:
+    """One evaluation, written as the AWS documentation states the rules (see :func:`evaluate_states`), for
+    the datapoints of the evaluation range (oldest first, NaN = missing). This is the per-datapoint reference
+    the vectorised evaluator is checked against; it is not used on hot paths."""
+    n, m = alarm.EvaluationPeriods, alarm.m
+    vals = list(window)[-evaluation_range(alarm):]
+    bands = list(band)[-len(vals):] if band is not None else None
+    pts = []  # (age, breaching) for real datapoints, newest first
+    for age, j in enumerate(range(len(vals) - 1, -1, -1)):
+        v = vals[j]
+        if v is None or v != v:
+            continue
+        if alarm.ComparisonOperator in BAND_OPERATORS:
+            lo_, hi_ = bands[j]
+            b = {"LessThanLowerOrGreaterThanUpperThreshold": v < lo_ or v > hi_, "LessThanLowerThreshold": v < lo_,
+                 "GreaterThanUpperThreshold": v > hi_}[alarm.ComparisonOperator]
         else:
-            verb = "" if st == "ALARM" else "not "
-            out.append(f"Threshold Crossed: {int(b)} out of the last {a.EvaluationPeriods} datapoints "
-                       f"{'were' if b != 1 else 'was'} {word} the threshold ({a.Threshold:g}); "
-                       f"{verb}at least {a.m} needed for ALARM.")
+            b = bool(OPERATORS[alarm.ComparisonOperator](v, alarm.Threshold))
+        pts.append((age, b))
+    if len(pts) >= n:
+        return "ALARM" if sum(b for _, b in pts[:n]) >= m else "OK"
+    breaching_n = sum(b for _, b in pts)
+    mode = alarm.effective_treat_missing
+    if mode == "breaching":
+        return "ALARM" if breaching_n + (n - len(pts)) >= m else "OK"
+    if mode == "notBreaching":
+        return "ALARM" if breaching_n >= m else "OK"
+    if not pts:
+        return "INSUFFICIENT_DATA" if mode == "missing" else current
+    if breaching_n >= m:
+        return "ALARM"
+    in_last_n = [age for age, _ in pts if age < n]
+    if all(b for _, b in pts) and in_last_n and max(in_last_n) + 1 >= m:
+        return "ALARM" if mode == "missing" else current
+    return "OK"
+
+
+def evaluate_loop(alarm: "Alarm", values: Sequence[float], initial_state: str = "INSUFFICIENT_DATA") -> list[str]:
+    """:func:`evaluate_once` at every datapoint, in a Python loop: the reference implementation."""
+    r = evaluation_range(alarm)
+    state = initial_state
+    out = []
+    vals = list(values)
+    for i in range(len(vals)):
+        window = [float("nan")] * max(0, r - (i + 1)) + vals[max(0, i + 1 - r): i + 1]
+        state = evaluate_once(alarm, window, state)
+        out.append(state)
     return out
 
 
-def transitions(alarm: Alarm, timeline: pd.DataFrame) -> pd.DataFrame:
-    """State changes of a timeline from :func:`evaluate` as alarm-history rows."""
-    st = timeline["state"]
-    prev = st.shift(1)
-    ch = timeline[(st != prev) & prev.notna()]
-    return pd.DataFrame({"timestamp": ch["timestamp"].to_numpy(), "alarm": alarm.AlarmName,
-                         "from_state": prev[ch.index].to_numpy(), "to_state": ch["state"].to_numpy(),
-                         "reason": ch["reason"].to_numpy()}, columns=ALARM_HISTORY_COLUMNS)
+def evaluate(alarm: "Alarm | dict", series: pd.Series, band: pd.DataFrame | None = None,
+             sample_counts: pd.Series | None = None, initial_state: str = "INSUFFICIENT_DATA") -> "AlarmEvaluation":
+    """Replay ``alarm`` over ``series`` (its statistic per period, NaN = missing, indexed by period start).
+
+    ``alarm`` may be an :class:`Alarm` or a plain dict of PutMetricAlarm fields. Returns an
+    :class:`AlarmEvaluation`: the per-evaluation states, the state timeline (one row per change, with the
+    reason as CloudWatch words it) and the transitions that fire actions.
+    """
+    a = alarm if isinstance(alarm, Alarm) else Alarm.model_validate(alarm)
+    codes = evaluate_states(a, series.to_numpy(dtype="float64"), band,
+                            None if sample_counts is None else sample_counts.to_numpy(dtype=float),
+                            {"OK": OK, "INSUFFICIENT_DATA": INSUFFICIENT, "ALARM": ALARM}[initial_state])
+    return AlarmEvaluation(a, series, codes, initial_state)
+
+
+class AlarmEvaluation:
+    """What an alarm did over a history: ``states`` per evaluation, ``timeline`` of changes, ``transitions``."""
+
+    def __init__(self, alarm: "Alarm", series: pd.Series, codes: np.ndarray, initial_state: str):
+        self.alarm = alarm
+        self.series = series
+        self.codes = codes
+        self.initial_state = initial_state
+        # CloudWatch evaluates once the period has ended: the state applies from the end of the newest period
+        self.eval_times = series.index + pd.Timedelta(seconds=alarm.Period)
+
+    @property
+    def states(self) -> pd.DataFrame:
+        return pd.DataFrame({"timestamp": self.eval_times, "state": STATE_NAMES[self.codes],
+                             "value": self.series.to_numpy()})
+
+    @property
+    def timeline(self) -> pd.DataFrame:
+        """``timestamp, alarm, from_state, to_state, reason``: every state change (the first evaluation included
+        when it leaves the initial state)."""
+        init = {"OK": OK, "INSUFFICIENT_DATA": INSUFFICIENT, "ALARM": ALARM}[self.initial_state]
+        prev = np.r_[init, self.codes[:-1]]
+        ch = np.flatnonzero(self.codes != prev)
+        rows = [{"timestamp": self.eval_times[i], "alarm": self.alarm.AlarmName, "from_state": STATE_NAMES[prev[i]],
+                 "to_state": STATE_NAMES[self.codes[i]], "reason": reason_at(self.alarm, self.series, i,
+                                                                              self.codes[i], prev[i])}
+                for i in ch]
+        df = pd.DataFrame(rows, columns=ALARM_HISTORY_COLUMNS)
+        df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True)
+        return df
+
+    @property
+    def transitions(self) -> pd.DataFrame:
+        """State changes with the actions they fire (``AlarmActions`` on ALARM, ``OKActions`` on OK,
+        ``InsufficientDataActions`` on INSUFFICIENT_DATA; nothing when ``ActionsEnabled`` is false)."""
+        t = self.timeline
+        a = self.alarm
+        acts = {"ALARM": a.AlarmActions, "OK": a.OKActions, "INSUFFICIENT_DATA": a.InsufficientDataActions}
+        t["actions"] = [list(acts[s]) if a.ActionsEnabled else [] for s in t["to_state"]]
+        return t
+
+    def time_in_state(self) -> pd.Series:
+        """Minutes spent in each state."""
+        return pd.Series(STATE_NAMES[self.codes]).value_counts() * self.alarm.Period / 60.0
+
+
+def reason_at(a: "Alarm", series: pd.Series, i: int, code: int, prev: int) -> str:
+    """The state reason as CloudWatch writes it, e.g. ``Threshold Crossed: 2 out of the last 3 datapoints
+    [41.0 (11/11/26 18:10:00), 33.0 (11/11/26 18:05:00)] were greater than the threshold (10.0) (minimum 2
+    datapoints for OK -> ALARM transition).``"""
+    if code == INSUFFICIENT:
+        return "Insufficient Data: no datapoints were received for the evaluation range."
+    lo = max(0, i - a.EvaluationPeriods + 1)
+    vals = series.iloc[lo:i + 1][::-1]
+    arr = vals.to_numpy(dtype=float)
+    br = breaching(a, arr) if a.ComparisonOperator not in BAND_OPERATORS else ~np.isnan(arr)
+    shown = [(v, t) for (t, v), b in zip(vals.items(), br) if (b if code == ALARM else not b) and not np.isnan(v)]
+    pts = ", ".join(f"{v:.1f} ({t:%d/%m/%y %H:%M:%S})" for v, t in shown)
+    word = _OP_WORDS[a.ComparisonOperator]
+    if code == OK:
+        word = "not " + word
+    n_shown = len(shown)
+    thr = f" ({a.Threshold:.1f})" if a.Threshold is not None else ""
+    return (f"Threshold Crossed: {n_shown} out of the last {a.EvaluationPeriods} datapoints [{pts}] "
+            f"{'was' if n_shown == 1 else 'were'} {word} the threshold{thr} (minimum {a.m} "
+            f"datapoint{'s' if a.m != 1 else ''} for {STATE_NAMES[prev]} -> {STATE_NAMES[code]} transition).")
 
 
 def demo_alarm_history(src, window: TimeWindow, alarm_names: Sequence[str] | None = None) -> pd.DataFrame:
@@ -199,11 +470,12 @@ def demo_alarm_history(src, window: TimeWindow, alarm_names: Sequence[str] | Non
         return empty_alarm_history()
     lookback = TimeWindow(window.start - pd.Timedelta(days=1), window.end)
     frames = []
-    for a in alarms:
-        s = src.metrics([a.query()], lookback)[a.AlarmName]
-        tl = evaluate(a, s)
-        tr = transitions(a, tl)
-        frames.append(tr[(tr["timestamp"] >= window.start) & (tr["timestamp"] < window.end)])
+    for period in sorted({a.Period for a in alarms}):
+        group = [a for a in alarms if a.Period == period]
+        df = src.metrics([a.query() for a in group], lookback)  # one grid per period
+        for a in group:
+            tr = evaluate(a, df[a.AlarmName]).timeline
+            frames.append(tr[(tr["timestamp"] >= window.start) & (tr["timestamp"] < window.end)])
     df = pd.concat(frames, ignore_index=True)
     if df.empty:
         return empty_alarm_history()

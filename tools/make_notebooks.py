@@ -56,6 +56,7 @@ NOTEBOOKS = {
                "hash of the data used; with `evidence=true` the data itself is saved next to this report and "
                "`source=files` re-runs it offline."),
         ("code", "report.provenance_table()"),
+        ("code", "missing = report.missing_data()\nmissing if len(missing) else print('All requested data arrived.')"),
         ("code", "report.publish()"),
     ],
     "explore": [

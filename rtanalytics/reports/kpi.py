@@ -54,6 +54,10 @@ class KpiReport:
 
         return provenance_frame(self.provenance).style.hide(axis="index")
 
+    def missing_data(self) -> pd.DataFrame:
+        """Queries (and time slices) whose data could not be had, with the cause; empty when complete."""
+        return pd.DataFrame(self.provenance.get("problems", []), columns=["query", "start", "end", "reason"])
+
     def publish(self) -> None:
         """Hand figures, status, notes and provenance to the runner (the notebook's last cell)."""
         from .glue import report_summary

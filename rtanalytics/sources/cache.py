@@ -69,7 +69,7 @@ class CachedSource:
 
     def metrics(self, queries: Sequence[MetricQuery], window: TimeWindow) -> pd.DataFrame:
         now = self.now or utcnow()
-        settled_before = int((now - self.settle).timestamp())
+        settled_s = int((now - self.settle).timestamp())
         cols: dict[str, pd.Series] = {}
         need: dict[tuple[int, int, int], list[MetricQuery]] = {}  # (period, start, end) -> queries
         pieces: dict[str, list[pd.Series]] = {q.label: [] for q in queries}
@@ -79,20 +79,23 @@ class CachedSource:
                 continue
             s0, n = grid_bounds(window, q.period)
             s1 = s0 + n * q.period
+            settled = s0 + max(0, (settled_s - s0) // q.period) * q.period  # whole periods before settle
             c = chunk_seconds(q.period)
             missing = []
             for cs in range((s0 // c) * c, s1, c):
                 lo, hi = max(cs, s0), min(cs + c, s1)
-                if cs + c <= settled_before:
-                    got = self._read(q, cs, lo, hi)
+                shi = min(hi, settled)
+                if shi > lo:
+                    got = self._read(q, cs, lo, shi)
                     if got is not None:
                         self.stats.hits += 1
                         pieces[q.label].append(got)
-                        continue
-                    self.stats.misses += 1
-                else:
+                    else:
+                        self.stats.misses += 1
+                        missing.append((lo, shi))
+                if hi > max(lo, shi):
                     self.stats.refetched_recent += 1
-                missing.append((lo, hi))
+                    missing.append((max(lo, shi), hi))
             for lo, hi in _merge(missing):
                 need.setdefault((q.period, lo, hi), []).append(q)
         for (period, lo, hi), qs in need.items():
@@ -104,7 +107,9 @@ class CachedSource:
                 s = df[q.label]
                 pieces[q.label].append(s)
                 if q.expression is None:
-                    self._store(q, s, lo, hi, settled_before)
+                    settled = s0_settled(lo, settled_s, q.period)
+                    if settled > lo:
+                        self._store(q, s, lo, min(hi, settled))
         for q in queries:
             ps = [p for p in pieces[q.label] if len(p)]
             s = pd.concat(ps).sort_index() if ps else pd.Series(dtype="float64")
@@ -136,14 +141,13 @@ class CachedSource:
         m = (ts >= lo) & (ts < hi)
         return pd.Series(v[m], index=pd.to_datetime(ts[m], unit="s", utc=True), dtype="float64")
 
-    def _store(self, q: MetricQuery, s: pd.Series, lo: int, hi: int, settled_before: int) -> None:
+    def _store(self, q: MetricQuery, s: pd.Series, lo: int, hi: int) -> None:
+        """Store the settled values of ``s`` in ``[lo, hi)``, merging with contiguous cached coverage."""
         c = chunk_seconds(q.period)
-        secs = (s.index.asi8 // 1_000_000_000) if len(s) else np.zeros(0, dtype=np.int64)
+        secs = s.index.as_unit("s").asi8 if len(s) else np.zeros(0, dtype=np.int64)
         vals = s.to_numpy(dtype="float64")
         for cs in range((lo // c) * c, hi, c):
             a, b = max(cs, lo), min(cs + c, hi)
-            if cs + c > settled_before:
-                continue  # recent: never stored
             path = self._path(q, cs)
             old = None
             if path.exists():
@@ -175,6 +179,11 @@ class CachedSource:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
                 raise
+
+
+def s0_settled(lo: int, settled_s: int, period: int) -> int:
+    """The end of the last whole period (on the grid through ``lo``) that is settled."""
+    return lo + max(0, (settled_s - lo) // period) * period
 
 
 def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -383,7 +383,7 @@ def insights_frame(results: list[list[dict]]) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     for c in df.columns:
         if c in ("@timestamp", "@ingestionTime") or c.startswith("bin("):
-            df[c] = pd.to_datetime(df[c], utc=True, errors="coerce")
+            df[c] = pd.to_datetime(df[c], utc=True, errors="coerce", format="ISO8601")
             continue
         num = pd.to_numeric(df[c], errors="coerce")
         if num.notna().sum() == df[c].notna().sum() and df[c].notna().any():

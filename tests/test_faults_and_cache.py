@@ -1,0 +1,128 @@
+"""Faults on loopback (a proxy in front of moto answering 500/503 or slowly) and the Parquet cache."""
+
+import json
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rtanalytics.sources.aws import AwsContext
+from rtanalytics.sources.cache import CachedSource
+from rtanalytics.sources.cloudwatch import CloudWatchSource
+from rtanalytics.sources.evidence import RecordingSource, provenance
+from rtanalytics.timewindow import TimeWindow
+
+from .aws_helpers import FaultProxy, session
+from .test_cloudwatch import expected, queries, seed_metrics
+
+
+@pytest.fixture
+def window():
+    start = pd.Timestamp.now(tz="UTC").floor("h") - pd.Timedelta(hours=3)
+    return TimeWindow(start, start + pd.Timedelta(minutes=90))
+
+
+def ctx(url, **kw):
+    return AwsContext(region="us-west-1", endpoint_url=url, session=session(), **kw)
+
+
+def test_transient_faults_are_retried_to_identical_data(aws, moto_server, window, monkeypatch):
+    from rtanalytics.sources import cloudwatch as cwmod
+
+    seed_metrics(aws, 8, 90, window.start)
+    monkeypatch.setattr(cwmod, "MAX_DATAPOINTS", 120)
+    direct = CloudWatchSource("demo", context=ctx(moto_server.url)).metrics(queries(8), window)
+    faults = {0: "http500", 1: "http503", 3: "http500", 6: "slow", 9: "http503"}
+    proxy = FaultProxy(moto_server.port, lambda n, body, h: faults.get(n), slow_s=2.5)
+    try:
+        src = CloudWatchSource("demo", context=ctx(proxy.url, max_attempts=5, read_timeout=1.0))
+        got = src.metrics(queries(8), window)
+    finally:
+        proxy.stop()
+    assert proxy.faults == len(faults)
+    pd.testing.assert_frame_equal(got, direct)
+    assert src.problems == []
+    assert sum(r.get("retries", 0) for r in src.aws.requests) >= 4
+
+
+def test_persistent_faults_give_partial_data_not_zeros(aws, moto_server, window, monkeypatch):
+    seed_metrics(aws, 4, 90, window.start)
+    # every GetMetricData for the second half of the queries fails; everything else passes
+    def plan(n, body, headers):
+        return "http500" if b"s002" in body or b"s003" in body else None
+
+    from rtanalytics.sources import cloudwatch as cwmod
+
+    monkeypatch.setattr(cwmod, "MAX_DATAPOINTS", 180)  # two queries per request
+    proxy = FaultProxy(moto_server.port, plan)
+    try:
+        src = RecordingSource(CloudWatchSource("demo", context=ctx(proxy.url, max_attempts=2)))
+        df = src.metrics(queries(4), window)
+    finally:
+        proxy.stop()
+    np.testing.assert_array_equal(df.iloc[:, 0].to_numpy(), expected(0, 90))
+    assert df.iloc[:, 2].isna().all() and df.iloc[:, 3].isna().all()  # missing, never zero
+    prov = provenance(src)
+    assert prov["complete"] is False
+    assert {p["query"] for p in prov["problems"]} == {"Requests Sum s002", "Requests Sum s003"}
+    assert "500" in prov["problems"][0]["reason"] or "Internal" in prov["problems"][0]["reason"]
+
+
+def test_cache_settled_data_is_never_fetched_twice(aws, moto_server, window, tmp_path):
+    seed_metrics(aws, 6, 90, window.start)
+    now = window.end + pd.Timedelta(hours=1)
+    inner = CloudWatchSource("demo", context=ctx(moto_server.url))
+    cached = CachedSource(inner, cache_dir=tmp_path, now=now)
+    first = cached.metrics(queries(6), window)
+    calls = inner.aws.api_calls
+    assert calls >= 1 and cached.stats.misses > 0
+    again = CachedSource(CloudWatchSource("demo", context=ctx(moto_server.url)), cache_dir=tmp_path, now=now)
+    second = again.metrics(queries(6), window)
+    assert again.inner.aws.api_calls == 0 and again.stats.hits > 0
+    pd.testing.assert_frame_equal(first, second)
+    # a sub-window is served from the same files
+    sub = TimeWindow(window.start + pd.Timedelta(minutes=10), window.start + pd.Timedelta(minutes=40))
+    part = again.metrics(queries(6), sub)
+    assert again.inner.aws.api_calls == 0
+    pd.testing.assert_frame_equal(part, first.loc[part.index])
+
+
+def test_cache_refetches_recent_data_and_survives_corruption(aws, moto_server, window, tmp_path):
+    seed_metrics(aws, 2, 90, window.start)
+    recent_now = window.end + pd.Timedelta(minutes=5)  # the window's data is not settled yet
+    c1 = CachedSource(CloudWatchSource("demo", context=ctx(moto_server.url)), cache_dir=tmp_path, now=recent_now)
+    c1.metrics(queries(2), window)
+    c2 = CachedSource(CloudWatchSource("demo", context=ctx(moto_server.url)), cache_dir=tmp_path, now=recent_now)
+    c2.metrics(queries(2), window)
+    assert c2.inner.aws.api_calls > 0 and c2.stats.refetched_recent > 0
+    later = window.end + pd.Timedelta(days=1)
+    c3 = CachedSource(CloudWatchSource("demo", context=ctx(moto_server.url)), cache_dir=tmp_path, now=later)
+    good = c3.metrics(queries(2), window)
+    for f in tmp_path.rglob("*.parquet"):
+        f.write_bytes(b"not parquet")  # a corrupted cache is a miss, never a crash
+    c4 = CachedSource(CloudWatchSource("demo", context=ctx(moto_server.url)), cache_dir=tmp_path, now=later)
+    pd.testing.assert_frame_equal(c4.metrics(queries(2), window), good)
+    assert c4.stats.corrupt > 0 and c4.inner.aws.api_calls > 0
+
+
+def test_two_writers_share_the_cache(tmp_path):
+    from rtanalytics.sources.demo import DemoSource
+
+    w = TimeWindow.parse("2026-11-10", "2026-11-12")
+    qs = [m.query("Sum", 60) for m in list(DemoSource(now="2026-11-20").by_id)[:20]]
+    results = []
+
+    def worker():
+        results.append(CachedSource(DemoSource(now="2026-11-20"), cache_dir=tmp_path,
+                                    now="2026-11-20").metrics(qs, w))
+
+    ts = [threading.Thread(target=worker) for _ in range(4)]
+    [t.start() for t in ts]
+    [t.join() for t in ts]
+    for r in results[1:]:
+        pd.testing.assert_frame_equal(r, results[0])
+    assert not list(tmp_path.rglob(".tmp-*"))
+    final = CachedSource(DemoSource(now="2026-11-20"), cache_dir=tmp_path, now="2026-11-20")
+    pd.testing.assert_frame_equal(final.metrics(qs, w), results[0])
+    assert final.stats.misses == 0
