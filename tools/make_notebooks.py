@@ -37,7 +37,7 @@ NOTEBOOKS = {
                    'end: str = "now"  # window end\n'
                    'period: str = "5m"  # chart resolution (a CloudWatch period)\n'
                    'kpis: list = []  # KPI names to include; empty means all\n'
-                   'files_path: str = ""  # with source="files": folder of exported data or an evidence bundle\n'
+                   'files_path: str = ""  # folder of exported data or an evidence bundle (source files)\n'
                    'evidence: bool = False  # save the exact data used as an evidence bundle\n'
                    'evidence_dir: str = ""  # set by the runner when evidence is true'),
         ("code", "import rtanalytics as rt\nfrom rtanalytics.reports import kpi\n\nrt.setup_notebook()\n"
@@ -57,6 +57,51 @@ NOTEBOOKS = {
                "`source=files` re-runs it offline."),
         ("code", "report.provenance_table()"),
         ("code", "missing = report.missing_data()\nmissing if len(missing) else print('All requested data arrived.')"),
+        ("code", "report.publish()"),
+    ],
+    "alarms": [
+        ("md", "# Alarms: what they would have done\n\nThe alarms of `parameters/alarms.yaml` (the seed's CLI "
+               "alarms and its P0/P1 definitions made precise) replayed over the window with CloudWatch's own "
+               "evaluation rules (M of N, the evaluation range, TreatMissingData, the premature-alarm rule, "
+               "AWS/DynamoDB always ignoring missing data), scored against the incidents, tuned, routed and audited."),
+        ("params", 'source: str = "demo"  # demo, cloudwatch or files\n'
+                   'environment: str = "demo"  # an environment from parameters/environments.yaml\n'
+                   'start: str = "-14d"  # window start\n'
+                   'end: str = "now"  # window end\n'
+                   'alarms_from: str = "catalog"  # catalog (parameters/alarms.yaml) or aws (DescribeAlarms)\n'
+                   'sweep_alarm: str = "RealTechee-Critical-Error-Rate"  # alarm to tune\n'
+                   'thresholds: list = []  # thresholds to try (empty: 0.5x, 1x, 2x, 4x the current one)\n'
+                   'incidents_file: str = ""  # CSV of incidents when the source has no ground truth\n'
+                   'files_path: str = ""  # folder of exported data (source files)\n'
+                   'evidence: bool = False  # save the exact data used as an evidence bundle\n'
+                   'evidence_dir: str = ""  # set by the runner when evidence is true'),
+        ("code", "import rtanalytics as rt\nfrom rtanalytics.reports import alarms\n\nrt.setup_notebook()\n"
+                 "report = alarms.run(source=source, environment=environment, start=start, end=end, "
+                 "alarms_from=alarms_from, sweep_alarm=sweep_alarm, thresholds=thresholds, "
+                 "incidents_file=incidents_file, files_path=files_path, evidence_dir=evidence_dir)\n"
+                 "figs = report.figures()\nfor n in report.notes:\n    print('note:', n)"),
+        ("md", "## The alarms"),
+        ("code", "report.catalog_table()"),
+        ("md", "## Replay against the incidents\n\nRed: ALARM; grey: INSUFFICIENT_DATA; blue bands: incidents."),
+        ("code", 'figs["timeline"].show()'),
+        ("md", "## Scores\n\nThe SRE Workbook's measures: *precision* (episodes that were real incidents), *recall* "
+               "(incidents that change the alarm's metric and were detected), *detection* (incident start to ALARM) "
+               "and *reset* (incident end to recovery) in minutes."),
+        ("code", "report.scores"),
+        ("code", "report.detection_matrix()"),
+        ("md", "## What if\n\nEvery threshold and M-of-N candidate for one alarm: lower-left is better (fewer false "
+               "alarms, faster detection); larger markers catch more incidents."),
+        ("code", 'figs["sweep"].show()'),
+        ("code", "report.sweep"),
+        ("md", "## Routing and load\n\nNotifications by level from the alarm history, off-hours (outside business "
+               "hours in `parameters/routing.yaml`) and Critical escalations (still in ALARM after 10 minutes)."),
+        ("code", "report.pages"),
+        ("code", 'figs["pages"].show()'),
+        ("code", "report.history_stats"),
+        ("md", "## Configuration audit"),
+        ("code", "report.audit"),
+        ("md", "## Where these numbers come from"),
+        ("code", "report.provenance_table()"),
         ("code", "report.publish()"),
     ],
     "explore": [

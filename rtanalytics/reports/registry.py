@@ -82,6 +82,22 @@ class KpiParams(CommonParams):
         return v
 
 
+class AlarmParams(CommonParams):
+    start: str = Field("-14d", description=f"window start: {TIME_HELP}")
+    alarms_from: str = Field("catalog", description="catalog (parameters/alarms.yaml) or aws (DescribeAlarms)")
+    sweep_alarm: str = Field("RealTechee-Critical-Error-Rate", description="the alarm whose threshold x M-of-N "
+                             "grid is swept")
+    thresholds: list[float] = Field([], description="thresholds for the sweep (empty: 0.5x, 1x, 2x, 4x the current)")
+    incidents_file: str = Field("", description="CSV of incidents (start,end[,id]) when the source has no ground truth")
+
+    @field_validator("alarms_from")
+    @classmethod
+    def _from(cls, v):
+        if v not in ("catalog", "aws"):
+            raise ValueError("alarms_from must be 'catalog' or 'aws'")
+        return v
+
+
 @dataclass(frozen=True)
 class Report:
     name: str
@@ -99,6 +115,8 @@ REPORTS: dict[str, Report] = {
     for r in [
         Report("kpis", "KPI status", NOTEBOOKS / "kpis.ipynb", KpiParams,
                "The seed's seven KPIs against target and alert threshold over a window."),
+        Report("alarms", "Alarms: backtest, what-if, routing and audit", NOTEBOOKS / "alarms.ipynb", AlarmParams,
+               "The seed's alarms replayed over history against incidents, tuned, routed and audited."),
     ]
 }
 

@@ -435,11 +435,13 @@ class DemoSource:
             "start", kind="stable").reset_index(drop=True)
 
     def incidents(self, window: TimeWindow) -> pd.DataFrame:
-        """Ground truth: ``id, incident, kind, start, end, severity, cause`` for occurrences in ``window``."""
+        """Ground truth: ``id, incident, kind, start, end, severity, title, cause, metrics`` (metrics the incident
+        changes) for occurrences in ``window``."""
         rows = [{"id": o.id, "incident": o.incident.id, "kind": o.incident.kind, "start": o.start, "end": o.end,
-                 "severity": o.incident.severity, "title": o.incident.title, "cause": _sel(o.incident.cause)}
+                 "severity": o.incident.severity, "title": o.incident.title, "cause": _sel(o.incident.cause),
+                 "metrics": sorted({f"{e.namespace}/{e.metric}" for e in o.incident.effects})}
                 for o in self.occurrences(window)]
-        cols = ["id", "incident", "kind", "start", "end", "severity", "title", "cause"]
+        cols = ["id", "incident", "kind", "start", "end", "severity", "title", "cause", "metrics"]
         return pd.DataFrame(rows, columns=cols)
 
     def deploys(self, window: TimeWindow) -> list[dict]:

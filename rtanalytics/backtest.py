@@ -1,0 +1,299 @@
+"""Alarm backtesting, what-if sweeps, alert routing and the alarm configuration audit.
+
+Scoring follows the SRE Workbook's four measures for an alerting rule ("Alerting on SLOs",
+https://sre.google/workbook/alerting-on-slos/): **precision** (share of alarm episodes that coincide with a
+real incident), **recall** (share of incidents detected), **detection time** (incident start → ALARM) and
+**reset time** (incident end → back out of ALARM).
+
+An ALARM *episode* runs from a transition into ALARM to the next transition out of it. It *detects* an incident
+when it starts inside ``[incident start, incident end + grace]``; an episode that overlaps no incident (widened
+by ``grace``) is a false alarm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+
+from .alarms import ALARM, Alarm, evaluate_states
+from .catalog import catalog, read_yaml
+from .catalog.loader import validate
+
+
+def episodes(codes: np.ndarray, eval_times: pd.DatetimeIndex) -> pd.DataFrame:
+    """ALARM episodes ``start, end`` (end = first evaluation out of ALARM, or NaT if still in ALARM)."""
+    in_alarm = codes == ALARM
+    d = np.diff(np.r_[0, in_alarm.astype(np.int8), 0])
+    starts = np.flatnonzero(d == 1)
+    ends = np.flatnonzero(d == -1)
+    st = eval_times[starts]
+    en = pd.DatetimeIndex([eval_times[e] if e < len(eval_times) else pd.NaT for e in ends], tz="UTC")
+    return pd.DataFrame({"start": st, "end": en})
+
+
+def match(eps: pd.DataFrame, incidents: pd.DataFrame, grace: pd.Timedelta = pd.Timedelta(minutes=30)):
+    """Pair episodes with incidents: ``(per_incident, per_episode)`` frames (see module docstring)."""
+    inc = incidents.reset_index(drop=True)
+
+    def ns(values) -> np.ndarray:
+        return pd.DatetimeIndex(pd.to_datetime(pd.Series(values), utc=True)).as_unit("ns").asi8
+
+    big = np.iinfo(np.int64).max
+    e_st = ns(eps["start"]) if len(eps) else np.zeros(0, np.int64)
+    e_en = np.where(eps["end"].isna().to_numpy(), big, ns(eps["end"])) if len(eps) else np.zeros(0, np.int64)
+    i_st = ns(inc["start"]) if len(inc) else np.zeros(0, np.int64)
+    i_en = ns(inc["end"]) if len(inc) else np.zeros(0, np.int64)
+    g = int(pd.Timedelta(grace).value)
+    # detection: episode start inside [incident start, incident end + grace]
+    det = (e_st[:, None] >= i_st[None, :]) & (e_st[:, None] <= i_en[None, :] + g)
+    overlap = (e_st[:, None] <= i_en[None, :] + g) & (e_en[:, None] >= i_st[None, :])
+    per_inc = inc.copy()
+    first = np.where(det.any(axis=0), np.argmax(det, axis=0), -1) if det.size else np.full(len(inc), -1)
+    per_inc["detected"] = first >= 0
+    per_inc["detected_at"] = pd.DatetimeIndex([eps["start"].iloc[j] if j >= 0 else pd.NaT for j in first],
+                                              tz="UTC")
+    per_inc["detection_minutes"] = (per_inc["detected_at"] - per_inc["start"]).dt.total_seconds() / 60
+    reset = [eps["end"].iloc[j] if j >= 0 else pd.NaT for j in first]
+    per_inc["reset_minutes"] = (pd.DatetimeIndex(reset, tz="UTC") - pd.DatetimeIndex(
+        pd.to_datetime(per_inc["end"], utc=True))).total_seconds() / 60
+    per_ep = eps.copy()
+    per_ep["true_alarm"] = overlap.any(axis=1) if len(inc) else False
+    return per_inc, per_ep
+
+
+@dataclass
+class Score:
+    alarm: str
+    episodes: int
+    false_alarms: int
+    incidents: int
+    detected: int
+    precision: float
+    recall: float
+    detection_minutes: float
+    reset_minutes: float
+    minutes_in_alarm: float
+
+    def row(self) -> dict:
+        return dict(self.__dict__)
+
+
+def score(name: str, codes: np.ndarray, eval_times: pd.DatetimeIndex, period: int, incidents: pd.DataFrame,
+          grace=pd.Timedelta(minutes=30)) -> Score:
+    eps = episodes(codes, eval_times)
+    per_inc, per_ep = match(eps, incidents, grace)
+    n_ep = len(eps)
+    tp = int(per_ep["true_alarm"].sum()) if n_ep else 0
+    det = per_inc[per_inc["detected"]]
+    return Score(name, n_ep, n_ep - tp, len(per_inc), len(det), tp / n_ep if n_ep else np.nan,
+                 len(det) / len(per_inc) if len(per_inc) else np.nan,
+                 float(det["detection_minutes"].mean()) if len(det) else np.nan,
+                 float(det["reset_minutes"].mean()) if len(det) else np.nan,
+                 float((codes == ALARM).sum() * period / 60.0))
+
+
+def relevant_incidents(alarm: Alarm, incidents: pd.DataFrame) -> pd.DataFrame:
+    """Incidents that change the alarm's metric (the ``metrics`` column the demo gives), else all of them."""
+    if "metrics" not in incidents or incidents.empty:
+        return incidents
+    key = f"{alarm.Namespace}/{alarm.MetricName}"
+    return incidents[incidents["metrics"].apply(lambda ms: key in ms)]
+
+
+def alarm_series(alarms: Sequence[Alarm], source, window) -> dict[str, pd.Series]:
+    """Each alarm's metric at its statistic, on its own period grid (fetched per period)."""
+    out = {}
+    for period in sorted({a.Period for a in alarms}):
+        group = [a for a in alarms if a.Period == period]
+        df = source.metrics([a.query() for a in group], window)
+        out.update({a.AlarmName: df[a.AlarmName] for a in group})
+    return out
+
+
+def backtest(alarms: Sequence[Alarm], series: dict[str, pd.Series], incidents: pd.DataFrame,
+             grace=pd.Timedelta(minutes=30), relevant_only: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Replay ``alarms`` over ``series`` (from :func:`alarm_series`) and score them against ``incidents``:
+    ``(scores, detections)`` where detections is alarm x incident."""
+    rows, det_rows = [], []
+    for a in alarms:
+        s = series[a.AlarmName]
+        codes = evaluate_states(a, s.to_numpy(dtype=float))
+        times = s.index + pd.Timedelta(seconds=a.Period)
+        inc = relevant_incidents(a, incidents) if relevant_only else incidents
+        rows.append(score(a.AlarmName, codes, times, a.Period, inc, grace).row())
+        per_inc, _ = match(episodes(codes, times), incidents, grace)
+        for r in per_inc.itertuples():
+            det_rows.append({"alarm": a.AlarmName, "incident": r.id, "detected": r.detected,
+                             "detection_minutes": r.detection_minutes})
+    return pd.DataFrame(rows), pd.DataFrame(det_rows)
+
+
+def sweep(alarm: Alarm, series: pd.Series, incidents: pd.DataFrame, thresholds: Sequence[float],
+          mn: Sequence[tuple[int, int]], grace=pd.Timedelta(minutes=30)) -> pd.DataFrame:
+    """What-if: every threshold x (M, N) for ``alarm`` over ``series``; one scored row per candidate."""
+    out = []
+    v = series.to_numpy(dtype=float)
+    times = series.index + pd.Timedelta(seconds=alarm.Period)
+    for thr in thresholds:
+        for m, n in mn:
+            cand = Alarm(**{**alarm.model_dump(), "Threshold": float(thr), "DatapointsToAlarm": m,
+                            "EvaluationPeriods": n})
+            sc = score(alarm.AlarmName, evaluate_states(cand, v), times, alarm.Period, incidents, grace)
+            out.append({"threshold": float(thr), "M": m, "N": n, **{k: val for k, val in sc.row().items()
+                                                                   if k != "alarm"}})
+    return pd.DataFrame(out)
+
+
+# ------------------------------------------------------------------------------------------------- routing
+class Topic(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    topic: str
+    respond_minutes: float | None = None
+    escalate_after_minutes: float | None = None
+    pages: bool = False
+
+
+class BusinessHours(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    timezone: str = "America/Los_Angeles"
+    start: str = "08:00"
+    end: str = "18:00"
+    weekdays: list[int] = [0, 1, 2, 3, 4]
+
+
+class Routing(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    business_hours: BusinessHours = BusinessHours()
+    topics: dict[str, Topic]
+    levels: dict[str, str] = {"P0": "Critical", "P1": "Warning", "P2": "Info"}
+
+    def level_of_arn(self, arn: str) -> str | None:
+        name = arn.rsplit(":", 1)[-1]
+        for level, t in self.topics.items():
+            if t.topic == name:
+                return level
+        return None
+
+    def intended_level(self, a: Alarm) -> str | None:
+        tags = {t.get("Key"): t.get("Value") for t in a.Tags}
+        if tags.get("AlertLevel") in self.topics:
+            return tags["AlertLevel"]
+        for p, level in self.levels.items():
+            if a.AlarmDescription.startswith(p + ":") or a.AlarmDescription.startswith(p + " "):
+                return level
+        levels = [self.level_of_arn(x) for x in a.AlarmActions]
+        return next((lv for lv in levels if lv), None)
+
+
+def load_routing(path=None) -> Routing:
+    path = path or catalog().root / "routing.yaml"
+    return validate(Routing, read_yaml(path), path)
+
+
+def pages(alarms: Sequence[Alarm], histories: pd.DataFrame, routing: Routing) -> pd.DataFrame:
+    """Notifications from ALARM transitions: ``timestamp, alarm, level, pages, off_hours, escalated,
+    minutes_in_alarm``. Off-hours uses the routing's business hours; a Critical page escalates when the alarm is
+    still in ALARM after ``escalate_after_minutes`` (no acknowledgement data exists in CloudWatch)."""
+    by = {a.AlarmName: a for a in alarms}
+    rows = []
+    bh = routing.business_hours
+    for name, h in histories.groupby("alarm", sort=False):
+        a = by.get(name)
+        if a is None:
+            continue
+        levels = [routing.level_of_arn(x) for x in a.AlarmActions]
+        level = next((lv for lv in levels if lv), None)
+        if level is None:
+            continue
+        t = routing.topics[level]
+        h = h.sort_values("timestamp")
+        nxt = h["timestamp"].shift(-1)
+        for ts, to, nx in zip(h["timestamp"], h["to_state"], nxt):
+            if to != "ALARM":
+                continue
+            dur = (nx - ts).total_seconds() / 60 if pd.notna(nx) else np.nan
+            local = ts.tz_convert(bh.timezone)
+            hhmm = local.strftime("%H:%M")
+            off = local.weekday() not in bh.weekdays or not (bh.start <= hhmm < bh.end)
+            esc = bool(t.escalate_after_minutes is not None and (np.isnan(dur) or dur > t.escalate_after_minutes))
+            rows.append({"timestamp": ts, "alarm": name, "level": level, "pages": t.pages, "off_hours": off,
+                         "escalated": esc, "minutes_in_alarm": dur, "local_hour": local.hour,
+                         "local_weekday": local.weekday()})
+    return pd.DataFrame(rows, columns=["timestamp", "alarm", "level", "pages", "off_hours", "escalated",
+                                       "minutes_in_alarm", "local_hour", "local_weekday"])
+
+
+def history_stats(history: pd.DataFrame, flap_window="1h", flap_count: int = 3) -> pd.DataFrame:
+    """Per alarm from real alarm history: ALARM entries, time in ALARM, mean time to resolve (ALARM → OK) and
+    flapping (``flap_count`` or more ALARM entries within ``flap_window``). Time to acknowledge is not in
+    CloudWatch's history, so it is reported as unknown rather than guessed."""
+    rows = []
+    for name, h in history.sort_values("timestamp").groupby("alarm", sort=False):
+        ts = h["timestamp"].reset_index(drop=True)
+        to = h["to_state"].reset_index(drop=True)
+        entries = ts[to == "ALARM"]
+        ends = []
+        for i in entries.index:
+            later = ts[(ts.index > i) & (to != "ALARM")]
+            ends.append(later.iloc[0] - ts[i] if len(later) else pd.NaT)
+        durs = pd.Series(ends, dtype="timedelta64[ns]")
+        win = pd.Timedelta(flap_window)
+        counts = [((entries >= t) & (entries < t + win)).sum() for t in entries]
+        rows.append({"alarm": name, "alarm_entries": len(entries),
+                     "minutes_in_alarm": durs.dt.total_seconds().sum() / 60,
+                     "mttr_minutes": durs.dt.total_seconds().mean() / 60 if durs.notna().any() else np.nan,
+                     "still_in_alarm": bool(durs.isna().any()),
+                     "flapping": bool(max(counts, default=0) >= flap_count), "mtta_minutes": None})
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------------------- audit
+def audit(alarms: Sequence[Alarm], routing: Routing, metrics: dict[str, pd.Series] | None = None,
+          always_pct: float = 20.0) -> pd.DataFrame:
+    """Configuration findings: ``alarm, severity, finding, fix`` (see the issue's list; each rule in the code)."""
+    f = []
+
+    def add(a, sev, finding, fix):
+        f.append({"alarm": a.AlarmName, "severity": sev, "finding": finding, "fix": fix})
+
+    for a in alarms:
+        if a.Namespace == "AWS/DynamoDB" and a.TreatMissingData not in ("ignore",):
+            add(a, "high" if a.MetricName in ("ThrottledRequests", "SystemErrors", "UserErrors") else "medium",
+                f"TreatMissingData={a.TreatMissingData} is overridden: AWS/DynamoDB alarms always ignore missing "
+                "data" + (f"; {a.MetricName} is only published when non-zero, so once in ALARM the alarm stays "
+                          "there" if a.MetricName in ("ThrottledRequests", "SystemErrors", "UserErrors") else ""),
+                "alarm on a metric-math expression FILL(m, 0) instead, or on ReadThrottleEvents/WriteThrottleEvents")
+        if not a.OKActions:
+            add(a, "low", "no OKActions: nobody is told when it recovers", "add the Info topic to OKActions")
+        intended = routing.intended_level(a)
+        actual = {routing.level_of_arn(x) for x in a.AlarmActions} - {None}
+        if intended and actual and intended not in actual:
+            add(a, "high", f"intended level {intended} but AlarmActions go to {sorted(actual)}",
+                f"send AlarmActions to {routing.topics[intended].topic}")
+        if not a.AlarmActions:
+            add(a, "medium", "no AlarmActions: the alarm notifies nobody", "add the topic of its level")
+        for x in a.OKActions:
+            if routing.level_of_arn(x) in ("Critical",):
+                add(a, "low", "OKActions page the Critical topic", "send recoveries to the Info topic")
+        if intended:
+            resp = routing.topics[intended].respond_minutes
+            earliest = a.Period * a.m / 60
+            if resp is not None and earliest > resp:
+                add(a, "medium", f"earliest detection is {earliest:g} min (Period {a.Period} s x "
+                    f"DatapointsToAlarm {a.m}), longer than the {intended} response target of {resp:g} min",
+                    "shorten the period or lower DatapointsToAlarm")
+        if metrics is not None and a.AlarmName in metrics:
+            v = metrics[a.AlarmName].to_numpy(dtype=float)
+            codes = evaluate_states(a, v)
+            pct = 100 * (codes == ALARM).mean() if len(codes) else 0.0
+            from .alarms import breaching
+
+            if pct >= always_pct:
+                add(a, "high", f"in ALARM {pct:.0f}% of the audited history", "raise the threshold or fix the cause")
+            elif not breaching(a, v).any():
+                add(a, "info", "never breached over the audited history", "check the threshold still matters")
+    return pd.DataFrame(f, columns=["alarm", "severity", "finding", "fix"])

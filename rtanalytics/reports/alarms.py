@@ -1,0 +1,134 @@
+"""The alarms report as a function: ``run(...) -> AlarmsReport``; the notebook only displays its parts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .. import backtest as bt
+from ..alarms import Alarm, alarms_from_describe, evaluate, load_alarms
+from ..sources.evidence import RecordingSource, open_source, provenance, provenance_frame
+from ..timewindow import TimeWindow
+
+
+@dataclass
+class AlarmsReport:
+    window: TimeWindow
+    alarms: list[Alarm]
+    evaluations: dict
+    incidents: pd.DataFrame
+    scores: pd.DataFrame
+    detections: pd.DataFrame
+    audit: pd.DataFrame
+    pages: pd.DataFrame
+    history: pd.DataFrame
+    history_stats: pd.DataFrame
+    sweep: pd.DataFrame
+    sweep_alarm: str
+    src: RecordingSource | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def catalog_table(self) -> pd.DataFrame:
+        return pd.DataFrame([{"alarm": a.AlarmName, "metric": f"{a.Namespace}/{a.MetricName}", "stat": a.stat,
+                              "rule": f"{a.m} of {a.EvaluationPeriods} x {a.Period // 60} min "
+                                      f"{a.ComparisonOperator.replace('Threshold', '')} {a.Threshold:g}"
+                              if a.Threshold is not None else a.ComparisonOperator,
+                              "missing data": a.TreatMissingData +
+                              (" (ignored: AWS/DynamoDB)" if a.effective_treat_missing != a.TreatMissingData else ""),
+                              "actions": ", ".join(x.rsplit(":", 1)[-1] for x in a.AlarmActions)}
+                             for a in self.alarms])
+
+    def detection_matrix(self) -> pd.DataFrame:
+        if self.detections.empty:
+            return self.detections
+        d = self.detections.assign(cell=np.where(self.detections["detected"],
+                                                 self.detections["detection_minutes"].round(0).astype("Int64")
+                                                 .astype(str) + " min", "missed"))
+        return d.pivot(index="incident", columns="alarm", values="cell")
+
+    def figures(self) -> dict:
+        from ..figures import alarms as fa
+
+        return {"timeline": fa.state_timeline(self.evaluations, self.incidents),
+                "sweep": fa.sweep_figure(self.sweep, f"What-if for {self.sweep_alarm}: threshold x (M of N)"),
+                "pages": fa.pages_heatmap(self.pages)}
+
+    def summary(self) -> dict:
+        crit = self.pages[self.pages["level"] == "Critical"] if len(self.pages) else self.pages
+        return {"alarms": len(self.alarms), "incidents": len(self.incidents),
+                "incidents_detected_by_any": int(self.detections.groupby("incident")["detected"].any().sum())
+                if len(self.detections) else 0,
+                "false_alarms": int(self.scores["false_alarms"].sum()) if len(self.scores) else 0,
+                "critical_pages": int(len(crit)), "off_hours_pages": int(crit["off_hours"].sum()) if len(crit) else 0,
+                "audit_findings_high": int((self.audit["severity"] == "high").sum())}
+
+    @property
+    def provenance(self) -> dict:
+        return provenance(self.src) if self.src is not None else {}
+
+    def provenance_table(self):
+        return provenance_frame(self.provenance).style.hide(axis="index")
+
+    def publish(self) -> None:
+        from .glue import report_summary
+
+        prov = self.provenance
+        status = "ok" if prov.get("complete", True) else "partial"
+        report_summary(self.summary(), status, self.notes, prov)
+
+
+def _incidents(src, window, incidents_file: str) -> pd.DataFrame:
+    if incidents_file:
+        df = pd.read_csv(incidents_file)
+        for c in ("start", "end"):
+            df[c] = pd.to_datetime(df[c], utc=True)
+        if "id" not in df:
+            df["id"] = [f"incident-{i + 1}" for i in range(len(df))]
+        df["incident"] = df.get("incident", df["id"])
+        return df
+    inner = src
+    while hasattr(inner, "inner"):
+        inner = inner.inner
+    if hasattr(inner, "incidents"):
+        return inner.incidents(window)
+    return pd.DataFrame(columns=["id", "incident", "start", "end"])
+
+
+def run(source: str = "demo", environment: str = "demo", start: str = "-14d", end: str = "now",
+        alarms_from: str = "catalog", sweep_alarm: str = "RealTechee-Critical-Error-Rate",
+        thresholds: list | None = None, incidents_file: str = "", files_path: str = "", evidence_dir: str = "",
+        now=None) -> AlarmsReport:
+    src = open_source(source, environment, now=now, **({"path": files_path} if source == "files" else {}))
+    window = TimeWindow.parse(start, end, now=now)
+    notes = []
+    if alarms_from == "aws":
+        alarms, composites, skipped = alarms_from_describe(src.inner.describe_alarms() if hasattr(
+            src.inner, "describe_alarms") else src.inner.inner.describe_alarms())
+        notes += [f"not modelled: {s}" for s in skipped]
+    else:
+        alarms = load_alarms(environment=environment)
+    series = bt.alarm_series(alarms, src, TimeWindow(window.start - pd.Timedelta(days=1), window.end))
+    series = {k: v[v.index >= window.start - pd.Timedelta(hours=2)] for k, v in series.items()}
+    incidents = _incidents(src, window, incidents_file)
+    if incidents.empty:
+        notes.append("no incident ground truth for this window: precision and recall cannot be computed "
+                     "(give incidents_file, a CSV with start,end[,id])")
+    scores, detections = bt.backtest(alarms, series, incidents)
+    routing = bt.load_routing()
+    audit = bt.audit(alarms, routing, series)
+    history = src.alarm_history(window)
+    pages = bt.pages(alarms, history, routing)
+    stats = bt.history_stats(history) if len(history) else pd.DataFrame()
+    evaluations = {a.AlarmName: evaluate(a, series[a.AlarmName]) for a in alarms}
+    target = next((a for a in alarms if a.AlarmName == sweep_alarm), alarms[0] if alarms else None)
+    sweep = pd.DataFrame()
+    if target is not None:
+        thr = thresholds or sorted({target.Threshold * f for f in (0.5, 1, 2, 4)} if target.Threshold else {1})
+        sweep = bt.sweep(target, series[target.AlarmName], bt.relevant_incidents(target, incidents), thr,
+                         [(1, 1), (2, 2), (2, 3), (3, 3), (3, 5)])
+    if evidence_dir:
+        src.save_bundle(evidence_dir)
+    return AlarmsReport(window, alarms, evaluations, incidents, scores, detections, audit, pages, history, stats,
+                        sweep, target.AlarmName if target else "", src, notes)
