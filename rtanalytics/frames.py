@@ -52,14 +52,18 @@ def check_metrics_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def to_long(df: pd.DataFrame, dropna: bool = True) -> pd.DataFrame:
-    """Wide metrics frame → ``timestamp, label, value`` (missing values dropped unless ``dropna=False``)."""
-    wide = df.copy()
-    wide.columns = [str(c) for c in wide.columns]
-    out = wide.rename_axis(index="timestamp").reset_index().melt(
-        id_vars="timestamp", var_name="label", value_name="value")
+    """Wide metrics frame → ``timestamp, label, value`` sorted by timestamp then column order (missing values
+    dropped unless ``dropna=False``)."""
+    nrows, ncols = df.shape
+    vals = df.to_numpy(dtype="float64").ravel(order="C")
+    out = pd.DataFrame({"timestamp": np.repeat(df.index.to_numpy(), ncols),
+                        "label": np.tile(np.asarray([str(c) for c in df.columns], dtype=object), nrows),
+                        "value": vals})
+    if len(out):
+        out["timestamp"] = utc_index(out["timestamp"])
     if dropna:
-        out = out.dropna(subset=["value"])
-    return out.sort_values(["timestamp", "label"], kind="stable").reset_index(drop=True)
+        out = out[~np.isnan(vals)]
+    return out.reset_index(drop=True)
 
 
 def from_long(long: pd.DataFrame, labels: Iterable[str] | None = None) -> pd.DataFrame:

@@ -41,8 +41,8 @@ def test_figures_match_independent_computation(rendered):
     assert figs["throughput"] == pytest.approx(req / 24, rel=1e-12)
     assert 0 < figs["lambda_performance"] < 30
     assert figs["error_rate.status"] in ("ok", "warning", "alert")
-    # the window holds the deploy-5xx incident: the error rate is visibly above the demo's baseline 0.15%
-    assert figs["error_rate"] > 0.2
+    # the window holds the deploy-5xx incident: the error rate is well above the demo's 0.03% baseline
+    assert figs["error_rate"] > 0.1
     assert summary["status"] == "ok" and summary["params"]["start"].startswith("2026-11-11T00:00")
 
 

@@ -95,11 +95,49 @@ NOTEBOOKS = {
         ("code", "report.sweep"),
         ("md", "## Routing and load\n\nNotifications by level from the alarm history, off-hours (outside business "
                "hours in `parameters/routing.yaml`) and Critical escalations (still in ALARM after 10 minutes)."),
-        ("code", "report.pages"),
+        ("code", "report.pages_per_week()"),
         ("code", 'figs["pages"].show()'),
+        ("code", "report.pages"),
         ("code", "report.history_stats"),
         ("md", "## Configuration audit"),
         ("code", "report.audit"),
+        ("md", "## Where these numbers come from"),
+        ("code", "report.provenance_table()"),
+        ("code", "report.publish()"),
+    ],
+    "slo": [
+        ("md", "# SLOs and error budgets\n\nThe seed's KPIs as SLOs (`parameters/slos/`, OpenSLO v1): attainment, "
+               "error budget left, burn rates and the SRE Workbook's multiwindow, multi-burn-rate alerts, with the "
+               "working behind every figure."),
+        ("params", 'source: str = "demo"  # demo, cloudwatch or files\n'
+                   'environment: str = "demo"  # an environment from parameters/environments.yaml\n'
+                   'start: str = "-30d"  # start of the charts (each SLO uses its own window)\n'
+                   'end: str = "now"  # end of every window\n'
+                   'slos: list = []  # SLO names (empty: all)\n'
+                   'exclude: list = []  # deploys, or ISO START/END intervals to leave out\n'
+                   'files_path: str = ""  # folder of exported data (source files)\n'
+                   'evidence: bool = False  # save the exact data used as an evidence bundle\n'
+                   'evidence_dir: str = ""  # set by the runner when evidence is true'),
+        ("code", "import rtanalytics as rt\nfrom rtanalytics.reports import slo\n\nrt.setup_notebook()\n"
+                 "report = slo.run(source=source, environment=environment, start=start, end=end, slos=slos, "
+                 "exclude=exclude, files_path=files_path, evidence_dir=evidence_dir)\nfigs = report.figures()\n"
+                 "for n in report.notes:\n    print('note:', n)"),
+        ("md", "## Status\n\n*remaining*: share of the window's error budget left (1 = untouched, below 0 = "
+               "overspent); *minutes_left*: budget as time at a full outage; *exhausted_by*: when the budget runs "
+               "out at the last 24 hours' burn rate; *stale*: the SLI stopped receiving data (never counted as good)."),
+        ("code", "report.table"),
+        ("md", "## Burndown"),
+        ("code", 'figs["burndown"].show()'),
+        ("md", "## Burn rates"),
+        ("code", 'figs["heatmap"].show()'),
+        ("md", "## Alerts against the incidents\n\nPages: 1h and 5m windows both at 14.4, or 6h and 30m at 6; "
+               "tickets: 3d and 6h at 1 (SRE Workbook, \"Alerting on SLOs\")."),
+        ("code", 'figs["alerts"].show()'),
+        ("code", "report.comparison"),
+        ("md", "## The working\n\nEvery figure with its good and total counts, the window and the formula."),
+        ("code", "report.working()"),
+        ("md", "## With and without exclusions"),
+        ("code", 'report.table_without_exclusions[["slo", "attainment", "remaining", "minutes_left", "status"]]'),
         ("md", "## Where these numbers come from"),
         ("code", "report.provenance_table()"),
         ("code", "report.publish()"),

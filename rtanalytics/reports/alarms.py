@@ -48,6 +48,14 @@ class AlarmsReport:
                                                  .astype(str) + " min", "missed"))
         return d.pivot(index="incident", columns="alarm", values="cell")
 
+    def pages_per_week(self) -> pd.DataFrame:
+        """Notifications per ISO week and level, with how many were off-hours and escalated."""
+        if self.pages.empty:
+            return pd.DataFrame(columns=["week", "level", "notifications", "off_hours", "escalated"])
+        p = self.pages.assign(week=self.pages["timestamp"].dt.strftime("%G-W%V"))
+        return (p.groupby(["week", "level"]).agg(notifications=("alarm", "size"), off_hours=("off_hours", "sum"),
+                                                 escalated=("escalated", "sum")).reset_index())
+
     def figures(self) -> dict:
         from ..figures import alarms as fa
 

@@ -98,6 +98,31 @@ class AlarmParams(CommonParams):
         return v
 
 
+class SloParams(CommonParams):
+    start: str = Field("-30d", description=f"start of the charts' range (each SLO uses its own window): {TIME_HELP}")
+    slos: list[str] = Field([], description="SLO names from parameters/slos/ (empty: all)")
+    exclude: list[str] = Field([], description="periods to exclude: 'deploys' or ISO START/END intervals")
+
+    @field_validator("exclude")
+    @classmethod
+    def _exclude(cls, v):
+        from ..timewindow import to_utc
+
+        for item in v:
+            if item == "deploys":
+                continue
+            parts = item.split("/")
+            if len(parts) != 2:
+                raise ValueError(f"cannot read {item!r}: use 'deploys' or START/END")
+            try:
+                a, b = to_utc(parts[0]), to_utc(parts[1])
+            except ValueError:
+                raise ValueError(f"cannot read {item!r}: times must be ISO 8601") from None
+            if not a < b:
+                raise ValueError(f"{item!r}: start is not before end")
+        return v
+
+
 @dataclass(frozen=True)
 class Report:
     name: str
@@ -115,6 +140,8 @@ REPORTS: dict[str, Report] = {
     for r in [
         Report("kpis", "KPI status", NOTEBOOKS / "kpis.ipynb", KpiParams,
                "The seed's seven KPIs against target and alert threshold over a window."),
+        Report("slo", "SLOs and error budgets", NOTEBOOKS / "slo.ipynb", SloParams,
+               "The seed's KPIs as OpenSLO SLOs: attainment, budgets, burn rates, multiwindow alerting."),
         Report("alarms", "Alarms: backtest, what-if, routing and audit", NOTEBOOKS / "alarms.ipynb", AlarmParams,
                "The seed's alarms replayed over history against incidents, tuned, routed and audited."),
     ]

@@ -86,9 +86,9 @@ def build_specs(env: Environment) -> list[Spec]:
     ns = "AWS/ApplicationELB"
     s += [
         Spec("alb.requests", ns, "RequestCount", alb, "event", level=30.0, unit="Count"),
-        Spec("alb.5xx", ns, "HTTPCode_Target_5XX_Count", alb, "event", level=0.0015, parent="alb.requests",
+        Spec("alb.5xx", ns, "HTTPCode_Target_5XX_Count", alb, "event", level=0.0003, parent="alb.requests",
              share=True, unit="Count"),
-        Spec("alb.4xx", ns, "HTTPCode_Target_4XX_Count", alb, "event", level=0.0005, parent="alb.requests",
+        Spec("alb.4xx", ns, "HTTPCode_Target_4XX_Count", alb, "event", level=0.0002, parent="alb.requests",
              share=True, unit="Count"),
         Spec("alb.2xx", ns, "HTTPCode_Target_2XX_Count", alb, "remainder", parent="alb.requests",
              subtract=("alb.5xx", "alb.4xx"), unit="Count"),

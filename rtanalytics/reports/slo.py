@@ -1,0 +1,271 @@
+"""The SLO report as a function: ``run(...) -> SloReport``; the notebook only displays its parts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .. import slo as S
+from ..catalog import catalog
+from ..catalog.openslo import SLO, OpenSLOCatalog, load_openslo
+from ..errors import CatalogError, ParameterError
+from ..queries import MetricQuery
+from ..sources.evidence import RecordingSource, open_source, provenance, provenance_frame
+from ..timewindow import TimeWindow, parse_duration, to_utc
+
+
+def slo_window(slo: SLO, end: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The SLO's current window ending at ``end``: rolling ``[end - duration, end)``, or the calendar period
+    (month, quarter, year; or a fixed duration stepped from ``calendar.startTime``) that contains ``end``."""
+    tw = slo.spec.timeWindow[0]
+    if tw.isRolling:
+        return end - parse_duration(tw.duration), end
+    cal = tw.calendar
+    tz = cal.timeZone
+    local_end = end.tz_convert(tz)
+    anchor = pd.Timestamp(cal.startTime).tz_localize(tz) if pd.Timestamp(cal.startTime).tzinfo is None else \
+        pd.Timestamp(cal.startTime).tz_convert(tz)
+    unit, n = tw.duration[-1], tw.duration[:-1]
+    if unit in "MQY" and n.isdigit():
+        months = int(n) * {"M": 1, "Q": 3, "Y": 12}[unit]
+        k = ((local_end.year - anchor.year) * 12 + local_end.month - anchor.month) // months
+        start = anchor + pd.DateOffset(months=k * months)
+        if start > local_end:
+            start = start - pd.DateOffset(months=months)
+    else:
+        d = parse_duration(tw.duration)
+        start = anchor + d * int((local_end - anchor) / d)
+    return start.tz_convert("UTC"), end
+
+
+def _query(spec, subs, period, label) -> MetricQuery:
+    import string
+
+    dims = {d.name: string.Template(d.value).safe_substitute(subs) for d in spec.dimensions}
+    return MetricQuery(spec.namespace, spec.metricName, dims, spec.stat, period, label=label)
+
+
+def build_sli(slo: SLO, cat: OpenSLOCatalog, source, history: TimeWindow, subs: dict, period: int) -> S.Sli:
+    """Fetch the SLO's metrics and build its SLI over ``history``."""
+    ind = cat.indicator(slo)
+    obj = slo.spec.objectives[0]
+    missing = slo.metadata.annotations.get("rtanalytics/missing-slices", "exclude")
+    if ind.ratioMetric is not None:
+        rm = ind.ratioMetric
+        if slo.spec.budgetingMethod == "RatioTimeslices":
+            period = int(parse_duration(obj.timeSliceWindow).total_seconds())
+        first = rm.good or rm.bad
+        qs = [_query(first.metricSource.spec, subs, period, "num"), _query(rm.total.metricSource.spec, subs, period,
+                                                                             "total")]
+        df = source.metrics(qs, history)
+        if slo.spec.budgetingMethod == "RatioTimeslices":
+            good = df["num"] if rm.good else df["total"] - df["num"].fillna(0)
+            return S.ratio_timeslice_sli(df.index, good, df["total"], obj.timeSliceTarget, period, missing)
+        if rm.good:
+            return S.occurrences_sli(df.index, good=df["num"], total=df["total"], period_s=period)
+        return S.occurrences_sli(df.index, bad=df["num"], total=df["total"], period_s=period)
+    if slo.spec.budgetingMethod == "Occurrences":
+        raise CatalogError("parameters/slos", f"SLO {slo.metadata.name}", "a thresholdMetric SLI needs "
+                           "Timeslices budgeting (Occurrences needs a ratioMetric)")
+    if obj.op is None or obj.value is None:
+        raise CatalogError("parameters/slos", f"SLO {slo.metadata.name}.objectives[0]", "a thresholdMetric "
+                           "objective needs op and value")
+    sp = int(parse_duration(obj.timeSliceWindow).total_seconds())
+    q = _query(ind.thresholdMetric.metricSource.spec, subs, sp, "value")
+    df = source.metrics([q], history)
+    return S.timeslice_sli(df.index, df["value"], obj.op, obj.value, sp, missing)
+
+
+def exclusion_intervals(spec: list[str], events: pd.DataFrame, after_deploy="30m") -> list[tuple]:
+    """``start/end`` ISO intervals, or ``deploys`` (each deploy and the ``after_deploy`` that follows)."""
+    out = []
+    for item in spec:
+        if item == "deploys":
+            d = events[events["kind"] == "deploy"] if len(events) else events
+            out += [(s, s + parse_duration(after_deploy)) for s in d.get("start", [])]
+        else:
+            try:
+                a, b = item.split("/")
+                out.append((to_utc(a), to_utc(b)))
+            except ValueError:
+                raise ParameterError("exclude", f"cannot read {item!r}",
+                                     "'deploys' or ISO intervals START/END like 2026-11-11T18:00Z/2026-11-11T19:00Z")
+    return out
+
+
+@dataclass
+class SloReport:
+    window: TimeWindow
+    slos: dict
+    slis: dict
+    table: pd.DataFrame
+    table_without_exclusions: pd.DataFrame
+    budgets: dict
+    alerts: pd.DataFrame
+    incidents: pd.DataFrame
+    comparison: pd.DataFrame
+    exclusions: list
+    src: RecordingSource | None = None
+    notes: list = field(default_factory=list)
+
+    def burndowns(self) -> dict:
+        return {n: S.burndown(self.slis[n], b.target, b.start, b.end) for n, b in self.budgets.items()}
+
+    def burn_heatmap(self, bucket="6h", window="1h") -> pd.DataFrame:
+        """Max burn rate over ``window`` within each ``bucket`` of the report window, per SLO."""
+        cols = {}
+        for n, sli in self.slis.items():
+            t = self.budgets[n].target
+            br = pd.Series(S.burn_rate(sli, window, t), index=sli.index)
+            br = br[(br.index >= self.window.start) & (br.index < self.window.end)]
+            cols[n] = br.resample(bucket).max()
+        return pd.DataFrame(cols)
+
+    def figures(self) -> dict:
+        from ..figures import slo as fs
+
+        return {"burndown": fs.burndown_figure(self.burndowns(), self.budgets),
+                "heatmap": fs.burn_heatmap(self.burn_heatmap()),
+                "alerts": fs.alert_timeline(self.alerts, self.incidents, self.window)}
+
+    def summary(self) -> dict:
+        out = {}
+        for r in self.table.itertuples():
+            out[f"{r.slo}.attainment"] = r.attainment
+            out[f"{r.slo}.budget_remaining"] = r.remaining
+            out[f"{r.slo}.status"] = r.status
+        out["pages"] = int((self.alerts["severity"] == "page").sum()) if len(self.alerts) else 0
+        return out
+
+    @property
+    def provenance(self) -> dict:
+        return provenance(self.src) if self.src is not None else {}
+
+    def provenance_table(self):
+        return provenance_frame(self.provenance).style.hide(axis="index")
+
+    def working(self) -> pd.DataFrame:
+        """Every figure with its good and total counts, window boundaries and formula."""
+        return pd.DataFrame([dict(slo=n, **b.row()) for n, b in self.budgets.items()])
+
+    def publish(self) -> None:
+        from .glue import report_summary
+
+        prov = self.provenance
+        report_summary(self.summary(), "ok" if prov.get("complete", True) else "partial", self.notes, prov)
+
+
+def _status(b: S.Budget, is_stale: bool, paging: bool) -> str:
+    if is_stale:
+        return "stale"
+    if b.total == 0:
+        return "no data"
+    if b.remaining <= 0:
+        return "exhausted"
+    if b.remaining < 0.25 or paging:
+        return "at risk"
+    return "ok"
+
+
+def _table(slos, slis, budgets, alerts, end, stale_flags) -> pd.DataFrame:
+    rows = []
+    for n, b in budgets.items():
+        slo = slos[n]
+        burn1h = float(S.burn_rate(slis[n], "1h", b.target)[-1]) if slis[n].good.size else 0.0
+        paging = bool(len(alerts) and ((alerts["slo"] == n) & (alerts["severity"] == "page") & (
+            alerts["end"].isna())).any())
+        tw = slo.spec.timeWindow[0]
+        ex = S.exhaustion(b, S.burn_rate(slis[n], "24h", b.target)[-1] if slis[n].good.size else 0.0,
+                          tw.duration if tw.isRolling else b.end - b.start)
+        rows.append({"slo": n, "objective": slo.metadata.displayName or n, "budgeting": slo.spec.budgetingMethod,
+                     "window": tw.duration + (" rolling" if tw.isRolling else " calendar"), "target": b.target,
+                     "attainment": b.attainment, "remaining": b.remaining, "minutes_left": b.remaining_minutes,
+                     "burn_1h": burn1h, "exhausted_by": ex.floor("min") if ex is not None else None, "status": _status(b, stale_flags[n], paging)})
+    return pd.DataFrame(rows)
+
+
+def run(source: str = "demo", environment: str = "demo", start: str = "-30d", end: str = "now",
+        slos: list | None = None, exclude: list | None = None, files_path: str = "", evidence_dir: str = "",
+        now=None, slo_dir=None) -> SloReport:
+    from .. import backtest as bt
+    from ..alarms import load_alarms
+
+    cat = load_openslo(slo_dir or catalog().root / "slos")
+    env = catalog().environment(environment)
+    subs = env.resources.substitutions()
+    src = open_source(source, environment, now=now, **({"path": files_path} if source == "files" else {}))
+    window = TimeWindow.parse(start, end, now=now)
+    chosen = {n: s for n, s in cat.slos.items() if not slos or n in slos}
+    if slos and set(slos) - set(chosen):
+        raise ParameterError("slos", f"unknown SLO(s) {sorted(set(slos) - set(chosen))}", ", ".join(cat.slos))
+    windows = {n: slo_window(s, window.end) for n, s in chosen.items()}
+    h_start = min([w[0] for w in windows.values()] + [window.start]) - pd.Timedelta(days=3)
+    history = TimeWindow(h_start.floor("h"), window.end)
+    period = 60 if history.duration <= pd.Timedelta(days=15) else 300
+    events = src.events(TimeWindow(h_start, window.end))
+    intervals = exclusion_intervals(list(exclude or []), events)
+    slis_raw = {n: build_sli(s, cat, src, history, subs, period) for n, s in chosen.items()}
+    slis = {n: S.exclude(sli, intervals) for n, sli in slis_raw.items()} if intervals else slis_raw
+    now_ts = to_utc(now) if now is not None else window.end
+    stale_flags = {n: S.stale(sli, min(now_ts, window.end),
+                              chosen[n].metadata.annotations.get("rtanalytics/stale-after",
+                                                                 f"{max(30, 3 * sli.period_s // 60)}m"))
+                   for n, sli in slis_raw.items()}
+    budgets = {n: S.budget(slis[n], chosen[n].spec.objectives[0].target, *windows[n]) for n in chosen}
+    budgets_raw = {n: S.budget(slis_raw[n], chosen[n].spec.objectives[0].target, *windows[n]) for n in chosen}
+    alerts = []
+    for n, s in chosen.items():
+        rules = [S.BurnRule(c.metadata.name, c.spec.severity, c.spec.condition.lookbackWindow,
+                            S.short_window(c.spec.condition.lookbackWindow), c.spec.condition.threshold,
+                            c.spec.condition.alertAfter) for c in cat.burn_conditions(s)]
+        a = S.burn_alerts(slis[n], s.spec.objectives[0].target, rules)
+        a = a[(a["start"] >= window.start) & (a["start"] < window.end)]
+        alerts.append(a.assign(slo=n))
+    alerts = pd.concat(alerts, ignore_index=True) if alerts else pd.DataFrame(
+        columns=["rule", "severity", "start", "end", "slo"])
+    table = _table(chosen, slis, budgets, alerts, window.end, stale_flags)
+    table_raw = _table(chosen, slis_raw, budgets_raw, alerts, window.end, stale_flags)
+    inner = src
+    while hasattr(inner, "inner"):
+        inner = inner.inner
+    incidents = inner.incidents(window) if hasattr(inner, "incidents") else pd.DataFrame(
+        columns=["id", "incident", "start", "end"])
+    comparison = compare_alerting(alerts, incidents, src, window, load_alarms(environment=environment))
+    if evidence_dir:
+        src.save_bundle(evidence_dir)
+    notes = [f"{n}: no data has arrived for {chosen[n].metadata.annotations.get('rtanalytics/stale-after', '30m+')}"
+             f" — flagged stale, not counted as good" for n, f in stale_flags.items() if f]
+    return SloReport(window, chosen, slis, table, table_raw, budgets, alerts, incidents, comparison, intervals, src,
+                     notes)
+
+
+def compare_alerting(alerts: pd.DataFrame, incidents: pd.DataFrame, src, window: TimeWindow, alarms) -> pd.DataFrame:
+    """Which incidents the burn-rate pages and the seed's static alarms catch, how fast, with how many false
+    pages (grace 30 minutes after an incident)."""
+    from .. import backtest as bt
+
+    rows = []
+    pages = alerts[alerts["severity"] == "page"] if len(alerts) else alerts
+    eps = pages[["start", "end"]].sort_values("start") if len(pages) else pd.DataFrame(columns=["start", "end"])
+    per_inc, per_ep = bt.match(eps.reset_index(drop=True), incidents)
+    rows.append({"approach": "SLO burn-rate pages (multiwindow)", "pages": len(eps),
+                 "false_pages": int((~per_ep["true_alarm"]).sum()) if len(per_ep) else 0,
+                 "incidents": len(per_inc), "caught": int(per_inc["detected"].sum()) if len(per_inc) else 0,
+                 "mean_detection_minutes": float(per_inc["detection_minutes"].mean()) if len(per_inc) else np.nan})
+    series = bt.alarm_series(alarms, src, TimeWindow(window.start - pd.Timedelta(hours=6), window.end))
+    from ..alarms import evaluate_states
+
+    all_eps = []
+    for a in alarms:
+        s = series[a.AlarmName]
+        e = bt.episodes(evaluate_states(a, s.to_numpy(dtype=float)), s.index + pd.Timedelta(seconds=a.Period))
+        all_eps.append(e[e["start"] >= window.start])
+    eps2 = pd.concat(all_eps, ignore_index=True).sort_values("start") if all_eps else eps
+    per_inc2, per_ep2 = bt.match(eps2.reset_index(drop=True), incidents)
+    rows.append({"approach": "seed's static alarms (all)", "pages": len(eps2),
+                 "false_pages": int((~per_ep2["true_alarm"]).sum()) if len(per_ep2) else 0,
+                 "incidents": len(per_inc2), "caught": int(per_inc2["detected"].sum()) if len(per_inc2) else 0,
+                 "mean_detection_minutes": float(per_inc2["detection_minutes"].mean()) if len(per_inc2) else np.nan})
+    return pd.DataFrame(rows)

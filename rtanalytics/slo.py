@@ -1,0 +1,333 @@
+"""SLOs: SLIs, attainment, error budgets, burn rates, burndown and multiwindow burn-rate alerting.
+
+Pure functions over an :class:`Sli` — per-period ``good`` and ``total`` counts on a regular grid:
+
+* request-based (OpenSLO ``Occurrences``; CloudWatch Application Signals' request-based SLOs): good and bad
+  *events* per 1-minute period;
+* period-based (``Timeslices``/``RatioTimeslices``; Application Signals' period-based SLOs): each time slice is
+  one good or bad *period*.
+
+Formulas (all windows half-open, counts summed over the window):
+
+* attainment           = good / total
+* error budget         = (1 - target) x total                      (allowed bad events or bad slices)
+* consumed             = bad / budget;   remaining = 1 - consumed   (exactly 1 when nothing is bad)
+* burn rate over w     = (bad_w / total_w) / (1 - target)           (1 = spending the budget exactly on time)
+* share of a T-window budget burnt at rate b for d = b x d / T      (14.4 for 1 h of 30 days = 2%)
+* detection time of a burn-rate rule (long window W, rate b) for an error ratio e
+                       = (1 - target) / e x W x b                   (100% errors, 99.9%, 1 h, 14.4: 51.8 s)
+
+Missing data (documented policy): a period without data is neither good nor bad — it leaves ``total`` — for
+request-based SLIs; for slices the ``missing`` policy decides (``exclude`` by default, or ``good``/``bad``).
+An SLI whose newest datapoint is older than ``stale_after`` is flagged stale, never counted as good.
+Excluded periods (maintenance, deploys) are removed from good and total alike.
+Sources: Google SRE Workbook, "Alerting on SLOs" (https://sre.google/workbook/alerting-on-slos/);
+OpenSLO v1; CloudWatch Application Signals SLO concepts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .timewindow import parse_duration
+
+
+@dataclass
+class Sli:
+    """``good``/``total`` per period starting at ``index`` (period ``period_s`` seconds); ``has_data`` marks
+    periods where the source had data; ``kind`` is ``requests`` or ``slices``."""
+
+    index: pd.DatetimeIndex
+    good: np.ndarray
+    total: np.ndarray
+    period_s: int
+    kind: str = "requests"
+    has_data: np.ndarray | None = None
+    excluded: np.ndarray | None = None
+
+    def __post_init__(self):
+        self.good = np.asarray(self.good, dtype="float64")
+        self.total = np.asarray(self.total, dtype="float64")
+        if not isinstance(self.index, pd.DatetimeIndex):
+            self.index = pd.DatetimeIndex(self.index)
+        if self.has_data is None:
+            self.has_data = self.total > 0
+        if self.excluded is None:
+            self.excluded = np.zeros(self.good.size, dtype=bool)
+
+    @property
+    def bad(self) -> np.ndarray:
+        b = self.__dict__.get("_bad")
+        if b is None:
+            b = self.__dict__["_bad"] = self.total - self.good
+        return b
+
+    def cumulative(self, what: str) -> np.ndarray:
+        """Cumulative sums (with a leading 0) of ``good``, ``bad`` or ``total``, computed once per SLI."""
+        cache = self.__dict__.setdefault("_cum", {})
+        if what not in cache:
+            cache[what] = np.concatenate(([0.0], np.cumsum(getattr(self, what))))
+        return cache[what]
+
+    def window_sum(self, what: str, n: int) -> np.ndarray:
+        """Sum of ``what`` over the trailing ``n`` periods at every period (fewer at the start)."""
+        return _window_from_cumsum(self.cumulative(what), n)
+
+    def slice(self, start, end) -> "Sli":
+        """The periods starting in ``[start, end)`` (views, no copies: the index is sorted)."""
+        a = self.index.searchsorted(pd.Timestamp(start), side="left")
+        b = self.index.searchsorted(pd.Timestamp(end), side="left")
+        return Sli(self.index[a:b], self.good[a:b], self.total[a:b], self.period_s, self.kind, self.has_data[a:b],
+                   self.excluded[a:b])
+
+
+OPS = {"lt": np.less, "lte": np.less_equal, "gt": np.greater, "gte": np.greater_equal}
+
+
+def occurrences_sli(index, good=None, total=None, bad=None, period_s: int = 60) -> Sli:
+    """Request-based SLI from per-period counts (``good`` or ``bad``, and ``total``). A period where ``total``
+    is missing has no data; ``good``/``bad`` missing while ``total`` exists count as 0 (CloudWatch publishes
+    the ALB code counts only when non-zero). Written to allocate few arrays: this runs on every SLO."""
+    t = np.array(total, dtype="float64")  # a copy we own
+    has = ~np.isnan(t)
+    t[~has] = 0.0
+    g = np.array(good if good is not None else bad, dtype="float64")
+    np.nan_to_num(g, copy=False, nan=0.0)
+    g[~has] = 0.0
+    if good is None:
+        np.subtract(t, g, out=g)
+    np.clip(g, 0.0, t, out=g)
+    return Sli(pd.DatetimeIndex(index), g, t, period_s, "requests", has & (t > 0))
+
+
+def timeslice_sli(index, values, op: str, threshold: float, period_s: int, missing: str = "exclude") -> Sli:
+    """Period-based SLI: a slice is good when ``value op threshold``; a slice without data follows ``missing``
+    (``exclude``: not counted, ``good``, ``bad``)."""
+    v = np.asarray(values, dtype="float64")
+    has = ~np.isnan(v)
+    with np.errstate(invalid="ignore"):
+        ok = OPS[op](v, threshold) & has
+    if missing == "exclude":
+        total = has.astype(float)
+        good = ok.astype(float)
+    elif missing == "good":
+        total = np.ones(v.size)
+        good = (ok | ~has).astype(float)
+    elif missing == "bad":
+        total = np.ones(v.size)
+        good = ok.astype(float)
+    else:
+        raise ValueError(f"missing policy {missing!r}: use exclude, good or bad")
+    return Sli(pd.DatetimeIndex(index), good, total, period_s, "slices", has)
+
+
+def ratio_timeslice_sli(index, good, total, slice_target: float, period_s: int, missing: str = "exclude") -> Sli:
+    """Period-based SLI from a ratio: a slice is good when good/total >= ``slice_target``."""
+    g = np.asarray(good, dtype=float)
+    t = np.asarray(total, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(t > 0, np.nan_to_num(g, nan=0.0) / t, np.nan)
+    return timeslice_sli(index, ratio, "gte", slice_target, period_s, missing)
+
+
+def exclude(sli: Sli, intervals: Iterable[tuple]) -> Sli:
+    """A copy of ``sli`` with every period overlapping an interval ``(start, end)`` removed from good and total."""
+    mask = np.zeros(sli.good.size, dtype=bool)
+    p = pd.Timedelta(seconds=sli.period_s)
+    for s, e in intervals:
+        s, e = pd.Timestamp(s), pd.Timestamp(e)
+        mask |= (sli.index < e) & (sli.index + p > s)
+    return Sli(sli.index, np.where(mask, 0.0, sli.good), np.where(mask, 0.0, sli.total), sli.period_s, sli.kind,
+               sli.has_data & ~mask, sli.excluded | mask)
+
+
+def _window_from_cumsum(c: np.ndarray, n: int) -> np.ndarray:
+    size = c.size - 1
+    out = np.empty(size)
+    k = min(n, size)
+    out[:k] = c[1:k + 1]
+    np.subtract(c[k + 1:], c[1:size - k + 1], out=out[k:])
+    return out
+
+
+def rolling_sum(x: np.ndarray, n: int) -> np.ndarray:
+    """Sum over the trailing ``n`` periods (fewer at the start), through one cumulative sum and two slices."""
+    return _window_from_cumsum(np.concatenate(([0.0], np.cumsum(x))), n)
+
+
+def periods_in(window, period_s: int) -> int:
+    return max(int(round(parse_duration(window).total_seconds() / period_s)), 1)
+
+
+def attainment(sli: Sli, window) -> pd.Series:
+    """Rolling attainment good/total over the trailing ``window`` at every period (NaN with no data)."""
+    n = periods_in(window, sli.period_s)
+    g, t = sli.window_sum("good", n), sli.window_sum("total", n)  # fresh arrays: divide in place
+    empty = t <= 0
+    g /= np.where(empty, 1.0, t)
+    g[empty] = np.nan
+    return pd.Series(g, index=sli.index, name="attainment", copy=False)
+
+
+def burn_rate(sli: Sli, window, target: float) -> np.ndarray:
+    """Burn rate over the trailing ``window`` at every period: (bad/total)/(1 - target); 0 without traffic."""
+    n = periods_in(window, sli.period_s)
+    cache = sli.__dict__.setdefault("_burn", {})
+    key = (n, float(target))
+    if key not in cache:
+        r, t = sli.window_sum("bad", n), sli.window_sum("total", n)  # fresh arrays: divide in place
+        empty = t <= 0
+        t[empty] = 1.0
+        r /= t
+        r *= 1.0 / (1.0 - target)
+        r[empty] = 0.0
+        cache[key] = r
+    return cache[key]
+
+
+@dataclass
+class Budget:
+    """Error budget of one window, with its working."""
+
+    start: pd.Timestamp
+    end: pd.Timestamp
+    target: float
+    kind: str
+    good: float
+    total: float
+    bad: float
+    allowed: float
+    consumed: float
+    remaining: float
+    attainment: float
+    period_s: int
+    window_minutes: float
+    allowed_minutes: float
+    remaining_minutes: float
+    excluded_periods: int = 0
+
+    @property
+    def formula(self) -> str:
+        unit = "requests" if self.kind == "requests" else f"{self.period_s // 60}-minute slices"
+        return (f"attainment = good/total = {self.good:,.0f}/{self.total:,.0f}; budget = (1 - {self.target:g}) x "
+                f"{self.total:,.0f} = {self.allowed:,.2f} bad {unit}; consumed = {self.bad:,.0f}/{self.allowed:,.2f}"
+                f" = {self.consumed:.2%}; remaining = {self.remaining:.2%}")
+
+    def row(self) -> dict:
+        return {"window": f"{self.start:%Y-%m-%d %H:%M} → {self.end:%Y-%m-%d %H:%M}", "good": self.good,
+                "total": self.total, "bad": self.bad, "attainment": self.attainment, "target": self.target,
+                "budget (bad allowed)": self.allowed, "consumed": self.consumed, "remaining": self.remaining,
+                "budget minutes": self.allowed_minutes, "minutes left": self.remaining_minutes,
+                "excluded periods": self.excluded_periods, "formula": self.formula}
+
+
+def _clean(x: float) -> float:
+    return 0.0 if abs(x) < 1e-12 else float(x)
+
+
+def budget(sli: Sli, target: float, start, end) -> Budget:
+    """Error budget over ``[start, end)`` (see module docstring). Remaining is exactly 1 when nothing is bad
+    and never NaN; budget minutes are (1 - target) x the window's minutes."""
+    s = sli.slice(start, end)
+    good, total = float(s.good.sum()), float(s.total.sum())
+    bad = total - good
+    allowed = (1.0 - target) * total
+    consumed = bad / allowed if allowed > 0 else (0.0 if bad == 0 else float("inf"))
+    remaining = _clean(1.0 - consumed) if bad else 1.0
+    minutes = (pd.Timestamp(end) - pd.Timestamp(start)).total_seconds() / 60
+    allowed_min = (1.0 - target) * minutes
+    if sli.kind == "slices":
+        bad_min = bad * sli.period_s / 60
+        remaining_min = _clean(allowed_min - bad_min)
+    else:
+        remaining_min = _clean(allowed_min * remaining)
+    return Budget(pd.Timestamp(start), pd.Timestamp(end), target, sli.kind, good, total, bad, allowed,
+                  _clean(consumed), remaining, good / total if total else float("nan"), sli.period_s, minutes,
+                  allowed_min, remaining_min, int(s.excluded.sum()))
+
+
+def burndown(sli: Sli, target: float, start, end) -> pd.Series:
+    """Remaining budget through ``[start, end)``: 1 - bad so far / the window's budget, where the budget is
+    (1 - target) x all events of the window up to ``end`` (request-based) or x all slices of the whole window
+    (period-based). Starts at exactly 1, only falls, and ends at :func:`budget`'s ``remaining``."""
+    s = sli.slice(start, end)
+    cb = np.cumsum(s.bad)
+    if sli.kind == "slices":
+        n_full = (pd.Timestamp(end) - pd.Timestamp(start)).total_seconds() / sli.period_s
+        allowed = (1.0 - target) * s.total.sum() if s.total.sum() else (1.0 - target) * n_full
+    else:
+        allowed = (1.0 - target) * s.total.sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rem = 1.0 - cb / allowed if allowed > 0 else np.ones(cb.size)
+    rem = np.where(cb == 0, 1.0, rem)
+    rem = np.where(np.abs(rem) < 1e-12, 0.0, rem)
+    return pd.Series(rem, index=s.index, name="remaining")
+
+
+def exhaustion(b: Budget, current_burn: float, window_length) -> pd.Timestamp | None:
+    """When the remaining budget runs out at ``current_burn`` (burn 1 spends a whole window's budget in one
+    window length): ``end + remaining x window / burn``; None when not burning."""
+    if current_burn <= 0 or b.remaining <= 0:
+        return b.end if b.remaining <= 0 else None
+    return b.end + pd.Timedelta(parse_duration(window_length) * (b.remaining / current_burn))
+
+
+def budget_share(burn: float, duration, window) -> float:
+    """Share of a ``window``'s budget spent burning at ``burn`` for ``duration``."""
+    return burn * parse_duration(duration) / parse_duration(window)
+
+
+def detection_time(target: float, error_ratio: float, long_window, burn: float) -> pd.Timedelta:
+    """How long a burn-rate rule on ``long_window`` at ``burn`` takes to fire for a constant ``error_ratio``."""
+    return parse_duration(long_window) * ((1.0 - target) / error_ratio * burn)
+
+
+@dataclass(frozen=True)
+class BurnRule:
+    name: str
+    severity: str
+    long: str
+    short: str
+    burn: float
+    alert_after: str = "0m"
+
+
+WORKBOOK_RULES = (BurnRule("page-fast-burn", "page", "1h", "5m", 14.4), BurnRule("page-slow-burn", "page", "6h",
+                  "30m", 6.0), BurnRule("ticket-burn", "ticket", "3d", "6h", 1.0))
+
+
+def short_window(long) -> str:
+    """The Workbook's short window: 1/12 of the long one (1h → 5m, 6h → 30m, 3d → 6h)."""
+    secs = parse_duration(long).total_seconds() / 12
+    return f"{int(secs)}s"
+
+
+def burn_alerts(sli: Sli, target: float, rules: Sequence[BurnRule] = WORKBOOK_RULES) -> pd.DataFrame:
+    """Multiwindow, multi-burn-rate alerts: a rule fires while both its long- and short-window burn rates are at
+    or above its burn rate (held ``alert_after``); ``rule, severity, start, end`` per alert episode (end = the
+    first period the rule no longer holds; NaT if it still holds)."""
+    rows = []
+    p = pd.Timedelta(seconds=sli.period_s)
+    for r in rules:
+        on = (burn_rate(sli, r.long, target) >= r.burn) & (burn_rate(sli, r.short, target) >= r.burn)
+        hold = periods_in(r.alert_after, sli.period_s) if r.alert_after not in ("0m", "0s", "0") else 0
+        if hold > 1:
+            on = rolling_sum(on.astype(float), hold) >= hold
+        d = np.diff(np.r_[0, on.astype(np.int8), 0])
+        for s, e in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
+            rows.append({"rule": r.name, "severity": r.severity, "start": sli.index[s] + p,
+                         "end": sli.index[e] + p if e < sli.index.size else pd.NaT})
+    return pd.DataFrame(rows, columns=["rule", "severity", "start", "end"])
+
+
+def stale(sli: Sli, now, stale_after="30m") -> bool:
+    """True when the newest period with data is older than ``stale_after`` before ``now`` (or there is none)."""
+    has = np.flatnonzero(sli.has_data)
+    if not has.size:
+        return True
+    last = sli.index[has[-1]] + pd.Timedelta(seconds=sli.period_s)
+    return pd.Timestamp(now) - last > parse_duration(stale_after)
