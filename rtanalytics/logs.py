@@ -25,7 +25,8 @@ from .timewindow import TimeWindow
 
 WINSTON_FIELDS = ["service", "environment", "version", "category", "event", "error.name", "error.message"]
 LOG_SUFFIXES = {"": "application (all JSON events)", "/application": "application events",
-                "/errors": "error-level events", "/business": "business events", "/audit": "security events"}
+                "/errors": "error-level events", "/business": "business events", "/audit": "security events",
+                "/access": "access log (Combined Log Format)"}
 
 
 def parse_winston(messages: pd.Series) -> pd.DataFrame:
@@ -129,6 +130,25 @@ def _json_mask(messages: pd.Series, body: str, pattern: str) -> np.ndarray:
     return out
 
 
+# ------------------------------------------------------------------------------------------------ redaction
+_REDACTIONS = [
+    ("email", re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")),
+    ("token", re.compile(r"(?i)\b(?:bearer\s+[A-Za-z0-9._~+/=-]{8,}|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.?"
+                         r"[A-Za-z0-9_-]*|AKIA[0-9A-Z]{16}|(?:api[_-]?key|token|secret|password)\s*[=:]\s*\S+)")),
+    ("ip", re.compile(r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b")),
+    ("phone", re.compile(r"(?<![\w.])\+?\d{1,2}[\s.-]?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}(?![\w.])")),
+]
+
+
+def redact(text: pd.Series | str):
+    """Replace emails, tokens (bearer, JWT, AWS access keys, key=value secrets), IPv4 addresses and phone numbers
+    with ``[email]``, ``[token]``, ``[ip]``, ``[phone]``. Vectorised over a Series."""
+    s = pd.Series([text]) if isinstance(text, str) else text.astype("string")
+    for name, rx in _REDACTIONS:
+        s = s.str.replace(rx, f"[{name}]", regex=True)
+    return s.iloc[0] if isinstance(text, str) else s
+
+
 # ------------------------------------------------------------------------------------------------ demo logs
 _BACKGROUND_ERRORS = [
     ("ValidationException", "One or more parameter values were invalid: Missing the key id in the item"),
@@ -150,6 +170,8 @@ def demo_logs(src, log_group: str, window: TimeWindow, filter_pattern: str | Non
     if log_group not in groups:
         raise SourceError(f"demo has no log group {log_group!r} (has: {', '.join(sorted(groups))})")
     suffix = groups[log_group]
+    if suffix == "/access":
+        return _demo_access(src, log_group, window, filter_pattern)
     m0 = int(window.start.floor("min").value // 60_000_000_000)
     m1 = int(window.end.ceil("min").value // 60_000_000_000)
     frames = [_demo_day_lines(src, d, base) for d in range(m0 // 1440, (m1 - 1) // 1440 + 1)]
@@ -303,3 +325,64 @@ def _caused(o, kind, row) -> bool:
 
 def log_columns() -> list[str]:
     return LOG_COLUMNS + WINSTON_FIELDS
+
+
+_PATHS = np.array(["/", "/products", "/projects", "/contact", "/about", "/admin", "/api/requests", "/api/quotes",
+                   "/graphql", "/api/auth/session"])
+_PATH_W = np.array([0.2, 0.12, 0.12, 0.06, 0.05, 0.03, 0.08, 0.06, 0.22, 0.06])
+_UAS = np.array(["Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36",
+                 "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
+                 "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Version/17.5 Safari/605.1.15"])
+
+
+def _demo_access(src, log_group: str, window: TimeWindow, filter_pattern: str | None) -> pd.DataFrame:
+    """Combined Log Format lines: every 5XX and 4XX response and 2% of the rest. 5XX during an incident hit the
+    endpoint the incident breaks (POST /api/requests for a bad deploy, /graphql for DynamoDB throttling)."""
+    m0 = int(window.start.floor("min").value // 60_000_000_000)
+    m1 = int(window.end.ceil("min").value // 60_000_000_000)
+    parts = []
+    now_min = int(src.now.value // 60_000_000_000)
+    for day in range(m0 // 1440, (m1 - 1) // 1440 + 1):
+        key = ("__access__", day)
+        df = src._cache.get(key)
+        if df is None:
+            rng = np.random.default_rng([src.scenario.seed, zlib.crc32(b"access"), day + 100_000])
+            minutes = np.arange(day * 1440, (day + 1) * 1440)
+            k5 = src.raw("alb.5xx", day)["k"]
+            k4 = src.raw("alb.4xx", day)["k"]
+            k2 = rng.binomial(src.raw("alb.2xx", day)["k"], 0.02)
+            status = np.r_[np.full(k5.sum(), 500), np.full(k4.sum(), 404), np.full(k2.sum(), 200)]
+            mins = np.r_[np.repeat(minutes, k5), np.repeat(minutes, k4), np.repeat(minutes, k2)]
+            keep = mins < now_min
+            status, mins = status[keep], mins[keep]
+            n = mins.size
+            paths = _PATHS[rng.choice(_PATHS.size, n, p=_PATH_W / _PATH_W.sum())]
+            methods = np.where(np.isin(paths, ["/api/requests", "/graphql"]), "POST", "GET")
+            occ = src.occurrences(TimeWindow(pd.Timestamp(day * 86400, unit="s", tz="UTC"),
+                                             pd.Timestamp((day + 1) * 86400, unit="s", tz="UTC")))
+            for o in occ:
+                s_, e_ = o.start.value // 60_000_000_000, o.end.value // 60_000_000_000
+                hit = (status == 500) & (mins >= s_) & (mins < e_)
+                if o.incident.kind == "deploy-regression":
+                    paths[hit], methods[hit] = "/api/requests", "POST"
+                elif o.incident.kind == "dynamodb-throttling":
+                    paths[hit], methods[hit] = "/graphql", "POST"
+            ts = pd.to_datetime(mins * 60_000_000_000 + (rng.uniform(0, 60, n) * 1e9).astype(np.int64), utc=True)
+            ips = pd.Series(rng.integers(1, 254, n)).astype(str)
+            ip = np.where(rng.random(n) < 0.5, "203.0.113." + ips, "198.51.100." + ips)
+            size = np.where(status == 200, rng.integers(800, 40000, n), rng.integers(50, 400, n))
+            ua = _UAS[rng.integers(0, _UAS.size, n)]
+            stamp = pd.Series(ts).dt.strftime("%d/%b/%Y:%H:%M:%S +0000")
+            line = (pd.Series(ip) + " - - [" + stamp + '] "' + pd.Series(methods) + " " + pd.Series(paths) +
+                    ' HTTP/1.1" ' + pd.Series(status).astype(str) + " " + pd.Series(size).astype(str) + ' "-" "' +
+                    pd.Series(ua) + '"')
+            df = pd.DataFrame({"timestamp": ts, "log_group": log_group, "stream": "access",
+                               "level": np.where(status >= 500, "error", "info"), "message": line.to_numpy()})
+            df = df.sort_values("timestamp", kind="stable").reset_index(drop=True)
+            src._cache[key] = df
+        parts.append(df)
+    df = pd.concat(parts, ignore_index=True)
+    df = df[(df["timestamp"] >= window.start) & (df["timestamp"] < window.end)].assign(log_group=log_group)
+    if filter_pattern:
+        df = df[filter_mask(df["message"], filter_pattern)]
+    return df.reset_index(drop=True)

@@ -39,7 +39,8 @@ NOTEBOOKS = {
                    'kpis: list = []  # KPI names to include; empty means all\n'
                    'files_path: str = ""  # folder of exported data or an evidence bundle (source files)\n'
                    'evidence: bool = False  # save the exact data used as an evidence bundle\n'
-                   'evidence_dir: str = ""  # set by the runner when evidence is true'),
+                   'evidence_dir: str = ""  # set by the runner when evidence is true\n'
+                   'output_dir: str = ""  # set by the runner: this run\'s folder'),
         ("code", "import rtanalytics as rt\nfrom rtanalytics.reports import kpi\n\nrt.setup_notebook()\n"
                  "report = kpi.run(source=source, environment=environment, start=start, end=end, period=period, "
                  "kpis=kpis, files_path=files_path, evidence_dir=evidence_dir)\nprint(report.headline)"),
@@ -74,7 +75,8 @@ NOTEBOOKS = {
                    'incidents_file: str = ""  # CSV of incidents when the source has no ground truth\n'
                    'files_path: str = ""  # folder of exported data (source files)\n'
                    'evidence: bool = False  # save the exact data used as an evidence bundle\n'
-                   'evidence_dir: str = ""  # set by the runner when evidence is true'),
+                   'evidence_dir: str = ""  # set by the runner when evidence is true\n'
+                   'output_dir: str = ""  # set by the runner: this run\'s folder'),
         ("code", "import rtanalytics as rt\nfrom rtanalytics.reports import alarms\n\nrt.setup_notebook()\n"
                  "report = alarms.run(source=source, environment=environment, start=start, end=end, "
                  "alarms_from=alarms_from, sweep_alarm=sweep_alarm, thresholds=thresholds, "
@@ -117,7 +119,8 @@ NOTEBOOKS = {
                    'exclude: list = []  # deploys, or ISO START/END intervals to leave out\n'
                    'files_path: str = ""  # folder of exported data (source files)\n'
                    'evidence: bool = False  # save the exact data used as an evidence bundle\n'
-                   'evidence_dir: str = ""  # set by the runner when evidence is true'),
+                   'evidence_dir: str = ""  # set by the runner when evidence is true\n'
+                   'output_dir: str = ""  # set by the runner: this run\'s folder'),
         ("code", "import rtanalytics as rt\nfrom rtanalytics.reports import slo\n\nrt.setup_notebook()\n"
                  "report = slo.run(source=source, environment=environment, start=start, end=end, slos=slos, "
                  "exclude=exclude, files_path=files_path, evidence_dir=evidence_dir)\nfigs = report.figures()\n"
@@ -138,6 +141,55 @@ NOTEBOOKS = {
         ("code", "report.working()"),
         ("md", "## With and without exclusions"),
         ("code", 'report.table_without_exclusions[["slo", "attainment", "remaining", "minutes_left", "status"]]'),
+        ("md", "## Where these numbers come from"),
+        ("code", "report.provenance_table()"),
+        ("code", "report.publish()"),
+    ],
+    "incident": [
+        ("md", "# Incident forensics\n\nA postmortem's first draft from data: the timeline (deploys, alarm state "
+               "changes, metric change points, log bursts and new error signatures), which signals left their "
+               "baseline first, what the logs said, the impact, and the standard times with their reasoning."),
+        ("params", 'source: str = "demo"  # demo, cloudwatch or files\n'
+                   'environment: str = "demo"  # an environment from parameters/environments.yaml\n'
+                   'start: str = "-14d"  # unused here: the incident window decides\n'
+                   'end: str = "now"  # the analysis never looks past this\n'
+                   'incident_start: str = ""  # ISO or relative; empty: from alarm and at, or the latest demo incident\n'
+                   'incident_end: str = ""  # default: start + 1h\n'
+                   'alarm: str = ""  # an alarm name whose ALARM period is the incident\n'
+                   'at: str = ""  # with alarm: a time when it was in ALARM\n'
+                   'lookback: str = "3h"  # baseline before the incident\n'
+                   'after: str = "1h"  # how long after the incident to keep looking\n'
+                   'namespaces: list = []  # restrict the signals (empty: all)\n'
+                   'symptom: str = ""  # primary symptom label (default: the ALB 5XX count)\n'
+                   'show_personal_data: bool = False  # emails, IPs, phones and tokens are redacted unless true\n'
+                   'files_path: str = ""  # folder of exported data (source files)\n'
+                   'evidence: bool = False  # save the exact data used as an evidence bundle\n'
+                   'evidence_dir: str = ""  # set by the runner when evidence is true\n'
+                   'output_dir: str = ""  # set by the runner: this run\'s folder'),
+        ("code", "import rtanalytics as rt\nfrom rtanalytics.reports import incident\n\nrt.setup_notebook()\n"
+                 "report = incident.run(source=source, environment=environment, incident_start=incident_start, "
+                 "incident_end=incident_end, alarm=alarm, at=at, lookback=lookback, after=after, "
+                 "namespaces=namespaces, symptom=symptom, show_personal_data=show_personal_data, "
+                 "files_path=files_path, evidence_dir=evidence_dir, now=end)\n"
+                 "report.save_markdown(output_dir)\nprint(report.title)\nfor n in report.notes:\n    print('note:', n)"),
+        ("md", "## The standard times\n\nEach filled from data, with the reasoning."),
+        ("code", "report.times_table()"),
+        ("md", "## Impact"),
+        ("code", "report.impact"),
+        ("code", "report.endpoints.head(10)"),
+        ("md", "## Where to look first\n\nSignals that left their baseline (compared with the same time a week "
+               "earlier, so daily traffic ramps do not count), earliest first; onsets within two minutes are "
+               "ordered by how hard each moved."),
+        ("code", "report.lead_table()"),
+        ("code", "report.figure().show()"),
+        ("md", "## Error signatures\n\nError lines grouped into templates (drain3); counts before and during."),
+        ("code", 'report.signatures[["template", "before", "during", "first_seen"]].head(10)'),
+        ("md", "## Log excerpt (redacted by default)"),
+        ("code", "report.log_excerpt"),
+        ("md", "## Timeline"),
+        ("code", "report.timeline"),
+        ("md", "## For the postmortem document\n\nAlso saved as `postmortem.md` in this run's folder."),
+        ("code", "print(report.markdown)"),
         ("md", "## Where these numbers come from"),
         ("code", "report.provenance_table()"),
         ("code", "report.publish()"),

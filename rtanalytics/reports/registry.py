@@ -123,6 +123,28 @@ class SloParams(CommonParams):
         return v
 
 
+class IncidentParams(CommonParams):
+    start: str = Field("-14d", description="unused by this report (the incident window decides)")
+    incident_start: str = Field("", description="incident start (ISO UTC or relative); empty: from alarm/at, or "
+                                "on the demo the latest injected incident")
+    incident_end: str = Field("", description="incident end (default: start + 1h)")
+    alarm: str = Field("", description="an alarm name: the incident is its ALARM period around 'at'")
+    at: str = Field("", description="with alarm: a time when it was in ALARM (default now)")
+    lookback: str = Field("3h", description="baseline before the incident (duration)")
+    after: str = Field("1h", description="how long after the incident to keep looking")
+    namespaces: list[str] = Field([], description="restrict signals to these namespaces (empty: all)")
+    symptom: str = Field("", description="the primary symptom's signal label (default: the ALB 5XX count)")
+    show_personal_data: bool = Field(False, description="show emails, IPs, phone numbers and tokens in log excerpts")
+
+    @field_validator("lookback", "after")
+    @classmethod
+    def _dur(cls, v):
+        from ..timewindow import parse_duration
+
+        parse_duration(v)
+        return v
+
+
 @dataclass(frozen=True)
 class Report:
     name: str
@@ -142,6 +164,8 @@ REPORTS: dict[str, Report] = {
                "The seed's seven KPIs against target and alert threshold over a window."),
         Report("slo", "SLOs and error budgets", NOTEBOOKS / "slo.ipynb", SloParams,
                "The seed's KPIs as OpenSLO SLOs: attainment, budgets, burn rates, multiwindow alerting."),
+        Report("incident", "Incident forensics", NOTEBOOKS / "incident.ipynb", IncidentParams,
+               "The postmortem: timeline, what moved first, error signatures, impact and the standard times."),
         Report("alarms", "Alarms: backtest, what-if, routing and audit", NOTEBOOKS / "alarms.ipynb", AlarmParams,
                "The seed's alarms replayed over history against incidents, tuned, routed and audited."),
     ]

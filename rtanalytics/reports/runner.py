@@ -72,7 +72,8 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
     atomic_write_json(stage / "params.json", {"requested": dict(params or {}) | requested, "resolved": resolved,
                                               "resolved_at": now.isoformat()})
     nb_out = stage / "report.ipynb"
-    inject = dict(resolved, evidence_dir=str((stage / "evidence").resolve()) if resolved.get("evidence") else "")
+    inject = dict(resolved, evidence_dir=str((stage / "evidence").resolve()) if resolved.get("evidence") else "",
+                  output_dir=str(stage.resolve()))
     t0 = time.perf_counter()
     error = None
     status = "ok"
@@ -113,6 +114,7 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
                    stage / "evidence" / "manifest.json").exists() else None,
                "rtanalytics_version": __version__,
                "python": sys.version.split()[0]}
+    summary["files"] = sorted(p.name for p in stage.iterdir() if p.name != "summary.json")
     atomic_write_json(stage / "summary.json", summary)
     with locked(outputs / ".lock"):
         os.rename(stage, final)

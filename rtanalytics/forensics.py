@@ -1,0 +1,342 @@
+"""Incident forensics: what moved first, by how much, what the logs said, what it cost.
+
+Change points use robust statistics rather than a segmentation library (ruptures was considered): per signal,
+a baseline median and MAD-based scale from the lookback before the incident, a z-score per minute, and an
+onset where the z-score reaches ``Z`` on 2 of 3 consecutive minutes, traced back to the first minute of that
+excursion. Why: the signals are short (hours of 1-minute data), many are sparse counts that CloudWatch does not
+publish when zero, and the question is "when did it leave its normal range" — which a baseline and a
+threshold answer directly, deterministically, in microseconds per signal, with no penalty to tune; change-point
+segmentation (PELT) answers "where does the mean change", needs a penalty per signal type and is fooled by the
+zero-inflated counts.
+
+An excursion must also exceed the baseline's 99.5th percentile, so a spiky gauge or a sparse count does not
+"start" an incident with a value it already showed in quiet times.
+
+Counts (errors, throttles) without a datapoint are 0 (CloudWatch publishes them only when non-zero); levels
+(latencies) without a datapoint stay missing. Ties in onset are broken by the size of the change in the onset
+minute (log ratio to the baseline): the cause moves first and hardest, its consequences ramp up after it.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .queries import MetricQuery
+
+Z = 5.0
+
+# (namespace, metric, statistic, kind) explored for every incident; dimensions come from ListMetrics
+SIGNALS = [
+    ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "Sum", "count"),
+    ("AWS/ApplicationELB", "HTTPCode_Target_4XX_Count", "Sum", "count"),
+    ("AWS/ApplicationELB", "TargetResponseTime", "p95", "level"),
+    ("AWS/DynamoDB", "ThrottledRequests", "Sum", "count"),
+    ("AWS/DynamoDB", "SystemErrors", "Sum", "count"),
+    ("AWS/DynamoDB", "SuccessfulRequestLatency", "Average", "level"),
+    ("AWS/Lambda", "Duration", "Average", "level"),
+    ("AWS/Lambda", "Errors", "Sum", "count"),
+    ("AWS/Lambda", "Throttles", "Sum", "count"),
+    ("AWS/Lambda", "ConcurrentExecutions", "Maximum", "level"),
+    ("AWS/S3", "FirstByteLatency", "Average", "level"),
+    ("AWS/S3", "TotalRequestLatency", "Average", "level"),
+    ("RealTechee/Performance", "PageLoadTime", "p75", "level"),
+    ("RealTechee/Performance", "LargestContentfulPaint", "p75", "level"),
+]
+
+
+def signal_queries(source, namespaces: list[str] | None = None) -> tuple[list[MetricQuery], dict[str, str]]:
+    """1-minute queries for every explored signal the source has, and each query's kind (count or level)."""
+    qs, kinds = [], {}
+    for ns, metric, stat, kind in SIGNALS:
+        if namespaces and ns not in namespaces:
+            continue
+        for m in source.list_metrics(ns, metric):
+            dims = " ".join(f"{v}" for _, v in m.dimensions)
+            label = f"{ns.split('/')[-1]} {metric} {stat}" + (f" [{dims}]" if dims else "")
+            q = MetricQuery(m.namespace, m.metric, m.dimensions, stat, 60, label=label)
+            qs.append(q)
+            kinds[label] = kind
+    return qs, kinds
+
+
+@dataclass
+class Onset:
+    signal: str
+    kind: str
+    onset: pd.Timestamp | None
+    recovered: pd.Timestamp | None
+    baseline: float
+    peak: float
+    strength_at_onset: float
+    max_z: float
+
+
+def detect_onsets(df: pd.DataFrame, kinds: dict[str, str], baseline_end: pd.Timestamp,
+                  search_start: pd.Timestamp, search_end: pd.Timestamp, z: float = Z,
+                  reference: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per signal (column of ``df``, 1-minute): baseline, onset, recovery and strength (see module docstring).
+
+    With ``reference`` (the same signals one week earlier, on the same index) the test runs on the difference
+    from last week, which removes the daily and weekly seasonality that would otherwise look like a change
+    (a morning traffic ramp is not an incident)."""
+    rows = []
+    idx = df.index
+    base_mask = idx < baseline_end
+    search = (idx >= search_start) & (idx < search_end)
+    for col in df.columns:
+        kind = kinds.get(col, "level")
+        raw = df[col].to_numpy(dtype=float)
+        if kind == "count":
+            raw = np.nan_to_num(raw, nan=0.0)
+        x = raw
+        if reference is not None and col in reference:
+            ref = reference[col].to_numpy(dtype=float)
+            if kind == "count":
+                ref = np.nan_to_num(ref, nan=0.0)
+            x = raw - ref
+        b = x[base_mask]
+        b = b[~np.isnan(b)]
+        if b.size < 10:
+            continue
+        med = float(np.median(b))
+        mad = float(np.median(np.abs(b - med))) * 1.4826
+        rb = raw[base_mask]
+        rb = rb[np.isfinite(rb)]
+        integer_valued = rb.size > 0 and bool(np.all(rb == np.round(rb)))
+        # a count, or a gauge reported in whole units, moves in steps of 1: one step is not an excursion
+        floor = 0.5 if kind == "count" or integer_valued else max(0.02 * abs(med), 1e-9)
+        sd = max(mad, float(np.std(b)) * 0.5, floor)
+        zs = (x - med) / sd
+        # an excursion must also leave the range the baseline itself visited (spiky gauges, sparse counts)
+        ceiling = float(np.quantile(b, 0.995))
+        hi = (np.nan_to_num(zs, nan=0.0) >= z) & (np.nan_to_num(x, nan=-np.inf) > ceiling)
+        sustained = hi & (np.r_[hi[1:], False] | np.r_[hi[2:], False, False])  # 2 of 3 starting here
+        cand = np.flatnonzero(sustained & search)
+        onset = rec = None
+        s_at = 0.0
+        peak = float(np.nanmax(raw[search])) if search.any() and not np.all(np.isnan(raw[search])) else np.nan
+        raw_base = raw[base_mask]
+        raw_med = float(np.nanmedian(raw_base)) if np.isfinite(raw_base).any() else 0.0
+        if cand.size:
+            i = cand[0]
+            elevated = np.nan_to_num(zs, nan=0.0) >= z / 2
+            j = i
+            while j - 1 >= 0 and elevated[j - 1] and search[j - 1]:
+                j -= 1
+            onset = idx[j]
+            rf = 0.5 if kind == "count" else max(0.02 * abs(raw_med), 1e-9)
+            s_at = float(np.log((abs(raw[j]) + rf) / (abs(raw_med) + rf))) if not np.isnan(raw[j]) else 0.0
+            # recovery: first minute after the onset that starts 5 minutes back within z/2
+            calm = ~elevated
+            run = pd.Series(calm[i:]).rolling(5).sum().to_numpy()
+            k = np.flatnonzero(run >= 5)
+            rec = idx[i + k[0] - 4] if k.size else None
+        rows.append(Onset(col, kind, onset, rec, raw_med, peak, s_at, float(np.nanmax(zs[search])) if search.any()
+                          else 0.0))
+    out = pd.DataFrame([o.__dict__ for o in rows])
+    if out.empty:
+        return pd.DataFrame(columns=list(Onset.__dataclass_fields__))
+    return out
+
+
+def rank_leads(onsets: pd.DataFrame, primary: str | None, tie=pd.Timedelta(minutes=2)) -> pd.DataFrame:
+    """Signals that left their baseline, earliest first (ties: the harder move first), with their lag behind the
+    primary symptom: the "where to look first" table."""
+    d = onsets[onsets["onset"].notna()].copy()
+    if d.empty:
+        return d.assign(rank=[], lag_minutes=[])
+    # onsets within two periods of each other cannot be ordered at 1-minute resolution (one noisy minute can
+    # precede a real onset): they form one group, ordered by how hard each signal moved in its onset minute
+    d = d.sort_values("onset").reset_index(drop=True)
+    gap = d["onset"].diff() > tie
+    d["group"] = gap.cumsum()
+    d = d.sort_values(["group", "strength_at_onset"], ascending=[True, False]).drop(columns="group")
+    d = d.reset_index(drop=True)
+    d.insert(0, "rank", np.arange(1, len(d) + 1))
+    ref = d.loc[d["signal"] == primary, "onset"]
+    ref_t = ref.iloc[0] if len(ref) else d["onset"].iloc[0]
+    d["lag_minutes"] = (d["onset"] - ref_t).dt.total_seconds() / 60
+    d["change"] = [f"{b:.3g} → {p:.3g}" for b, p in zip(d["baseline"], d["peak"])]
+    return d
+
+
+# ---------------------------------------------------------------------------------------------------- logs
+def error_signatures(logs: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp,
+                     redact_personal_data: bool = True) -> pd.DataFrame:
+    """Error lines grouped into templates by drain3 (a maintained log-template miner): per signature, counts
+    before ``start`` and during ``[start, end)``, ordered by how much more often they occur during. Personal data
+    is redacted before mining unless ``redact_personal_data`` is false."""
+    from drain3 import TemplateMiner
+    from drain3.template_miner_config import TemplateMinerConfig
+
+    err = logs[logs.get("level", pd.Series(dtype=str)).eq("error")] if len(logs) else logs
+    if err.empty:
+        return pd.DataFrame(columns=["signature", "template", "before", "during", "ratio", "first_seen"])
+    text = (err["error.name"].fillna("").astype(str) + ": " + err["error.message"].fillna("").astype(str)) if \
+        "error.name" in err else err["message"].astype(str)
+    if redact_personal_data:
+        from .logs import redact
+
+        text = redact(text)
+    cfg = TemplateMinerConfig()
+    cfg.profiling_enabled = False
+    tm = TemplateMiner(config=cfg)
+    ids = [tm.add_log_message(t)["cluster_id"] for t in text]
+    templates = {c.cluster_id: c.get_template() for c in tm.drain.clusters}
+    d = pd.DataFrame({"timestamp": err["timestamp"].to_numpy(), "signature": ids})
+    d["when"] = np.where(d["timestamp"] < start, "before", np.where(d["timestamp"] < end, "during", "after"))
+    tab = d.pivot_table(index="signature", columns="when", values="timestamp", aggfunc="count", fill_value=0)
+    for c in ("before", "during"):
+        if c not in tab:
+            tab[c] = 0
+    first = d.groupby("signature")["timestamp"].min()
+    dur_h = max((end - start).total_seconds() / 3600, 1 / 60)
+    before_h = max((start - d["timestamp"].min()).total_seconds() / 3600, 1 / 60) if (d["when"] == "before").any() \
+        else 1.0
+    out = pd.DataFrame({"signature": tab.index, "template": [templates[i] for i in tab.index],
+                        "before": tab["before"].to_numpy(), "during": tab["during"].to_numpy(),
+                        "first_seen": first.reindex(tab.index).to_numpy()})
+    out["ratio"] = ((out["during"] / dur_h) + 1e-9) / ((out["before"] / before_h) + 1 / before_h)
+    return out.sort_values(["during", "ratio"], ascending=False).reset_index(drop=True)
+
+
+def log_bursts(logs: pd.DataFrame, baseline_end: pd.Timestamp, z: float = Z) -> pd.DataFrame:
+    """Minutes where error lines per minute jump above their baseline (robust z): the timeline's log bursts."""
+    if logs.empty:
+        return pd.DataFrame(columns=["start", "end", "errors"])
+    err = logs[logs["level"] == "error"]
+    per_min = err.set_index("timestamp").resample("1min").size()
+    full = pd.date_range(logs["timestamp"].min().floor("min"), logs["timestamp"].max().floor("min"), freq="1min")
+    per_min = per_min.reindex(full, fill_value=0)
+    b = per_min[per_min.index < baseline_end]
+    med = float(b.median()) if len(b) else 0.0
+    sd = max(float((b - med).abs().median()) * 1.4826, 1.0)
+    hot = ((per_min - med) / sd) >= z
+    d = np.diff(np.r_[0, hot.to_numpy().astype(int), 0])
+    rows = []
+    for s, e in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
+        rows.append({"start": full[s], "end": full[e - 1] + pd.Timedelta(minutes=1),
+                     "errors": int(per_min.iloc[s:e].sum())})
+    return pd.DataFrame(rows, columns=["start", "end", "errors"])
+
+
+# ------------------------------------------------------------------------------------------------ timeline
+def timeline(leads: pd.DataFrame, alarms: pd.DataFrame, events: pd.DataFrame, bursts: pd.DataFrame,
+             signatures: pd.DataFrame, start, end) -> pd.DataFrame:
+    """The events frame: ``start, end, kind, source, severity, summary, evidence`` in time order."""
+    rows = []
+    for r in events.itertuples() if len(events) else []:
+        if r.kind == "incident":
+            continue
+        rows.append({"start": r.start, "end": r.end, "kind": r.kind, "source": r.source, "severity": r.severity,
+                     "summary": r.summary, "evidence": getattr(r, "version", "")})
+    for r in alarms.itertuples() if len(alarms) else []:
+        rows.append({"start": r.timestamp, "end": pd.NaT, "kind": "alarm", "source": "cloudwatch",
+                     "severity": "critical" if r.to_state == "ALARM" else "info",
+                     "summary": f"{r.alarm}: {r.from_state} → {r.to_state}", "evidence": r.reason})
+    for r in leads.itertuples() if len(leads) else []:
+        rows.append({"start": r.onset, "end": r.recovered, "kind": "change-point", "source": "metrics",
+                     "severity": "warning", "summary": f"{r.signal} left its baseline (#{r.rank})",
+                     "evidence": f"{r.change}; max z {r.max_z:.1f}"})
+    for r in bursts.itertuples() if len(bursts) else []:
+        rows.append({"start": r.start, "end": r.end, "kind": "log-burst", "source": "logs", "severity": "warning",
+                     "summary": f"{r.errors} error lines", "evidence": ""})
+    for r in signatures.head(3).itertuples() if len(signatures) else []:
+        if r.during and pd.notna(r.first_seen) and r.first_seen >= start:
+            rows.append({"start": r.first_seen, "end": pd.NaT, "kind": "log-signature", "source": "logs",
+                         "severity": "warning", "summary": f"new error signature ({r.during} during)",
+                         "evidence": r.template})
+    df = pd.DataFrame(rows, columns=["start", "end", "kind", "source", "severity", "summary", "evidence"])
+    df["start"] = pd.to_datetime(df["start"], utc=True)
+    df["end"] = pd.to_datetime(df["end"], utc=True)
+    return df.sort_values("start", kind="stable").reset_index(drop=True)
+
+
+@dataclass
+class PostmortemTimes:
+    start: pd.Timestamp | None
+    detected: pd.Timestamp | None
+    mitigated: pd.Timestamp | None
+    resolved: pd.Timestamp | None
+    reasoning: dict = field(default_factory=dict)
+
+    def durations(self) -> dict:
+        def m(a, b):
+            return (b - a).total_seconds() / 60 if a is not None and b is not None else None
+
+        return {"time_to_detect_min": m(self.start, self.detected), "time_to_mitigate_min": m(self.start,
+                self.mitigated), "time_to_resolve_min": m(self.start, self.resolved)}
+
+
+def postmortem_times(leads: pd.DataFrame, alarms: pd.DataFrame, primary: str | None) -> PostmortemTimes:
+    """Start: the first signal's onset; detected: the first alarm to ALARM at or after it; mitigated: the primary
+    symptom back within its baseline; resolved: every moved signal back. Each with its reasoning."""
+    why = {}
+    if leads.empty:
+        return PostmortemTimes(None, None, None, None, {"start": "no signal left its baseline"})
+    first = leads.iloc[0]
+    start = leads["onset"].min()
+    why["start"] = f"{first['signal']} left its baseline at {start:%H:%M}Z (the earliest of {len(leads)} signals)"
+    det = None
+    if len(alarms):
+        a = alarms[(alarms["to_state"] == "ALARM") & (alarms["timestamp"] >= start - pd.Timedelta(minutes=5))]
+        if len(a):
+            det = a.iloc[0]["timestamp"]
+            why["detected"] = f"{a.iloc[0]['alarm']} went to ALARM at {det:%H:%M}Z"
+    if det is None:
+        why["detected"] = "no alarm went to ALARM: the incident was not detected by the alarms"
+    prim = leads[leads["signal"] == primary] if primary else leads.head(1)
+    prim = prim if len(prim) else leads.head(1)
+    mit = prim.iloc[0]["recovered"]
+    why["mitigated"] = (f"{prim.iloc[0]['signal']} back within its baseline for 5 minutes from {mit:%H:%M}Z"
+                        if pd.notna(mit) else f"{prim.iloc[0]['signal']} had not recovered by the end of the window")
+    rec = leads["recovered"]
+    res = rec.max() if rec.notna().all() else None
+    why["resolved"] = (f"every one of the {len(leads)} signals back within baseline by {res:%H:%M}Z" if res is not None
+                       else "some signals had not recovered by the end of the window")
+    return PostmortemTimes(start, det, mit if pd.notna(mit) else None, res, why)
+
+
+def escape_frame(df: pd.DataFrame, columns=None) -> pd.DataFrame:
+    """Text columns HTML-escaped, for renderers that do not escape (pandas' Styler does not by default)."""
+    out = df.copy()
+    for c in columns or [c for c in df.columns if df[c].dtype == object or str(df[c].dtype) == "string"]:
+        out[c] = out[c].map(lambda v: html.escape(v) if isinstance(v, str) else v)
+    return out
+
+
+def markdown(title: str, times: PostmortemTimes, impact: dict, tl: pd.DataFrame, leads: pd.DataFrame,
+             signatures: pd.DataFrame) -> str:
+    """A Markdown summary and timeline to paste into a postmortem document."""
+    def t(x):
+        return f"{x:%Y-%m-%d %H:%M}Z" if x is not None and pd.notna(x) else "—"
+
+    def cell(s):  # table-safe, and HTML-inert wherever the Markdown is rendered
+        return html.escape(str(s)).replace("|", "\\|").replace("\n", " ")[:200]
+
+    d = times.durations()
+    lines = [f"# {title}", "", "## Summary", "",
+             f"- **Start:** {t(times.start)} — {times.reasoning.get('start', '')}",
+             f"- **Detected:** {t(times.detected)} — {times.reasoning.get('detected', '')}",
+             f"- **Mitigated:** {t(times.mitigated)} — {times.reasoning.get('mitigated', '')}",
+             f"- **Resolved:** {t(times.resolved)} — {times.reasoning.get('resolved', '')}",
+             f"- **Time to detect / mitigate / resolve:** {d['time_to_detect_min']} / {d['time_to_mitigate_min']} / "
+             f"{d['time_to_resolve_min']} minutes", ""]
+    lines += ["## Impact", ""] + [f"- **{k}:** {v}" for k, v in impact.items()] + [""]
+    if len(leads):
+        lines += ["## Where to look first", "", "| # | signal | onset | lag (min) | change |", "|---|---|---|---|---|"]
+        lines += [f"| {r.rank} | {cell(r.signal)} | {t(r.onset)} | {r.lag_minutes:g} | {cell(r.change)} |"
+                  for r in leads.head(8).itertuples()]
+        lines.append("")
+    if len(signatures):
+        lines += ["## Top error signatures", "", "| during | before | template |", "|---|---|---|"]
+        lines += [f"| {r.during} | {r.before} | {cell(r.template)} |" for r in signatures.head(5).itertuples()]
+        lines.append("")
+    lines += ["## Timeline", "", "| time (UTC) | kind | what | evidence |", "|---|---|---|---|"]
+    lines += [f"| {t(r.start)} | {r.kind} | {cell(r.summary)} | {cell(r.evidence)} |" for r in tl.itertuples()]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,195 @@
+"""The incident (postmortem) report as a function: ``run(...) -> IncidentReport``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .. import forensics as F
+from ..accesslogs import parse_clf
+from ..catalog import catalog
+from ..errors import ParameterError
+from ..logs import redact
+from ..sources.evidence import RecordingSource, open_source, provenance, provenance_frame
+from ..timewindow import TimeWindow, parse_duration, parse_time, to_utc, utcnow
+
+
+@dataclass
+class IncidentReport:
+    title: str
+    window: TimeWindow
+    incident: TimeWindow
+    onsets: pd.DataFrame
+    leads: pd.DataFrame
+    signatures: pd.DataFrame
+    timeline: pd.DataFrame
+    times: F.PostmortemTimes
+    impact: dict
+    endpoints: pd.DataFrame
+    log_excerpt: pd.DataFrame
+    metrics: pd.DataFrame
+    src: RecordingSource | None = None
+    notes: list = field(default_factory=list)
+    ground_truth: pd.DataFrame | None = None
+
+    @property
+    def markdown(self) -> str:
+        return F.markdown(self.title, self.times, self.impact, self.timeline, self.leads, self.signatures)
+
+    def save_markdown(self, folder: str) -> str | None:
+        """Write ``postmortem.md`` into ``folder`` (the run's folder when run by the runner)."""
+        if not folder:
+            return None
+        from pathlib import Path
+
+        path = Path(folder) / "postmortem.md"
+        path.write_text(self.markdown, encoding="utf-8")
+        return str(path)
+
+    def times_table(self) -> pd.DataFrame:
+        t = self.times
+        return pd.DataFrame([{"when": k, "time (UTC)": v, "reasoning": t.reasoning.get(k, "")}
+                             for k, v in (("start", t.start), ("detected", t.detected), ("mitigated", t.mitigated),
+                                          ("resolved", t.resolved))])
+
+    def lead_table(self) -> pd.DataFrame:
+        cols = ["rank", "signal", "onset", "lag_minutes", "change", "max_z", "recovered"]
+        return self.leads[cols] if len(self.leads) else pd.DataFrame(columns=cols)
+
+    def figure(self):
+        from ..figures.incident import signals_figure
+
+        top = list(self.leads["signal"].head(6)) if len(self.leads) else []
+        return signals_figure(self.metrics, top, self.incident, self.timeline)
+
+    def summary(self) -> dict:
+        d = self.times.durations()
+        return {"start": self.times.start, "detected": self.times.detected, "mitigated": self.times.mitigated,
+                "resolved": self.times.resolved, **d, "top_signal": self.leads["signal"].iloc[0] if len(self.leads)
+                else None, "failed_requests": self.impact.get("failed requests"),
+                "signals_moved": int(len(self.leads))}
+
+    @property
+    def provenance(self) -> dict:
+        return provenance(self.src) if self.src is not None else {}
+
+    def provenance_table(self):
+        return provenance_frame(self.provenance).style.hide(axis="index")
+
+    def publish(self) -> None:
+        from .glue import report_summary
+
+        prov = self.provenance
+        report_summary(self.summary(), "ok" if prov.get("complete", True) else "partial", self.notes, prov)
+
+
+def _inner(src):
+    while hasattr(src, "inner"):
+        src = src.inner
+    return src
+
+
+def resolve_incident(src, incident_start: str, incident_end: str, alarm: str, at: str, now) -> tuple:
+    """The incident window: given, or from an alarm's ALARM period around ``at``, or (demo) the latest
+    injected incident before ``now``."""
+    if incident_start:
+        s = parse_time(incident_start, now)
+        e = parse_time(incident_end, now) if incident_end else s + pd.Timedelta(hours=1)
+        if not s < e:
+            raise ParameterError("incident_start", "must be before incident_end", "an ISO time before the end")
+        return s, e, "as given"
+    if alarm:
+        t = parse_time(at or "now", now)
+        h = src.alarm_history(TimeWindow(t - pd.Timedelta(days=2), t + pd.Timedelta(hours=6)), [alarm])
+        into = h[(h["to_state"] == "ALARM") & (h["timestamp"] <= t + pd.Timedelta(minutes=30))]
+        if into.empty:
+            raise ParameterError("alarm", f"{alarm!r} did not go to ALARM in the two days before {t:%Y-%m-%d %H:%M}Z",
+                                 "an alarm name from the history and a time when it was in ALARM")
+        s = into.iloc[-1]["timestamp"]
+        out = h[(h["timestamp"] > s) & (h["to_state"] != "ALARM")]
+        e = out.iloc[0]["timestamp"] if len(out) else s + pd.Timedelta(hours=1)
+        return s - pd.Timedelta(minutes=15), e, f"{alarm} in ALARM {s:%H:%M}Z → {e:%H:%M}Z"
+    inner = _inner(src)
+    if hasattr(inner, "incidents"):
+        inc = inner.incidents(TimeWindow(now - pd.Timedelta(days=14), now))
+        inc = inc[inc["end"] <= now]
+        if len(inc):
+            r = inc.iloc[-1]
+            return r["start"], r["end"], f"latest injected incident {r['id']}"
+    raise ParameterError("incident_start", "no incident given", "incident_start/incident_end, or alarm and at")
+
+
+def run(source: str = "demo", environment: str = "demo", incident_start: str = "", incident_end: str = "",
+        alarm: str = "", at: str = "", lookback: str = "3h", after: str = "1h", namespaces: list | None = None,
+        symptom: str = "", show_personal_data: bool = False, files_path: str = "", evidence_dir: str = "",
+        now=None, title: str = "") -> IncidentReport:
+    now_ts = to_utc(now) if now is not None else utcnow()
+    src = open_source(source, environment, now=now, **({"path": files_path} if source == "files" else {}))
+    s, e, how = resolve_incident(src, incident_start, incident_end, alarm, at, now_ts)
+    lb, af = parse_duration(lookback), parse_duration(after)
+    window = TimeWindow(s.floor("min") - lb, min(e + af, now_ts).ceil("min"))
+    incident = TimeWindow(s, e)
+    qs, kinds = F.signal_queries(src, namespaces or None)
+    df = src.metrics(qs, window)
+    week = pd.Timedelta(days=7)
+    prev = src.metrics(qs, TimeWindow(window.start - week, window.end - week))
+    prev.index = prev.index + week
+    prev = prev.reindex(df.index)
+    guard = pd.Timedelta(minutes=30)
+    onsets = F.detect_onsets(df, kinds, s - guard, s - guard, min(e + af, window.end), reference=prev)
+    primary = symptom or next((q.label for q in qs if q.metric == "HTTPCode_Target_5XX_Count"), None)
+    leads = F.rank_leads(onsets, primary)
+    env = catalog().environment(environment)
+    lg = env.resources.log_group
+    logs = src.logs(lg, window)
+    sigs = F.error_signatures(logs, s, e, redact_personal_data=not show_personal_data)
+    bursts = F.log_bursts(logs, s - guard)
+    alarms_h = src.alarm_history(window)
+    events = src.events(window)
+    tl = F.timeline(leads, alarms_h, events, bursts, sigs, s, e)
+    times = F.postmortem_times(leads, alarms_h, primary)
+    notes = [f"incident window: {how}"]
+    # impact
+    req = df.filter(like="RequestCount").sum(axis=1) if any("RequestCount" in c for c in df) else None
+    five = next((c for c in df.columns if "HTTPCode_Target_5XX_Count" in c), None)
+    imp_start = times.start or s
+    imp_end = times.resolved or e
+    in_imp = (df.index >= imp_start) & (df.index < imp_end)
+    failed = float(np.nansum(df[five].to_numpy()[in_imp])) if five else float("nan")
+    impact = {"duration": f"{(imp_end - imp_start).total_seconds() / 60:.0f} minutes ({imp_start:%H:%M}Z → "
+                          f"{imp_end:%H:%M}Z)", "failed requests": int(failed) if np.isfinite(failed) else "unknown"}
+    from ..queries import MetricQuery
+    alb = MetricQuery("AWS/ApplicationELB", "RequestCount", {"LoadBalancer": env.resources.alb}, "Sum", 3600,
+                      label="req30")
+    month = src.metrics([alb], TimeWindow(imp_start - pd.Timedelta(days=30), imp_start))["req30"].sum()
+    if month > 0 and np.isfinite(failed):
+        impact["availability budget burnt (99.9%, 30 days)"] = f"{failed / (0.001 * month):.1%}"
+    endpoints = pd.DataFrame(columns=["method", "path", "5xx"])
+    excerpt = pd.DataFrame(columns=["timestamp", "level", "message"])
+    try:
+        acc = src.logs(lg + "/access", TimeWindow(imp_start, imp_end))
+    except Exception as ex:  # not every source has access logs
+        acc = pd.DataFrame()
+        notes.append(f"no access logs: {ex}")
+    if len(acc):
+        a = parse_clf(acc["message"])
+        bad = a[a["status"] >= 500]
+        endpoints = bad.groupby(["method", "path"]).size().rename("5xx").reset_index().sort_values(
+            "5xx", ascending=False)
+        if a.attrs.get("malformed"):
+            notes.append(f"{a.attrs['malformed']} malformed access-log lines skipped")
+    if len(logs):
+        ex = logs[(logs["level"] == "error") & (logs["timestamp"] >= s) & (logs["timestamp"] < e)].head(20)
+        excerpt = ex[["timestamp", "level", "message"]].copy()
+        if not show_personal_data:
+            excerpt["message"] = redact(excerpt["message"])
+            notes.append("personal data in log excerpts is redacted (show_personal_data=true shows it)")
+    inner = _inner(src)
+    truth = inner.incidents(window) if hasattr(inner, "incidents") else None
+    if evidence_dir:
+        src.save_bundle(evidence_dir)
+    title = title or f"Incident {s:%Y-%m-%d %H:%M}Z"
+    return IncidentReport(title, window, incident, onsets, leads, sigs, tl, times, impact, endpoints, excerpt, df,
+                          src, notes, truth)

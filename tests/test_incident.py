@@ -1,0 +1,101 @@
+"""Incident forensics: on every injected incident the detected start is within two periods of the ground truth
+and the top-ranked lead signal is the injected cause; the report escapes log data and redacts personal data."""
+
+import json
+import os
+import shutil
+
+import pandas as pd
+import pytest
+
+from rtanalytics.logs import redact
+from rtanalytics.reports import incident
+from rtanalytics.reports.runner import run_report
+from rtanalytics.timewindow import TimeWindow
+
+NOW = "2026-11-20T00:00Z"
+
+
+def _cause_label(cause: str) -> tuple[str, str]:
+    ns_metric = cause.split("[")[0]
+    ns, metric = ns_metric.rsplit("/", 1)
+    return ns.split("/")[-1], metric
+
+
+@pytest.mark.parametrize("which", range(8))
+def test_detected_start_and_top_signal_match_the_ground_truth(demo, which):
+    inc = demo.incidents(TimeWindow.parse("2026-10-23", "2026-11-20")).iloc[which]
+    r = incident.run(incident_start=str(inc["start"]), incident_end=str(inc["end"]), now=NOW)
+    assert abs((r.times.start - inc["start"]).total_seconds()) <= 2 * 60
+    top = r.leads.iloc[0]["signal"]
+    ns, metric = _cause_label(inc["cause"])
+    assert top.startswith(f"{ns} {metric} "), (inc["id"], top)
+    dims = inc["cause"].split("[")[1].rstrip("]").split(",")
+    assert all(d.split("=")[1] in top for d in dims)
+
+
+def test_times_impact_and_markdown(demo, tmp_path):
+    inc = demo.incidents(TimeWindow.parse("2026-11-06", "2026-11-20"))
+    d = inc[inc["incident"] == "deploy-5xx"].iloc[0]
+    r = incident.run(incident_start=str(d["start"] - pd.Timedelta(minutes=10)), now=NOW)  # a rough start is fine
+    t = r.times
+    assert t.start <= t.detected <= t.mitigated <= t.resolved
+    assert "RealTechee-Critical-Error-Rate" in t.reasoning["detected"]
+    assert r.impact["failed requests"] > 50
+    assert r.endpoints.iloc[0]["path"] == "/api/requests"  # the bad deploy broke request submission
+    sig = r.signatures.iloc[0]
+    assert sig["template"].startswith("TypeError") and sig["during"] > sig["before"]
+    kinds = set(r.timeline["kind"])
+    assert {"deploy", "alarm", "change-point"} <= kinds
+    md = r.markdown
+    assert "## Timeline" in md and "| time (UTC) |" in md and "Time to detect" in md
+    assert r.save_markdown(str(tmp_path)).endswith("postmortem.md")
+
+
+def test_redaction():
+    s = pd.Series(["login bob@example.com from 203.0.113.7 call +1 (555) 123-4567 Authorization: Bearer abc.def.ghijk12"])
+    out = redact(s).iloc[0]
+    assert "bob@" not in out and "203.0.113.7" not in out and "555" not in out and "abc.def" not in out
+    assert "[email]" in out and "[ip]" in out and "[phone]" in out and "[token]" in out
+
+
+XSS = ["<script>document.title='pwned'</script>", "\"><img src=x onerror=\"document.title='pwned'\">"]
+
+
+@pytest.fixture(scope="module")
+def hostile_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hostile")
+    t0 = int(pd.Timestamp("2026-11-11T18:10Z").timestamp() * 1000)
+    events = []
+    for i in range(40):
+        payload = XSS[i % 2]
+        events.append({"logStreamName": "application-2026-11-11", "timestamp": t0 + i * 15_000, "eventId": str(i),
+                       "message": json.dumps({"level": "error", "message": "Application Error", "category": "error",
+                                              "error": {"name": "TypeError", "message": f"bad input {payload} "
+                                                                                         f"from eve@example.com"}})})
+    (folder / "__aws__amplify__RealTechee-Gen2.json").write_text(json.dumps({"events": events}))
+    out = tmp_path_factory.mktemp("outputs")
+    res = run_report("incident", {"source": "files", "files_path": str(folder), "incident_start": "2026-11-11T18:05Z",
+                                  "incident_end": "2026-11-11T18:30Z", "start": "2026-11-10T00:00Z",
+                                  "end": "2026-11-12T00:00Z"}, out,
+                     progress=False)
+    assert res.status == "ok", res.summary
+    return res
+
+
+def test_log_data_is_escaped_and_redacted_in_html(hostile_run):
+    page = (hostile_run.run_dir / "report.html").read_text()
+    assert "<script>document.title" not in page
+    assert '<img src=x onerror' not in page and "<img src=\"x\"" not in page
+    assert "eve@example.com" not in page  # redacted by default
+    md = (hostile_run.run_dir / "postmortem.md").read_text()
+    assert "<script>" not in md
+
+
+@pytest.mark.skipif(not shutil.which("chromium") and not os.environ.get("CI"), reason="chromium not installed")
+def test_no_injected_script_runs_in_the_browser(hostile_run):
+    from tools.screenshot import dom_dump
+
+    dom = dom_dump(hostile_run.run_dir / "report.html")
+    assert "<title>pwned</title>" not in dom and "pwned" not in dom.split("<title>")[1].split("</title>")[0]
+    assert "&lt;script&gt;document.title" in dom  # shown as text
