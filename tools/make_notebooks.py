@@ -194,6 +194,72 @@ NOTEBOOKS = {
         ("code", "report.provenance_table()"),
         ("code", "report.publish()"),
     ],
+    "capacity": [
+        ("md", "# Capacity planning\n\nWhat runs out, when, and how sure we are: a forecast with a 95% prediction "
+               "interval for each resource of `parameters/capacity.yaml` (daily and weekly seasonality, trend), when "
+               "it reaches its alert level and its limit, what traffic growth would do, and how accurate the same "
+               "model was on the last two weeks."),
+        ("params", 'source: str = "demo"  # demo, cloudwatch or files\n'
+                   'environment: str = "demo"  # an environment from parameters/environments.yaml\n'
+                   'start: str = "-90d"  # history the forecasts learn from\n'
+                   'end: str = "now"  # end of the history\n'
+                   'horizon: str = ""  # how far ahead (default from parameters/capacity.yaml)\n'
+                   'growth: list = [1.0, 2.0, 5.0]  # traffic multipliers for the what-if columns\n'
+                   'files_path: str = ""  # folder of exported data (source files)\n'
+                   'evidence: bool = False  # save the exact data used as an evidence bundle\n'
+                   'evidence_dir: str = ""  # set by the runner when evidence is true\n'
+                   'output_dir: str = ""  # set by the runner: this run\'s folder'),
+        ("code", "import rtanalytics as rt\nfrom rtanalytics.reports import capacity\n\nrt.setup_notebook()\n"
+                 "report = capacity.run(source=source, environment=environment, start=start, end=end, "
+                 "horizon=horizon, growth=growth, files_path=files_path, evidence_dir=evidence_dir)\n"
+                 "for n in report.notes:\n    print('note:', n)"),
+        ("md", "## Headroom, most urgent first\n\n*peak_7d*: the highest value of the last week; *alert_expected*, "
+               "*limit_expected*: when the forecast reaches them (empty: not within the horizon); *earliest*/*latest*: "
+               "the same for the interval's upper and lower bound; *x2*, *x5*: if traffic doubled or grew fivefold "
+               "(traffic-driven resources only)."),
+        ("code", "report.headroom_table()"),
+        ("code", "report.figure().show()"),
+        ("md", "Where each limit comes from:"),
+        ("code", "report.notes_table()"),
+        ("md", "## How far to trust it\n\nThe model refitted without the last 14 days and scored on them: MAPE and "
+               "the share of actual values inside the 95% interval."),
+        ("code", "report.accuracy"),
+        ("md", "## Where these numbers come from"),
+        ("code", "report.provenance_table()"),
+        ("code", "report.publish()"),
+    ],
+    "weekly-performance": [
+        ("md", "# Weekly performance analysis\n\nThe seed's weekly script, done properly: response time per day "
+               "with its trend, request volume and growth, DynamoDB capacity per table, business growth, and Core "
+               "Web Vitals per page at the 75th percentile against web.dev's good/poor thresholds."),
+        ("params", 'source: str = "demo"  # demo, cloudwatch or files\n'
+                   'environment: str = "demo"  # an environment from parameters/environments.yaml\n'
+                   'start: str = "-7d"  # unused: the week is the 7 days before end\n'
+                   'end: str = "today"  # end of the week (default today 00:00 UTC)\n'
+                   'files_path: str = ""  # folder of exported data (source files)\n'
+                   'evidence: bool = False  # save the exact data used as an evidence bundle\n'
+                   'evidence_dir: str = ""  # set by the runner when evidence is true\n'
+                   'output_dir: str = ""  # set by the runner: this run\'s folder'),
+        ("code", "import rtanalytics as rt\nfrom rtanalytics.reports import capacity\n\nrt.setup_notebook()\n"
+                 "report = capacity.weekly(source=source, environment=environment, end=end, files_path=files_path, "
+                 "evidence_dir=evidence_dir)\nfigs = report.figures()\nprint(f'Week {report.week}')"),
+        ("md", "## Response time"),
+        ("code", "print(f'trend: {report.response_trend_pct_per_day:+.2f}% per day')\nreport.response_daily"),
+        ("code", 'figs["response"].show()'),
+        ("md", "## Request volume"),
+        ("code", "report.volume"),
+        ("md", "## DynamoDB capacity per table (units per second)"),
+        ("code", "report.dynamodb"),
+        ("md", "## Business growth"),
+        ("code", "report.business"),
+        ("md", "## Core Web Vitals (p75 per page)\n\nGood / poor thresholds: LCP 2.5 s / 4 s, FID 100 ms / 300 ms, "
+               "CLS 0.1 / 0.25."),
+        ("code", "report.vitals"),
+        ("code", 'figs["vitals"].show()'),
+        ("md", "## Where these numbers come from"),
+        ("code", "report.provenance_table()"),
+        ("code", "report.publish()"),
+    ],
     "explore": [
         ("md", "# Exploring metrics with rtanalytics\n\nEverything here runs offline on the embedded demo "
                "(`source=\"demo\"`); point `source` at `cloudwatch` and `environment` at `production` to ask AWS "

@@ -145,6 +145,24 @@ class IncidentParams(CommonParams):
         return v
 
 
+class CapacityParams(CommonParams):
+    start: str = Field("-90d", description=f"start of the history the forecasts learn from: {TIME_HELP}")
+    horizon: str = Field("", description="how far ahead to forecast (default: parameters/capacity.yaml, 30d)")
+    growth: list[float] = Field([1.0, 2.0, 5.0], description="traffic multipliers for the what-if columns")
+
+    @field_validator("growth")
+    @classmethod
+    def _growth(cls, v):
+        if any(g <= 0 for g in v):
+            raise ValueError("growth multipliers must be positive")
+        return v
+
+
+class WeeklyParams(CommonParams):
+    start: str = Field("-7d", description="unused: the week is the 7 days before end")
+    end: str = Field("today", description="end of the week analysed (default today 00:00 UTC)")
+
+
 @dataclass(frozen=True)
 class Report:
     name: str
@@ -166,6 +184,10 @@ REPORTS: dict[str, Report] = {
                "The seed's KPIs as OpenSLO SLOs: attainment, budgets, burn rates, multiwindow alerting."),
         Report("incident", "Incident forensics", NOTEBOOKS / "incident.ipynb", IncidentParams,
                "The postmortem: timeline, what moved first, error signatures, impact and the standard times."),
+        Report("capacity", "Capacity planning", NOTEBOOKS / "capacity.ipynb", CapacityParams,
+               "Forecasts with intervals, time to threshold, growth what-ifs and backtested accuracy."),
+        Report("weekly-performance", "Weekly performance analysis", NOTEBOOKS / "weekly-performance.ipynb",
+               WeeklyParams, "The seed's weekly analysis: response times, volume, DynamoDB, business, Core Web Vitals."),
         Report("alarms", "Alarms: backtest, what-if, routing and audit", NOTEBOOKS / "alarms.ipynb", AlarmParams,
                "The seed's alarms replayed over history against incidents, tuned, routed and audited."),
     ]

@@ -1,0 +1,275 @@
+"""The capacity report and the weekly performance analysis as functions."""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+
+from .. import capacity as C
+from ..catalog import catalog, read_yaml
+from ..catalog.loader import validate
+from ..queries import MetricQuery
+from ..sources.evidence import RecordingSource, open_source, provenance, provenance_frame
+from ..timewindow import TimeWindow, parse_duration
+
+
+class Item(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    query: dict
+    rate: bool = False
+    limit: float
+    alert: float | None = None
+    note: str = ""
+    traffic: bool = False
+    for_each_table: bool = False
+    for_each_function: bool = False
+
+
+class CapacitySpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    horizon: str = "30d"
+    history: str = "90d"
+    items: list[Item]
+
+
+def load_spec(path=None) -> CapacitySpec:
+    path = path or catalog().root / "capacity.yaml"
+    return validate(CapacitySpec, read_yaml(path), path)
+
+
+def expand(spec: CapacitySpec, env) -> list[tuple[Item, MetricQuery]]:
+    r = env.resources
+    out = []
+    for it in spec.items:
+        variants = [{}]
+        if it.for_each_table:
+            variants = [{"table": t, "table_name": f"{t}-{r.table_suffix}"} for t in r.tables]
+        elif it.for_each_function:
+            variants = [{"function": f} for f in r.lambda_functions]
+        for v in variants:
+            subs = r.substitutions() | v
+            name = string.Template(it.name).safe_substitute(subs)
+            q = it.query
+            dims = {k: string.Template(str(val)).safe_substitute(subs) for k, val in q.get("dimensions", {}).items()}
+            if any("${" in d for d in dims.values()) or any(d in ("None", "") for d in dims.values()):
+                continue  # a resource this environment does not name (e.g. no S3 bucket)
+            out.append((it.model_copy(update={"name": name}),
+                        MetricQuery(q["namespace"], q["metric"], dims, q.get("stat", "Average"), 300, label=name)))
+    return out
+
+
+@dataclass
+class CapacityReport:
+    window: TimeWindow
+    table: pd.DataFrame
+    accuracy: pd.DataFrame
+    forecasts: dict
+    items: dict
+    growth: list
+    src: RecordingSource | None = None
+    notes: list = field(default_factory=list)
+
+    def headroom_table(self):
+        """The headroom table for reading: key columns, crossings as dates, "—" when not within the horizon."""
+        t = self.table.copy()
+        cols = ["resource", "peak_7d", "alert", "limit", "headroom_pct", "weekly_growth_pct", "alert_expected",
+                "limit_expected"] + [c for c in t.columns if c.startswith("limit_expected x")]
+        t = t[cols]
+        for c in cols[6:]:
+            t[c] = [x.strftime("%Y-%m-%d") if isinstance(x, pd.Timestamp) else "—" for x in t[c]]
+        return (t.rename(columns={"headroom_pct": "headroom %", "weekly_growth_pct": "growth %/week"})
+                .style.format({"peak_7d": "{:.4g}", "alert": "{:.4g}", "limit": "{:.4g}", "headroom %": "{:.1f}",
+                               "growth %/week": "{:+.2f}"}, escape="html").hide(axis="index"))
+
+    def notes_table(self) -> pd.DataFrame:
+        return self.table[["resource", "note"]]
+
+    def figure(self, top: int = 4):
+        from ..figures.capacity import forecast_figure
+
+        names = list(self.table["resource"].head(top))
+        return forecast_figure({n: self.forecasts[n] for n in names if n in self.forecasts},
+                               {n: self.items[n] for n in names})
+
+    def summary(self) -> dict:
+        out = {"resources": len(self.table)}
+        t = self.table
+        soon = t[t["alert_expected"].notna()] if "alert_expected" in t else t.iloc[0:0]
+        out["reaching_alert_within_horizon"] = int(len(soon))
+        out["most_urgent"] = t["resource"].iloc[0] if len(t) else None
+        out["median_mape_pct"] = float(self.accuracy["mape_pct"].median()) if len(self.accuracy) else None
+        out["median_coverage"] = float(self.accuracy["coverage"].median()) if len(self.accuracy) else None
+        return out
+
+    @property
+    def provenance(self) -> dict:
+        return provenance(self.src) if self.src is not None else {}
+
+    def provenance_table(self):
+        return provenance_frame(self.provenance).style.hide(axis="index")
+
+    def publish(self) -> None:
+        from .glue import report_summary
+
+        prov = self.provenance
+        report_summary(self.summary(), "ok" if prov.get("complete", True) else "partial", self.notes, prov)
+
+
+def run(source="demo", environment="demo", start="-90d", end="now", horizon="", growth: list | None = None,
+        files_path="", evidence_dir="", now=None) -> CapacityReport:
+    spec = load_spec()
+    env = catalog().environment(environment)
+    src = open_source(source, environment, now=now, **({"path": files_path} if source == "files" else {}))
+    window = TimeWindow.parse(start, end, now=now)
+    horizon = horizon or spec.horizon
+    growth = list(growth or [1.0, 2.0, 5.0])
+    pairs = expand(spec, env)
+    df = src.metrics([q for _, q in pairs], window)
+    rows, acc, fcs, items, notes = [], [], {}, {}, []
+    for it, q in pairs:
+        s = df[q.label]
+        if it.rate:
+            s = s / 300.0
+        items[it.name] = it
+        if s.notna().sum() < 7 * 288:
+            notes.append(f"{it.name}: not enough history to forecast ({int(s.notna().sum())} points)")
+            continue
+        f = C.forecast(s, horizon, name=it.name)
+        fcs[it.name] = f
+        recent = s[s.index >= s.index[-1] - pd.Timedelta(days=7)]
+        peak = float(np.nanmax(recent.to_numpy())) if recent.notna().any() else np.nan
+        row = {"resource": it.name, "peak_7d": peak, "limit": it.limit, "alert": it.alert,
+               "headroom_pct": 100 * (1 - peak / it.limit) if it.limit else np.nan,
+               "weekly_growth_pct": 100 * f.weekly_growth, "note": it.note}
+        for g in growth:
+            scale = g if it.traffic else 1.0
+            tl = C.time_to_threshold(f, it.limit, scale)
+            ta = C.time_to_threshold(f, it.alert, scale) if it.alert is not None else {"expected": None}
+            tag = "" if g == 1.0 else f" x{g:g}"
+            row[f"limit_expected{tag}"] = tl["expected"]
+            if g == 1.0:
+                row["limit_earliest"], row["limit_latest"] = tl["earliest"], tl["latest"]
+                row["alert_expected"] = ta["expected"]
+                row["alert_earliest"] = ta.get("earliest")
+        rows.append(row)
+        try:
+            acc.append({"resource": it.name, **C.backtest(s)})
+        except ValueError as e:
+            notes.append(str(e))
+    table = C.headroom(rows) if rows else pd.DataFrame()
+    if evidence_dir:
+        src.save_bundle(evidence_dir)
+    return CapacityReport(window, table, pd.DataFrame(acc), fcs, items, growth, src, notes)
+
+
+# ------------------------------------------------------------------------------------------ weekly analysis
+CWV = {"LargestContentfulPaint": (2500.0, 4000.0, "ms"), "FirstInputDelay": (100.0, 300.0, "ms"),
+       "CumulativeLayoutShift": (0.1, 0.25, "")}
+
+
+def rating(value: float, good: float, poor: float) -> str:
+    """web.dev's Core Web Vitals bands: good ≤ good, poor > poor, needs improvement between."""
+    if value is None or not np.isfinite(value):
+        return "no data"
+    return "good" if value <= good else ("poor" if value > poor else "needs improvement")
+
+
+@dataclass
+class WeeklyReport:
+    week: TimeWindow
+    response_daily: pd.DataFrame
+    response_trend_pct_per_day: float
+    volume: pd.DataFrame
+    dynamodb: pd.DataFrame
+    business: pd.DataFrame
+    vitals: pd.DataFrame
+    src: RecordingSource | None = None
+    notes: list = field(default_factory=list)
+
+    def figures(self) -> dict:
+        from ..figures.capacity import weekly_figures
+
+        return weekly_figures(self)
+
+    def summary(self) -> dict:
+        v = self.volume.set_index("week")["requests"]
+        out = {"requests_this_week": float(v.iloc[-1]), "requests_growth_pct": float(
+            100 * (v.iloc[-1] / v.iloc[0] - 1)) if v.iloc[0] else None,
+               "avg_response_s": float(self.response_daily["average_s"].mean()),
+               "max_response_s": float(self.response_daily["maximum_s"].max()),
+               "response_trend_pct_per_day": self.response_trend_pct_per_day,
+               "vitals_poor": int((self.vitals["rating"] == "poor").sum()),
+               "vitals_good": int((self.vitals["rating"] == "good").sum())}
+        return out
+
+    @property
+    def provenance(self) -> dict:
+        return provenance(self.src) if self.src is not None else {}
+
+    def provenance_table(self):
+        return provenance_frame(self.provenance).style.hide(axis="index")
+
+    def publish(self) -> None:
+        from .glue import report_summary
+
+        prov = self.provenance
+        report_summary(self.summary(), "ok" if prov.get("complete", True) else "partial", self.notes, prov)
+
+
+def weekly(source="demo", environment="demo", end="today", files_path="", evidence_dir="", now=None) -> WeeklyReport:
+    """The seed's weekly performance analysis for the 7 days before ``end`` (default: today 00:00 UTC)."""
+    env = catalog().environment(environment)
+    r = env.resources
+    src = open_source(source, environment, now=now, **({"path": files_path} if source == "files" else {}))
+    from ..timewindow import parse_time
+
+    end_ts = parse_time(end, now)
+    week = TimeWindow(end_ts - pd.Timedelta(days=7), end_ts)
+    prev = TimeWindow(week.start - pd.Timedelta(days=7), week.start)
+    alb = {"LoadBalancer": r.alb}
+    d = src.metrics([MetricQuery("AWS/ApplicationELB", "TargetResponseTime", alb, "Average", 86400, label="avg"),
+                     MetricQuery("AWS/ApplicationELB", "TargetResponseTime", alb, "Maximum", 86400, label="max")],
+                    week)
+    daily = pd.DataFrame({"day": d.index.strftime("%a %Y-%m-%d"), "average_s": d["avg"].to_numpy(),
+                          "maximum_s": d["max"].to_numpy()})
+    y = daily["average_s"].to_numpy()
+    ok = np.isfinite(y)
+    slope = np.polyfit(np.arange(len(y))[ok], y[ok], 1)[0] if ok.sum() >= 2 else np.nan
+    trend = float(100 * slope / np.nanmean(y)) if ok.any() else np.nan
+    rq = MetricQuery("AWS/ApplicationELB", "RequestCount", alb, "Sum", 604800, label="req")
+    vol = pd.DataFrame({"week": ["previous", "this"],
+                        "requests": [float(src.metrics([rq], w)["req"].sum()) for w in (prev, week)]})
+    ddb = []
+    for t in r.tables:
+        name = f"{t}-{r.table_suffix}"
+        q = [MetricQuery("AWS/DynamoDB", m, {"TableName": name}, "Sum", 300, label=m[8:12])
+             for m in ("ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits")]
+        x = src.metrics(q, week) / 300.0
+        ddb.append({"table": t, "read_units_per_s_avg": float(x["Read"].mean()),
+                    "read_units_per_s_peak": float(x["Read"].max()), "write_units_per_s_avg": float(x["Writ"].mean()),
+                    "write_units_per_s_peak": float(x["Writ"].max())})
+    biz = []
+    for metric, dim in (("RequestsSubmitted", "LeadSource"), ("QuotesGenerated", "QuoteValue"),
+                        ("ProjectsCompleted", None)):
+        for m in src.list_metrics("RealTechee/Business", metric):
+            label = dict(m.dimensions).get(dim, "all") if dim else "all"
+            q = m.query("Sum", 604800, label="x")
+            this, last = (float(src.metrics([q], w)["x"].sum()) for w in (week, prev))
+            biz.append({"metric": metric, "by": label, "this_week": this, "previous_week": last,
+                        "growth_pct": 100 * (this / last - 1) if last else np.nan})
+    vit = []
+    for metric, (good, poor, unit) in CWV.items():
+        for m in src.list_metrics("RealTechee/Performance", metric):
+            q = m.query("p75", 604800, label="x")
+            v = src.metrics([q], week)["x"].dropna()
+            val = float(v.iloc[0]) if len(v) else np.nan
+            vit.append({"page": dict(m.dimensions).get("Page"), "metric": metric, "p75": val, "unit": unit,
+                        "good_at_most": good, "poor_above": poor, "rating": rating(val, good, poor)})
+    if evidence_dir:
+        src.save_bundle(evidence_dir)
+    return WeeklyReport(week, daily, trend, vol, pd.DataFrame(ddb), pd.DataFrame(biz), pd.DataFrame(vit), src)

@@ -1,0 +1,67 @@
+"""Capacity forecasting on series with known truth, and the weekly performance analysis."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rtanalytics import capacity as C
+from rtanalytics.reports.capacity import rating, run, weekly
+
+NOW = "2026-11-20T00:00Z"
+
+
+def synthetic(days=56, growth=0.02, level=100.0, noise=0.05, seed=1):
+    idx = pd.date_range("2026-09-01", periods=days * 288, freq="5min", tz="UTC")
+    t = np.arange(idx.size) / 288.0
+    rng = np.random.default_rng(seed)
+    y = level * (1 + 0.5 * np.sin(2 * np.pi * t)) * (1 + growth) ** (t / 7) * np.exp(noise * rng.standard_normal(t.size))
+    return pd.Series(y, index=idx)
+
+
+def test_forecast_recovers_growth_and_crossing():
+    s = synthetic(growth=0.05)
+    f = C.forecast(s, "30d")
+    assert f.weekly_growth == pytest.approx(0.05, abs=0.005)
+    # the daily peak is 150 x 1.05^(week); it reaches 240 when 1.05^w = 1.6 -> w = 9.63 weeks after the start
+    expected = s.index[0] + pd.Timedelta(weeks=np.log(1.6) / np.log(1.05))
+    tt = C.time_to_threshold(f, 240.0)
+    assert abs((tt["expected"] - expected).total_seconds()) < 1.5 * 86400
+    assert tt["earliest"] <= tt["expected"] <= tt["latest"]
+    # what if traffic doubled: the crossing comes (much) earlier
+    assert C.time_to_threshold(f, 240.0, growth=2.0)["expected"] < tt["expected"]
+
+
+def test_backtest_scores_and_interval_coverage():
+    bt = C.backtest(synthetic(noise=0.1))
+    assert bt["mape_pct"] < 15
+    assert 0.85 <= bt["coverage"] <= 1.0 and bt["nominal"] == 0.95
+
+
+def test_too_little_data_is_a_clear_error():
+    with pytest.raises(ValueError, match="too little data"):
+        C.forecast(pd.Series([1.0, 2.0], index=pd.date_range("2026-01-01", periods=2, freq="5min", tz="UTC")), "1d")
+
+
+def test_capacity_report_on_the_demo():
+    r = run(now=NOW, end=NOW)
+    t = r.table
+    assert len(t) >= 15 and {"resource", "headroom_pct", "limit_expected x2"} <= set(t.columns)
+    alb = t.set_index("resource").loc["ALB requests/s"]
+    assert 0 < alb["headroom_pct"] < 100
+    assert len(r.accuracy) == len(t) and r.accuracy["coverage"].between(0, 1).all()
+
+
+def test_vitals_rating_bands():
+    assert rating(2500, 2500, 4000) == "good" and rating(2501, 2500, 4000) == "needs improvement"
+    assert rating(4001, 2500, 4000) == "poor" and rating(float("nan"), 1, 2) == "no data"
+
+
+def test_weekly_report_on_the_demo():
+    w = weekly(now=NOW, end="2026-11-20T00:00Z")
+    assert len(w.response_daily) == 7
+    assert (w.response_daily["maximum_s"] >= w.response_daily["average_s"]).all()
+    assert set(w.vitals["metric"]) == {"LargestContentfulPaint", "FirstInputDelay", "CumulativeLayoutShift"}
+    assert len(w.vitals) == 18  # six pages x three vitals
+    assert set(w.business["metric"]) == {"RequestsSubmitted", "QuotesGenerated", "ProjectsCompleted"}
+    v = w.volume.set_index("week")["requests"]
+    assert v["this"] > 0 and v["previous"] > 0
