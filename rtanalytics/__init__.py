@@ -126,6 +126,13 @@ def run(report: str, outputs=None, **params):
     return run_report(report, params, outputs=outputs)
 
 
+def ledger(report: str | None = None, outputs=None):
+    """Every run's key figures across time (``report, run_id, finished, status, key, value, text``)."""
+    from .reports.ledger import read_ledger
+
+    return read_ledger(outputs, report)
+
+
 def report_summary(figures: dict, status: str = "ok", notes=None, provenance=None) -> None:
     """In a report notebook: hand the key figures to the runner (see :mod:`rtanalytics.reports.glue`)."""
     from .reports.glue import report_summary as _rs

@@ -27,6 +27,14 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--jobs", type=int, default=2, help="parallel runs when several reports are given")
     i = sub.add_parser("index", help="rebuild outputs/index.html")
     i.add_argument("--outputs", type=Path, default=None)
+    sc = sub.add_parser("schedule", help="scheduled runs from parameters/schedule.yaml")
+    sc.add_argument("action", choices=["run", "daemon", "install"],
+                    help="run: what is due now (for cron); daemon: stay up; install: print crontab lines")
+    sc.add_argument("--outputs", type=Path, default=None)
+    sc.add_argument("--environment", default=None, help="environment whose notification topics to use")
+    lg = sub.add_parser("ledger", help="print the ledger of key figures across runs (CSV)")
+    lg.add_argument("--report", default=None)
+    lg.add_argument("--outputs", type=Path, default=None)
     return p
 
 
@@ -89,6 +97,26 @@ def main(argv: list[str] | None = None) -> int:
             from .reports.runner import DEFAULT_OUTPUTS
 
             print(write_index(args.outputs or DEFAULT_OUTPUTS))
+            return 0
+        if args.cmd == "schedule":
+            from .reports import schedule as S
+
+            if args.action == "install":
+                print("\n".join(S.crontab_lines()))
+                return 0
+            if args.action == "daemon":
+                S.daemon(args.outputs, args.environment)
+                return 0
+            import json
+
+            results = S.run_due(outputs=args.outputs, environment=args.environment)
+            for r in results:
+                print(json.dumps(r, default=str))
+            return 1 if any(r["status"] == "failed" for r in results) else 0
+        if args.cmd == "ledger":
+            from .reports.ledger import read_ledger
+
+            read_ledger(args.outputs, args.report).to_csv(sys.stdout, index=False)
             return 0
         return _run(args)
     except ParameterError as e:

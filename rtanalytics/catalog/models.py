@@ -41,6 +41,13 @@ class Resources(Strict):
         return d
 
 
+class Notifications(Strict):
+    """Where failed runs and KPIs/SLOs past their alert threshold are published (SNS topic ARNs per level)."""
+
+    enabled: bool = False
+    topics: dict[str, str] = {}
+
+
 class Environment(Strict):
     name: str
     description: str = ""
@@ -50,6 +57,7 @@ class Environment(Strict):
     endpoint_url: str | None = Field(None, description="for tests: a local AWS endpoint (moto server)")
     scenario: str | None = "default"
     resources: Resources = Resources()
+    notifications: Notifications = Notifications()
 
     @model_validator(mode="before")
     @classmethod

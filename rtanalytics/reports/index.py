@@ -18,6 +18,8 @@ color:#222}h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.6em}table{border-
 font-size:.9em}th,td{border-bottom:1px solid #e0e0e0;padding:6px 8px;text-align:left;vertical-align:top}
 .ok{color:#2e7d32;font-weight:600}.failed{color:#c62828;font-weight:700}.partial{color:#ef6c00;font-weight:600}
 .latest{background:#f1f8e9}.figs{color:#555;font-size:.85em}.wrap{overflow-x:auto}
+.trends{display:flex;flex-wrap:wrap;gap:4px 18px;margin:6px 0 10px}.trend{font-size:.85em;color:#333}
+.trend .k{color:#666}svg{vertical-align:middle}
 @media (max-width:600px){td.figs,th.figs{display:none}}
 """
 
@@ -59,6 +61,41 @@ def _fmt(v) -> str:
     return str(v)
 
 
+def sparkline(values, width=120, height=24) -> str:
+    """An inline SVG polyline of ``values`` (no script, no external resource)."""
+    import math
+
+    v = [float(x) for x in values if x is not None and math.isfinite(float(x))]
+    if len(v) < 2:
+        return ""
+    lo, hi = min(v), max(v)
+    span = (hi - lo) or 1.0
+    pts = " ".join(f"{i * (width - 2) / (len(v) - 1) + 1:.1f},{height - 2 - (x - lo) / span * (height - 4):.1f}"
+                   for i, x in enumerate(v))
+    return (f"<svg width='{width}' height='{height}' viewBox='0 0 {width} {height}' role='img'>"
+            f"<polyline fill='none' stroke='#1565c0' stroke-width='1.5' points='{pts}'/></svg>")
+
+
+def _trend_rows(outputs: Path, report: str) -> str:
+    from .ledger import trends
+
+    try:
+        t = trends(outputs, report)
+    except Exception:
+        return ""
+    if t.empty or len(t) < 2:
+        return ""
+    keys = [k for k in t.columns if k != "duration_s" and t[k].notna().sum() >= 2][:6]
+    e = html.escape
+    cells = []
+    for k in keys:
+        s = t[k].dropna()
+        arrow = "↑" if s.iloc[-1] > s.iloc[-2] else ("↓" if s.iloc[-1] < s.iloc[-2] else "→")
+        cells.append(f"<div class='trend'><span class='k'>{e(k)}</span> {sparkline(s.tolist())} "
+                     f"<b>{e(_fmt(float(s.iloc[-1])))}</b> {arrow}</div>")
+    return "<div class='trends'>" + "".join(cells) + "</div>"
+
+
 def render_index(outputs: Path) -> str:
     runs = read_runs(outputs)
     e = html.escape
@@ -70,7 +107,8 @@ def render_index(outputs: Path) -> str:
         parts.append("<p>No runs yet. Try <code>make demo</code> or <code>rtanalytics run kpis</code>.</p>")
     for report, items in runs.items():
         latest = latest_good(outputs, report)
-        parts.append(f"<h2>{e(report)}</h2><div class='wrap'><table><tr><th>run</th><th>status</th>"
+        parts.append(f"<h2>{e(report)}</h2>" + _trend_rows(outputs, report))
+        parts.append("<div class='wrap'><table><tr><th>run</th><th>status</th>"
                      "<th>window</th><th>duration</th><th class='figs'>key figures</th></tr>")
         for s in items:
             status = str(s.get("status", "?"))

@@ -41,3 +41,26 @@ def locked(path: Path):
             yield
         finally:
             fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def prune(report_dir: Path, keep: int) -> list[Path]:
+    """Delete the oldest runs of a report beyond ``keep``; never the latest good run (``latest.json``) and never
+    a run still being written (``.*.partial``)."""
+    import json
+    import shutil
+
+    if not report_dir.is_dir():
+        return []
+    try:
+        latest = json.loads((report_dir / "latest.json").read_text())["run_id"]
+    except (OSError, ValueError, KeyError):
+        latest = None
+    runs = sorted((p for p in report_dir.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                  key=lambda p: p.name, reverse=True)
+    gone = []
+    for p in runs[keep:]:
+        if p.name == latest:
+            continue
+        shutil.rmtree(p, ignore_errors=True)
+        gone.append(p)
+    return gone

@@ -43,6 +43,29 @@ class RunResult:
         return self.status in ("ok", "partial")
 
 
+def _ipc_kernel_manager():
+    """Kernels that talk over Unix sockets in a private folder instead of TCP ports on loopback: no port races
+    when several reports start kernels at once (seen: "Address already in use" with two parallel runs), and no
+    unencrypted TCP."""
+    import tempfile
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kw):
+            kw.setdefault("transport", "ipc")
+            super().__init__(**kw)
+            self._ipc_dir = tempfile.mkdtemp(prefix="rtk-")
+            self.ip = os.path.join(self._ipc_dir, "kernel")
+
+        async def _async_cleanup_resources(self, restart: bool = False) -> None:
+            await super()._async_cleanup_resources(restart)
+            if not restart:
+                shutil.rmtree(self._ipc_dir, ignore_errors=True)
+
+    return IPCKernelManager
+
+
 def new_run_id(now) -> str:
     return f"{to_utc(now):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
 
@@ -80,7 +103,8 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
     try:
         pm.execute_notebook(str(report.notebook), str(nb_out), parameters=inject, kernel_name="python3",
                             progress_bar=progress, report_mode=True, execution_timeout=timeout,
-                            cwd=str(report.notebook.parent), request_save_on_cell_execute=False)
+                            cwd=str(report.notebook.parent), request_save_on_cell_execute=False,
+                            kernel_manager_class=_ipc_kernel_manager())
     except pm.PapermillExecutionError as e:
         status, error = "failed", f"cell {e.exec_count}: {e.ename}: {e.evalue}"
     except Exception as e:  # timeouts (CellTimeoutError), dead kernels...: status from the exception
@@ -120,6 +144,12 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
         os.rename(stage, final)
         if status in ("ok", "partial"):
             atomic_write_json(report_dir / "latest.json", {"run_id": run_id, "status": status})
+        try:
+            from .ledger import append
+
+            append(outputs, summary)
+        except Exception as e:  # the ledger is a convenience: never lose the run over it
+            print(f"rtanalytics: ledger not updated: {e}", file=sys.stderr)
         write_index(outputs)
     return RunResult(name, run_id, status, final, summary)
 

@@ -1,0 +1,57 @@
+"""Notifications: a failed run, or a KPI/SLO past its alert threshold, published to the matching SNS topic.
+
+Levels follow the seed's routing (``parameters/routing.yaml``): a failed run or a KPI in ``alert`` / an SLO
+``exhausted`` goes to Critical; a KPI ``warning`` / an SLO ``at risk`` or a ``partial`` run to Warning; nothing is
+sent for healthy runs. Topics are ARNs per level in the environment's ``notifications`` settings (off by
+default, and off on the demo). The message is short plain text with the figures and the report's location.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def classify(summary: dict) -> tuple[str | None, list[str]]:
+    """The level a run deserves (None: nothing to say) and the lines that explain why."""
+    figs = summary.get("figures") or {}
+    why = []
+    level = None
+    if summary.get("status") == "failed":
+        return "Critical", [f"run failed: {summary.get('error')}"]
+    for k, v in figs.items():
+        if not k.endswith(".status"):
+            continue
+        name = k[:-7]
+        if v in ("alert", "exhausted"):
+            level = "Critical"
+            why.append(f"{name}: {v} ({figs.get(name, figs.get(name + '.attainment'))})")
+        elif v in ("warning", "at risk", "stale"):
+            level = level or "Warning"
+            why.append(f"{name}: {v}")
+    if summary.get("status") == "partial":
+        level = level or "Warning"
+        why.append("partial data: " + "; ".join(summary.get("notes") or [])[:300])
+    return level, why
+
+
+def message(summary: dict, why: list[str], location: str) -> tuple[str, str]:
+    subject = f"[rtanalytics] {summary['report']} {summary['status']}: " + (why[0] if why else "")
+    body = "\n".join([f"Report: {summary.get('title', summary['report'])} ({summary['report']})",
+                      f"Run: {summary['run_id']} ({summary['status']})",
+                      f"Window: {summary.get('params', {}).get('start', '')} → {summary.get('params', {}).get('end', '')}",
+                      "", *why, "", f"Report: {location}"])
+    return subject[:99], body
+
+
+def notify(summary: dict, location: str, topics: dict[str, str], aws: Any = None) -> dict | None:
+    """Publish to the topic of the run's level; returns what was sent (None when nothing was due)."""
+    level, why = classify(summary)
+    if level is None or level not in topics:
+        return None
+    subject, body = message(summary, why, location)
+    if aws is None:
+        from ..sources.aws import AwsContext
+
+        aws = AwsContext()
+    resp = aws.call("sns", "publish", TopicArn=topics[level], Subject=subject, Message=body)
+    return {"level": level, "topic": topics[level], "subject": subject, "message_id": resp.get("MessageId")}

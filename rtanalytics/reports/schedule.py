@@ -1,0 +1,252 @@
+"""Scheduled reports: what is due, no overlaps, catch-up after downtime, retention, notifications.
+
+``parameters/schedule.yaml`` lists entries (a report, a cron expression in UTC, parameters, a timeout, how many
+runs to keep). :func:`run_due` runs every entry whose cron slot came since its last recorded slot (for cron or a
+systemd timer calling ``rtanalytics schedule run`` every few minutes); relative times in its parameters resolve
+against the slot, so a late run covers the window it was meant to. After downtime, ``catch_up: latest`` runs
+only the newest missed slot and records how many were skipped (``all`` runs each; ``none`` skips them).
+An entry never overlaps itself: it holds an exclusive lock on ``outputs/.locks/NAME.lock`` while it runs (the OS
+releases it if the process dies), and a run that finds it held is recorded as skipped. Cron expressions are
+interpreted by APScheduler's ``CronTrigger`` — the same library the daemon uses.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Callable, Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..catalog import catalog, read_yaml
+from ..catalog.loader import validate
+from ..errors import ParameterError, RtAnalyticsError
+from ..timewindow import to_utc, utcnow
+from .publish import atomic_write_json, locked
+
+MAX_SLOTS = 10_000
+
+
+class Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    report: str | None = None
+    task: str | None = None
+    cron: str
+    params: dict = {}
+    timeout: float = Field(900, gt=0)
+    keep: int = Field(30, ge=1)
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, v):
+        trigger(v)
+        return v
+
+    @model_validator(mode="after")
+    def _one(self):
+        if (self.report is None) == (self.task is None):
+            raise ValueError("give exactly one of report and task")
+        if self.report is not None:
+            from .registry import REPORTS
+
+            if self.report not in REPORTS:
+                raise ValueError(f"unknown report {self.report!r} (reports: {', '.join(REPORTS)})")
+        return self
+
+
+class Schedule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    catch_up: Literal["latest", "all", "none"] = "latest"
+    entries: list[Entry]
+
+    @model_validator(mode="after")
+    def _unique(self):
+        names = [e.name for e in self.entries]
+        if len(set(names)) != len(names):
+            raise ValueError("entry names must be unique")
+        return self
+
+
+def trigger(expr: str):
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        return CronTrigger.from_crontab(expr, timezone="UTC")
+    except ValueError as e:
+        raise ValueError(f"not a cron expression: {expr!r} ({e}); use five fields, e.g. '0 6 * * 1'") from None
+
+
+def load_schedule(path=None) -> Schedule:
+    path = path or catalog().root / "schedule.yaml"
+    return validate(Schedule, read_yaml(path), path)
+
+
+def slots_between(expr: str, after: pd.Timestamp, until: pd.Timestamp) -> list[pd.Timestamp]:
+    """Cron slots in ``(after, until]``."""
+    t = trigger(expr)
+    out = []
+    prev = after.to_pydatetime()
+    nxt = t.get_next_fire_time(None, prev + pd.Timedelta(seconds=1).to_pytimedelta())
+    while nxt is not None and nxt <= until.to_pydatetime() and len(out) < MAX_SLOTS:
+        out.append(pd.Timestamp(nxt).tz_convert("UTC"))
+        nxt = t.get_next_fire_time(nxt, nxt + pd.Timedelta(seconds=1).to_pytimedelta())
+    return out
+
+
+class EntryLock:
+    """Non-blocking exclusive lock for one entry; ``acquired`` is False when another run holds it."""
+
+    def __init__(self, outputs: Path, name: str):
+        self.path = Path(outputs) / ".locks" / f"{name}.lock"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fh = None
+        self.acquired = False
+
+    def __enter__(self):
+        self.fh = open(self.path, "a+")
+        try:
+            fcntl.flock(self.fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self.acquired = True
+            self.fh.seek(0)
+            self.fh.truncate()
+            self.fh.write(f"{os.getpid()}\n")
+            self.fh.flush()
+        except BlockingIOError:
+            self.acquired = False
+        return self
+
+    def __exit__(self, *exc):
+        if self.acquired:
+            fcntl.flock(self.fh.fileno(), fcntl.LOCK_UN)
+        self.fh.close()
+
+
+TASKS: dict[str, Callable] = {}
+
+
+def register_task(name: str):
+    def deco(fn):
+        TASKS[name] = fn
+        return fn
+
+    return deco
+
+
+def _state_path(outputs: Path) -> Path:
+    return Path(outputs) / ".schedule-state.json"
+
+
+def read_state(outputs: Path) -> dict:
+    try:
+        return json.loads(_state_path(outputs).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def run_entry(entry: Entry, slot: pd.Timestamp, outputs: Path, runner: Callable | None = None,
+              environment=None, aws=None) -> dict:
+    """Run one entry for ``slot`` (locked, timed out, pruned, notified); a dict describing what happened."""
+    from .publish import prune
+    from .runner import run_report
+
+    runner = runner or run_report
+    rec = {"entry": entry.name, "slot": slot.isoformat(), "report": entry.report or entry.task}
+    with EntryLock(outputs, entry.name) as lock:
+        if not lock.acquired:
+            return rec | {"status": "skipped", "why": "the previous run of this entry is still running"}
+        if entry.task:
+            fn = TASKS.get(entry.task)
+            if fn is None:
+                return rec | {"status": "failed", "why": f"unknown task {entry.task!r}"}
+            try:
+                out = fn(entry.params, outputs=outputs, now=slot)
+                return rec | {"status": out.get("status", "ok"), "result": out}
+            except RtAnalyticsError as e:
+                return rec | {"status": "failed", "why": str(e)}
+        try:
+            res = runner(entry.report, dict(entry.params), outputs, now=slot, timeout=entry.timeout, progress=False)
+        except ParameterError as e:  # a bad schedule entry must not fail silently either
+            summary = {"report": entry.report, "run_id": "-", "status": "failed", "error": str(e), "figures": {}}
+            rec |= {"status": "failed", "why": str(e)}
+            rec["notified"] = _notify(summary, str(catalog().root / "schedule.yaml"), environment, aws)
+            return rec
+        rec |= {"status": res.status, "run_id": res.run_id, "why": res.summary.get("error")}
+        rec["pruned"] = [p.name for p in prune(Path(outputs) / entry.report, entry.keep)]
+        rec["notified"] = _notify(res.summary, str(res.run_dir / "report.html"), environment, aws)
+        return rec
+
+
+def _notify(summary: dict, location: str, environment, aws):
+    if environment is None or not environment.notifications.enabled:
+        return None
+    from .notify import notify
+
+    return notify(summary, location, environment.notifications.topics, aws)
+
+
+def run_due(now=None, outputs: Path | None = None, schedule: Schedule | None = None, runner: Callable | None = None,
+            environment: str | None = None, aws=None) -> list[dict]:
+    """Run every entry due at ``now`` (see module docstring); returns one record per run, skip or catch-up."""
+    from .runner import DEFAULT_OUTPUTS
+
+    now = to_utc(now) if now is not None else utcnow()
+    outputs = Path(outputs or DEFAULT_OUTPUTS)
+    sched = schedule or load_schedule()
+    env = catalog().environment(environment) if isinstance(environment, str) else environment
+    results = []
+    with locked(outputs / ".schedule.lock"):
+        state = read_state(outputs)
+    for e in sched.entries:
+        last = state.get(e.name)
+        if last is None:  # first sight of this entry: start counting from now, run nothing retroactively
+            state[e.name] = now.isoformat()
+            continue
+        slots = slots_between(e.cron, to_utc(last), now)
+        if not slots:
+            continue
+        todo = slots if sched.catch_up == "all" else ([] if sched.catch_up == "none" and len(slots) > 1 else
+                                                      slots[-1:])
+        missed = len(slots) - len(todo)
+        for slot in todo:
+            rec = run_entry(e, slot, outputs, runner, env, aws)
+            rec["missed"] = missed
+            results.append(rec)
+        state[e.name] = slots[-1].isoformat()
+        _save_state(outputs, {e.name: state[e.name]})
+    _save_state(outputs, state)
+    return results
+
+
+def _save_state(outputs: Path, update: dict) -> None:
+    with locked(outputs / ".schedule.lock"):
+        atomic_write_json(_state_path(outputs), read_state(outputs) | update)
+
+
+def crontab_lines(repo: Path | None = None, every: str = "*/5 * * * *") -> list[str]:
+    repo = repo or Path(__file__).resolve().parents[2]
+    exe = Path(sys.executable).parent / "rtanalytics"
+    return [f"# rtanalytics: run what parameters/schedule.yaml says is due (UTC), every 5 minutes",
+            "CRON_TZ=UTC", f"{every} cd {repo} && {exe} schedule run >> {repo}/outputs/schedule.log 2>&1"]
+
+
+def daemon(outputs: Path | None = None, environment: str | None = None) -> None:  # pragma: no cover - runs forever
+    """Stay up and run each entry at its cron slots (APScheduler; one instance per entry, missed slots coalesced)."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    from .runner import DEFAULT_OUTPUTS
+
+    outputs = Path(outputs or DEFAULT_OUTPUTS)
+    sched = load_schedule()
+    env = catalog().environment(environment) if environment else None
+    bs = BlockingScheduler(timezone="UTC")
+    for e in sched.entries:
+        bs.add_job(lambda e=e: print(json.dumps(run_entry(e, utcnow().floor("min"), outputs, None, env),
+                                                default=str), flush=True),
+                   trigger(e.cron), id=e.name, max_instances=1, coalesce=True, misfire_grace_time=3600)
+    print(f"rtanalytics schedule daemon: {len(sched.entries)} entries, outputs {outputs}", flush=True)
+    bs.start()
