@@ -260,6 +260,35 @@ NOTEBOOKS = {
         ("code", "report.provenance_table()"),
         ("code", "report.publish()"),
     ],
+    "dashboards": [
+        ("md", "# CloudWatch dashboards\n\nEach dashboard body in `parameters/dashboards/` (paste the console's "
+               "*View/edit source* JSON there) drawn as on the console's grid, with the queries it runs. Widgets "
+               "whose metrics have no data say so in red instead of drawing zeros."),
+        ("params", 'source: str = "demo"  # demo, cloudwatch or files\n'
+                   'environment: str = "demo"  # an environment from parameters/environments.yaml\n'
+                   'start: str = "-24h"  # window start\n'
+                   'end: str = "now"  # window end\n'
+                   'files_path: str = ""  # folder of exported data (source files)\n'
+                   'evidence: bool = False  # save the exact data used as an evidence bundle\n'
+                   'evidence_dir: str = ""  # set by the runner when evidence is true\n'
+                   'output_dir: str = ""  # set by the runner: this run\'s folder'),
+        ("code", "import rtanalytics as rt\nfrom rtanalytics import dashboards\nfrom rtanalytics.sources.evidence import "
+                 "open_source\n\nrt.setup_notebook()\nsrc = open_source(source, environment, "
+                 "**({'path': files_path} if source == 'files' else {}))\nwindow = rt.TimeWindow.parse(start, end)\n"
+                 "views = dashboards.render_folder(rt.catalog().root / 'dashboards', src, window)\n"
+                 "print(f'{len(views)} dashboard(s) over {window}')"),
+        ("code", "for v in views:\n    v.figure.show()"),
+        ("md", "## The queries behind the widgets"),
+        ("code", "views[0].queries if views else None"),
+        ("md", "## Widgets without data\n\nA metric the source does not have (for example a custom metric queried "
+               "without the dimensions it is published with) is listed here."),
+        ("code", "for v in views:\n    print(v.name, '-', '; '.join(v.empty) or 'every metric has data')"),
+        ("code", "from rtanalytics.sources.evidence import provenance, provenance_frame\n"
+                 "provenance_frame(provenance(src))"),
+        ("code", "if evidence_dir:\n    src.save_bundle(evidence_dir)\n"
+                 "rt.report_summary({'dashboards': len(views), 'widgets': sum(len(v.widgets) for v in views), "
+                 "'metrics_without_data': sum(len(v.empty) for v in views)}, provenance=provenance(src))"),
+    ],
     "explore": [
         ("md", "# Exploring metrics with rtanalytics\n\nEverything here runs offline on the embedded demo "
                "(`source=\"demo\"`); point `source` at `cloudwatch` and `environment` at `production` to ask AWS "

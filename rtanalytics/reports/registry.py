@@ -188,6 +188,8 @@ REPORTS: dict[str, Report] = {
                "Forecasts with intervals, time to threshold, growth what-ifs and backtested accuracy."),
         Report("weekly-performance", "Weekly performance analysis", NOTEBOOKS / "weekly-performance.ipynb",
                WeeklyParams, "The seed's weekly analysis: response times, volume, DynamoDB, business, Core Web Vitals."),
+        Report("dashboards", "CloudWatch dashboards", NOTEBOOKS / "dashboards.ipynb", CommonParams,
+               "The dashboards of parameters/dashboards/ (console JSON) drawn as on the console grid."),
         Report("alarms", "Alarms: backtest, what-if, routing and audit", NOTEBOOKS / "alarms.ipynb", AlarmParams,
                "The seed's alarms replayed over history against incidents, tuned, routed and audited."),
     ]

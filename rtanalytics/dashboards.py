@@ -1,0 +1,249 @@
+"""CloudWatch dashboard bodies (the console's JSON) as queries and plotly figures laid out as on the console.
+
+Understood: metric widgets with the ``"."`` repeat shorthand (a ``.`` repeats the previous row's value at that
+position), per-metric options (``stat, period, label, color, yAxis, visible, region, id``), metric math rows
+(``[{"expression": ...}]``, shown as an explained placeholder: they are evaluated by CloudWatch only), widget
+``stat``/``period``/``region`` defaults, ``view`` (timeSeries, singleValue, bar, pie), ``stacked``, ``yAxis``
+bounds, horizontal annotations, and text widgets (Markdown shown as escaped text). Any other widget type is drawn
+as a labelled placeholder, never a crash. Layout: the console's 24-column grid (``x, y, width, height``).
+https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html
+
+Note what the seed's fourth widget shows: ``RealTechee/Business`` metrics are published with dimensions
+(``LeadSource``/``QuoteValue``/``Environment``), so a query without dimensions matches no metric — the widget is
+empty on the console too. The renderer says so instead of drawing zeros.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from .errors import CatalogError
+from .queries import MetricQuery, normalize_stat
+
+ROW_PX = 48
+
+
+@dataclass
+class WidgetMetric:
+    query: MetricQuery | None
+    options: dict
+    expression: str | None = None
+
+
+@dataclass
+class Widget:
+    index: int
+    type: str
+    x: int
+    y: int
+    width: int
+    height: int
+    properties: dict
+    metrics: list[WidgetMetric] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return str(self.properties.get("title") or f"{self.type} widget {self.index + 1}")
+
+
+def expand_metrics(rows: list, where: str) -> list[tuple[list, dict]]:
+    """Resolve the ``"."`` shorthand: ``(values, options)`` per row, values with every ``.`` replaced."""
+    out, prev = [], []
+    for i, row in enumerate(rows):
+        if not isinstance(row, list) or not row:
+            raise CatalogError(where, f"metrics[{i}]", "each metric is a non-empty list")
+        opts = row[-1] if isinstance(row[-1], dict) else {}
+        vals = row[:-1] if isinstance(row[-1], dict) else row
+        resolved = []
+        for j, v in enumerate(vals):
+            if v == ".":
+                if j >= len(prev):
+                    raise CatalogError(where, f"metrics[{i}][{j}]", '"." repeats the previous row, which has no value '
+                                       "at this position")
+                resolved.append(prev[j])
+            else:
+                resolved.append(v)
+        out.append((resolved, opts))
+        if resolved:
+            prev = resolved
+    return out
+
+
+def parse(body: dict | str, where: str = "dashboard") -> list[Widget]:
+    """A dashboard body into widgets with their queries; errors name the widget and field."""
+    if isinstance(body, str):
+        try:
+            body = json.loads(body)
+        except ValueError as e:
+            raise CatalogError(where, None, f"not JSON: {e}") from None
+    widgets = body.get("widgets") if isinstance(body, dict) else None
+    if not isinstance(widgets, list):
+        raise CatalogError(where, "widgets", "a dashboard body needs a 'widgets' list")
+    out = []
+    for i, w in enumerate(widgets):
+        if not isinstance(w, dict) or "type" not in w:
+            raise CatalogError(where, f"widgets[{i}]", "each widget needs a 'type'")
+        props = w.get("properties") or {}
+        wd = Widget(i, w["type"], int(w.get("x", 0)), int(w.get("y", 0)), int(w.get("width", 6)),
+                    int(w.get("height", 6)), props)
+        if w["type"] == "metric":
+            wstat = props.get("stat", "Average")
+            wperiod = int(props.get("period", 300))
+            for vals, opts in expand_metrics(props.get("metrics", []), f"{where}: widgets[{i}]"):
+                if "expression" in opts:
+                    wd.metrics.append(WidgetMetric(None, opts, opts["expression"]))
+                    continue
+                if len(vals) < 2 or len(vals) % 2 != 0:
+                    raise CatalogError(where, f"widgets[{i}].metrics", f"{vals}: namespace, metric name, then "
+                                       "dimension name/value pairs")
+                dims = dict(zip(vals[2::2], vals[3::2]))
+                try:
+                    stat = normalize_stat(opts.get("stat", wstat))
+                except ValueError as e:
+                    raise CatalogError(where, f"widgets[{i}].metrics", str(e)) from None
+                label = opts.get("label") or f"{vals[1]}" + (f" {' '.join(dims.values())}" if dims else "")
+                q = MetricQuery(vals[0], vals[1], dims, stat, int(opts.get("period", wperiod)),
+                                label=f"w{i}:{len(wd.metrics)}:{label}")
+                wd.metrics.append(WidgetMetric(q, opts))
+        out.append(wd)
+    return out
+
+
+def load_dashboard(path: Path | str) -> tuple[dict, list[Widget]]:
+    path = Path(path)
+    try:
+        body = json.loads(path.read_text())
+    except ValueError as e:
+        raise CatalogError(str(path), None, f"not JSON: {e}") from None
+    return body, parse(body, str(path))
+
+
+def query_table(widgets: list[Widget]) -> pd.DataFrame:
+    rows = []
+    for w in widgets:
+        for m in w.metrics:
+            q = m.query
+            rows.append({"widget": w.title, "namespace": q.namespace if q else "", "metric": q.metric if q else "",
+                         "dimensions": ", ".join(f"{k}={v}" for k, v in q.dimensions) if q else "",
+                         "stat": q.stat if q else "", "period": q.period if q else "",
+                         "expression": m.expression or ""})
+    return pd.DataFrame(rows)
+
+
+def fetch(widgets: list[Widget], source, window) -> pd.DataFrame:
+    qs = [m.query for w in widgets for m in w.metrics if m.query is not None]
+    frames = []
+    for p in sorted({q.period for q in qs}):
+        frames.append(source.metrics([q for q in qs if q.period == p], window))
+    return pd.concat(frames, axis=1) if frames else pd.DataFrame()
+
+
+def figure(widgets: list[Widget], data: pd.DataFrame, title: str = "", window=None) -> go.Figure:
+    """All widgets in one figure, each in its grid cell (24 columns; ``ROW_PX`` pixels per row unit)."""
+    fig = go.Figure()
+    rows = max((w.y + w.height for w in widgets), default=6)
+    pad_x, pad_y = 0.012, 0.02
+    layout: dict[str, Any] = {}
+    notes = []
+    for n, w in enumerate(widgets, start=1):
+        x0, x1 = w.x / 24 + pad_x, (w.x + w.width) / 24 - pad_x
+        y1, y0 = 1 - w.y / rows - pad_y * 2.5, 1 - (w.y + w.height) / rows + pad_y
+        ax = "" if n == 1 else str(n)
+        cx, cy = (x0 + x1) / 2, y1 + pad_y * 1.2
+        notes.append(dict(text=f"<b>{html.escape(w.title)}</b>", x=cx, y=cy, xref="paper", yref="paper",
+                          showarrow=False, font=dict(size=12)))
+        if w.type != "metric":
+            text = html.escape(str(w.properties.get("markdown", ""))).replace("\n", "<br>") if w.type == "text" \
+                else f"widget type '{html.escape(w.type)}' is not rendered here"
+            notes.append(dict(text=text, x=x0, y=y1 - 0.01, xref="paper", yref="paper", showarrow=False,
+                              align="left", xanchor="left", yanchor="top", font=dict(size=11, color="#555")))
+            layout[f"xaxis{ax}"] = dict(domain=[x0, x1], visible=False, anchor=f"y{ax}")
+            layout[f"yaxis{ax}"] = dict(domain=[y0, y1], visible=False, anchor=f"x{ax}")
+            continue
+        props = w.properties
+        view = props.get("view", "timeSeries")
+        stacked = bool(props.get("stacked", False))
+        layout[f"xaxis{ax}"] = dict(domain=[x0, x1], anchor=f"y{ax}", type="date", showgrid=True)
+        if window is not None:
+            layout[f"xaxis{ax}"]["range"] = [window.start, window.end]
+        yl = props.get("yAxis", {}).get("left", {})
+        ydef = dict(domain=[y0, y1], anchor=f"x{ax}", rangemode="tozero")
+        if "min" in yl or "max" in yl:
+            ydef["range"] = [yl.get("min", 0), yl.get("max", None)]
+        layout[f"yaxis{ax}"] = ydef
+        empty = []
+        for k, m in enumerate(w.metrics):
+            if m.query is None:
+                empty.append(f"metric math {m.expression!r} is computed by CloudWatch, not here")
+                continue
+            if not m.options.get("visible", True):
+                continue
+            s = data[m.query.label] if m.query.label in data else pd.Series(dtype=float)
+            name = m.query.label.split(":", 2)[2]
+            if s.notna().sum() == 0:
+                empty.append(f"{name}: no data (no metric matches {m.query.namespace}/{m.query.metric} with "
+                             f"{dict(m.query.dimensions) or 'no dimensions'})")
+                continue
+            color = m.options.get("color")
+            if view == "singleValue":
+                last = s.dropna().iloc[-1]
+                notes.append(dict(text=f"{html.escape(name)}<br><b>{last:.4g}</b>", x=x0 + (k + 0.5) * (x1 - x0) /
+                                  max(len(w.metrics), 1), y=(y0 + y1) / 2, xref="paper", yref="paper",
+                                  showarrow=False, font=dict(size=14)))
+                continue
+            right = m.options.get("yAxis") == "right"
+            yref = f"y{ax}" if not right else f"y{n + 100}"
+            if right and f"yaxis{n + 100}" not in layout:
+                layout[f"yaxis{n + 100}"] = dict(overlaying=f"y{ax}" if ax else "y", side="right", anchor=f"x{ax}",
+                                                 showgrid=False)
+            tr = dict(x=s.index, y=s.to_numpy(), name=name, xaxis=f"x{ax}", yaxis=yref, legendgroup=w.title,
+                      hovertemplate="%{x|%Y-%m-%d %H:%M}Z<br>%{y:.4g}<extra>" + html.escape(name) + "</extra>")
+            if view == "bar":
+                fig.add_trace(go.Bar(**tr, marker_color=color))
+            else:
+                fig.add_trace(go.Scatter(**tr, mode="lines", line=dict(color=color, width=1.3), connectgaps=False,
+                                         stackgroup=f"s{n}" if stacked else None))
+        for h in props.get("annotations", {}).get("horizontal", []):
+            if "value" in h:
+                fig.add_shape(type="line", xref=f"x{ax} domain", x0=0, x1=1, yref=f"y{ax}", y0=h["value"],
+                              y1=h["value"], line=dict(color=h.get("color", "#c62828"), dash="dash", width=1))
+                notes.append(dict(text=html.escape(str(h.get("label", ""))), xref=f"x{ax} domain", x=1,
+                                  yref=f"y{ax}", y=h["value"], showarrow=False, xanchor="right", yanchor="bottom",
+                                  font=dict(size=10, color=h.get("color", "#c62828"))))
+        if empty:
+            notes.append(dict(text="<br>".join(html.escape(e) for e in empty[:6]), x=x0 + 0.005, y=y1 - 0.01,
+                              xref="paper", yref="paper", showarrow=False, align="left", xanchor="left",
+                              yanchor="top", font=dict(size=10, color="#c62828"), bgcolor="rgba(255,255,255,0.8)"))
+    fig.update_layout(**layout, annotations=notes, height=ROW_PX * rows + 120, template="plotly_white",
+                      title=html.escape(title), showlegend=True, legend=dict(orientation="h", y=-0.05),
+                      margin=dict(l=40, r=40, t=60, b=40))
+    return fig
+
+
+@dataclass
+class DashboardView:
+    name: str
+    widgets: list
+    figure: go.Figure
+    queries: pd.DataFrame
+    empty: list
+
+
+def render_folder(folder: Path | str, source, window) -> list[DashboardView]:
+    """Every ``*.json`` dashboard body in ``folder`` rendered over ``window``."""
+    out = []
+    for path in sorted(Path(folder).glob("*.json")):
+        _, ws = load_dashboard(path)
+        data = fetch(ws, source, window)
+        empty = [m.query.label.split(":", 2)[2] for w in ws for m in w.metrics
+                 if m.query is not None and (m.query.label not in data or data[m.query.label].notna().sum() == 0)]
+        out.append(DashboardView(path.stem, ws, figure(ws, data, path.stem, window), query_table(ws), empty))
+    return out

@@ -1,0 +1,63 @@
+"""CloudWatch dashboard bodies: the "." shorthand, options, layout, placeholders and clear errors."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from rtanalytics import dashboards as D
+from rtanalytics.catalog import catalog
+from rtanalytics.errors import CatalogError
+from rtanalytics.timewindow import TimeWindow
+
+
+def test_seed_dashboard_expands_the_shorthand():
+    _, ws = D.load_dashboard(catalog().root / "dashboards" / "RealTechee-Production-Monitoring.json")
+    assert [w.title for w in ws] == ["Application Response Metrics", "DynamoDB Performance Metrics",
+                                     "Lambda Function Performance", "Business Performance Metrics"]
+    ddb = ws[1].metrics
+    assert ddb[1].query.metric == "ConsumedWriteCapacityUnits" and ddb[1].query.dims == {
+        "TableName": "Contacts-aqnqdrctpzfwfjwyxxsmu6peoq-NONE"}
+    assert ddb[3].query.dims == {"TableName": "Projects-aqnqdrctpzfwfjwyxxsmu6peoq-NONE", "Operation": "Scan"}
+    lam = ws[2].metrics
+    assert lam[4].query.metric == "Errors" and lam[4].query.dims == {"FunctionName": "user-admin"}
+    assert lam[6].query.dims == {"FunctionName": "status-processor"}
+    biz = ws[3].metrics
+    assert biz[0].query.stat == "Sum" and biz[4].query.stat == "Average" and biz[0].query.period == 3600
+
+
+def test_render_with_options_text_unknown_and_missing(demo):
+    body = {"widgets": [
+        {"type": "metric", "x": 0, "y": 0, "width": 12, "height": 6, "properties": {
+            "metrics": [["AWS/ApplicationELB", "RequestCount", "LoadBalancer", "RealTechee-ALB",
+                         {"stat": "Sum", "color": "#ff0000", "label": "requests"}],
+                        [".", "TargetResponseTime", ".", ".", {"yAxis": "right", "stat": "p95"}],
+                        [{"expression": "m1 / 60", "label": "per second"}]],
+            "view": "timeSeries", "stacked": True, "period": 300, "title": "ALB"}},
+        {"type": "text", "x": 12, "y": 0, "width": 12, "height": 3,
+         "properties": {"markdown": "# Runbook\\n<script>alert(1)</script>"}},
+        {"type": "log", "x": 12, "y": 3, "width": 12, "height": 3, "properties": {"query": "fields @message"}},
+        {"type": "metric", "x": 0, "y": 6, "width": 24, "height": 4, "properties": {
+            "metrics": [["RealTechee/Business", "RequestsSubmitted", {"stat": "Sum"}]], "period": 3600}}]}
+    ws = D.parse(json.dumps(body))
+    data = D.fetch(ws, demo, TimeWindow.parse("2026-11-18", "2026-11-19"))
+    fig = D.figure(ws, data, "t")
+    names = [t.name for t in fig.data]
+    assert names == ["requests", "TargetResponseTime RealTechee-ALB"]
+    assert fig.data[0].line.color == "#ff0000" and fig.data[0].stackgroup
+    assert fig.data[1].yaxis == "y101"  # right axis
+    text = " ".join(a.text for a in fig.layout.annotations)
+    assert "&lt;script&gt;" in text and "<script>" not in text
+    assert "widget type 'log' is not rendered here" in text
+    assert "metric math &#x27;m1 / 60&#x27; is computed by CloudWatch" in text
+    assert "RequestsSubmitted: no data" in text
+    assert fig.layout.xaxis.domain[1] < 0.5 and fig.layout.xaxis4.domain == (0.012, 0.988)
+
+
+def test_bad_bodies_name_the_problem():
+    with pytest.raises(CatalogError, match="widgets"):
+        D.parse({"nope": []})
+    with pytest.raises(CatalogError, match=r'metrics\[0\]\[0\].*repeats the previous row'):
+        D.parse({"widgets": [{"type": "metric", "properties": {"metrics": [[".", "X"]]}}]})
+    with pytest.raises(CatalogError, match="not JSON"):
+        D.parse("{not json")

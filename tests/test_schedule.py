@@ -1,0 +1,87 @@
+"""The scheduler over a simulated clock across a day: which runs happened, no overlaps, catch-up after downtime,
+a failure that notifies (SNS on moto, read back through an SQS subscription), retention, and the index."""
+
+import json
+
+import nbformat
+import pandas as pd
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+from pydantic import Field
+
+from rtanalytics.catalog.models import Environment, Notifications
+from rtanalytics.reports import registry
+from rtanalytics.reports.ledger import read_ledger
+from rtanalytics.reports.registry import CommonParams, Report
+from rtanalytics.reports.schedule import EntryLock, Schedule, run_due, slots_between
+
+
+class TinyParams(CommonParams):
+    fail: bool = Field(False, description="raise, to test failure handling")
+
+
+@pytest.fixture
+def tiny(tmp_path, monkeypatch):
+    nb = new_notebook(cells=[
+        new_code_cell('source = "demo"\nenvironment = "demo"\nstart = "-7d"\nend = "now"\nfail = False\n'
+                      'files_path = ""\nevidence = False\nevidence_dir = ""\noutput_dir = ""',
+                      metadata={"tags": ["parameters"]}),
+        new_code_cell("import pandas as pd\nimport rtanalytics as rt\nif fail:\n    raise RuntimeError('boom')\n"
+                      "rt.report_summary({'hour': pd.Timestamp(end).hour})"),
+    ])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "tiny.ipynb"
+    nbformat.write(nb, str(path))
+    monkeypatch.setitem(registry.REPORTS, "tiny", Report("tiny", "Tiny", path, TinyParams, "test report"))
+    monkeypatch.setitem(registry.REPORTS, "tinyfail", Report("tinyfail", "Tiny failing", path, TinyParams, "fails"))
+
+
+def test_cron_slots():
+    s = slots_between("0 */3 * * *", pd.Timestamp("2026-11-20T00:00Z"), pd.Timestamp("2026-11-20T09:00Z"))
+    assert [t.hour for t in s] == [3, 6, 9]
+
+
+def test_a_simulated_day(tiny, tmp_path, aws):
+    out = tmp_path / "outputs"
+    sns, sqs = aws.client("sns"), aws.client("sqs")
+    topics = {lvl: sns.create_topic(Name=f"RealTechee-{lvl}-Alerts")["TopicArn"] for lvl in ("Critical", "Warning")}
+    q = sqs.create_queue(QueueName="pager")["QueueUrl"]
+    qarn = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topics["Critical"], Protocol="sqs", Endpoint=qarn)
+    env = Environment(name="t", notifications=Notifications(enabled=True, topics=topics))
+    sched = Schedule.model_validate({"catch_up": "latest", "entries": [
+        {"name": "tiny-3h", "report": "tiny", "cron": "0 */3 * * *", "params": {"start": "-3h"}, "timeout": 60,
+         "keep": 5},
+        {"name": "tiny-fail", "report": "tinyfail", "cron": "0 6 * * *", "params": {"fail": True}, "timeout": 60}]})
+    records = []
+    clock = pd.date_range("2026-11-20T00:00Z", "2026-11-21T00:00Z", freq="5min")
+    for now in clock:
+        if pd.Timestamp("2026-11-20T13:00Z") <= now < pd.Timestamp("2026-11-20T18:30Z"):
+            continue  # the machine was down: the 15:00 and 18:00 slots are missed
+        if now == pd.Timestamp("2026-11-20T21:00Z"):
+            with EntryLock(out, "tiny-3h") as held:  # a run of the entry still going: the new one must not start
+                assert held.acquired
+                records += run_due(now, out, sched, environment=env, aws=aws)
+            continue
+        records += run_due(now, out, sched, environment=env, aws=aws)
+    by = pd.DataFrame(records)
+    tiny3 = by[by["entry"] == "tiny-3h"]
+    ran = tiny3[tiny3["status"] == "ok"]
+    assert [pd.Timestamp(s).hour for s in ran["slot"]] == [3, 6, 9, 12, 18, 0]  # 15:00 caught up at 18:00
+    assert tiny3.set_index("slot").loc["2026-11-20T18:00:00+00:00", "missed"] == 1
+    skipped = tiny3[tiny3["status"] == "skipped"]
+    assert len(skipped) == 1 and pd.Timestamp(skipped["slot"].iloc[0]).hour == 21
+    # the failing entry ran once, failed, and paged through the Critical topic
+    fail = by[by["entry"] == "tiny-fail"]
+    assert fail["status"].tolist() == ["failed"] and fail["notified"].iloc[0]["level"] == "Critical"
+    msgs = sqs.receive_message(QueueUrl=q, MaxNumberOfMessages=10)["Messages"]
+    body = json.loads(msgs[0]["Body"])
+    assert "tinyfail failed" in body["Subject"] and "boom" in body["Message"] and "report.html" in body["Message"]
+    # healthy runs notify nobody
+    assert ran["notified"].isna().all()
+    # retention kept the newest 5 runs (and the latest good one)
+    assert len([p for p in (out / "tiny").iterdir() if p.is_dir()]) == 5
+    index = (out / "index.html").read_text()
+    assert "tinyfail" in index and "failed" in index and "tiny" in index
+    ledger = read_ledger(out, "tiny")
+    assert sorted(ledger[ledger["key"] == "hour"]["value"].astype(int).tolist()) == [0, 3, 6, 9, 12, 18]
