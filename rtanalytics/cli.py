@@ -32,6 +32,10 @@ def _parser() -> argparse.ArgumentParser:
                     help="run: what is due now (for cron); daemon: stay up; install: print crontab lines")
     sc.add_argument("--outputs", type=Path, default=None)
     sc.add_argument("--environment", default=None, help="environment whose notification topics to use")
+    hc = sub.add_parser("health", help="run the seven health checks now (no notebook); exit 0 healthy, "
+                        "3 degraded, 1 unhealthy")
+    hc.add_argument("--environment", default="demo")
+    hc.add_argument("--history", type=Path, default=None, help="history store (default outputs/health.sqlite)")
     lg = sub.add_parser("ledger", help="print the ledger of key figures across runs (CSV)")
     lg.add_argument("--report", default=None)
     lg.add_argument("--outputs", type=Path, default=None)
@@ -113,6 +117,14 @@ def main(argv: list[str] | None = None) -> int:
             for r in results:
                 print(json.dumps(r, default=str))
             return 1 if any(r["status"] == "failed" for r in results) else 0
+        if args.cmd == "health":
+            import json
+
+            from .health import EXIT, check_environment
+
+            rep = check_environment(args.environment, args.history)
+            print(json.dumps(rep, indent=2, default=str))
+            return EXIT.get(rep["overallStatus"], 1)
         if args.cmd == "ledger":
             from .reports.ledger import read_ledger
 

@@ -289,6 +289,61 @@ NOTEBOOKS = {
                  "rt.report_summary({'dashboards': len(views), 'widgets': sum(len(v.widgets) for v in views), "
                  "'metrics_without_data': sum(len(v.empty) for v in views)}, provenance=provenance(src))"),
     ],
+    "health": [
+        ("md", "# Health checks\n\nThe seed's seven checks (application, GraphQL, DynamoDB, Cognito, S3, Lambda, "
+               "performance) run now, concurrently and with timeouts — on the demo against a local application and "
+               "moto server started for the purpose — then their history, how it lines up with the KPIs, and the "
+               "log-retention audit against the seed's policy."),
+        ("params", 'source: str = "demo"  # demo, cloudwatch or files\n'
+                   'environment: str = "demo"  # an environment from parameters/environments.yaml\n'
+                   'start: str = "-7d"  # history window start\n'
+                   'end: str = "now"  # history window end\n'
+                   'files_path: str = ""  # folder of exported data (source files)\n'
+                   'evidence: bool = False  # save the exact data used as an evidence bundle\n'
+                   'evidence_dir: str = ""  # set by the runner when evidence is true\n'
+                   'output_dir: str = ""  # set by the runner: this run\'s folder'),
+        ("code", "import json\nimport rtanalytics as rt\nfrom rtanalytics.reports import health\n\nrt.setup_notebook()\n"
+                 "from pathlib import Path\n"
+                 "report = health.run(source=source, environment=environment, start=start, end=end, "
+                 "files_path=files_path, evidence_dir=evidence_dir, "
+                 "history_path=Path(output_dir).parents[1] / 'health.sqlite' if output_dir else None)\n"
+                 "print(f\"{report.current['healthCheckId']}: {report.current['overallStatus']} ({report.target})\")"),
+        ("code", "report.checks_table()"),
+        ("md", "The health report in the seed's JSON shape:"),
+        ("code", "print(json.dumps(report.current, indent=2))"),
+        ("md", "## History"),
+        ("code", "print('history:', report.history_from)\nreport.figure().show()"),
+        ("code", "report.stats"),
+        ("md", "## Correlation with the KPIs\n\nThe ALB error rate and response time during the periods each check "
+               "was healthy, degraded or unhealthy."),
+        ("code", "report.correlation"),
+        ("md", "## Log retention against the seed's policy"),
+        ("code", "report.retention"),
+        ("code", "report.publish()"),
+    ],
+    "daily-ops": [
+        ("md", "# Daily operations check\n\nThe seed's six-part daily checklist: system health, 24-hour average "
+               "response time, errors in the logs, new requests, DynamoDB capacity, active alarms."),
+        ("params", 'source: str = "demo"  # demo, cloudwatch or files\n'
+                   'environment: str = "demo"  # an environment from parameters/environments.yaml\n'
+                   'start: str = "-7d"  # unused: the day is the 24 hours before end\n'
+                   'end: str = "today"  # end of the day checked (default today 00:00 UTC)\n'
+                   'files_path: str = ""  # folder of exported data (source files)\n'
+                   'evidence: bool = False  # save the exact data used as an evidence bundle\n'
+                   'evidence_dir: str = ""  # set by the runner when evidence is true\n'
+                   'output_dir: str = ""  # set by the runner: this run\'s folder'),
+        ("code", "import rtanalytics as rt\nfrom rtanalytics.reports import health\n\nrt.setup_notebook()\n"
+                 "ops = health.daily(source=source, environment=environment, end=end, files_path=files_path, "
+                 "evidence_dir=evidence_dir)\nprint(f'Day: {ops.day}')"),
+        ("code", "ops.checklist()"),
+        ("md", "## Errors by kind (24h)"),
+        ("code", "ops.error_breakdown"),
+        ("md", "## DynamoDB capacity (24h)"),
+        ("code", "ops.dynamodb"),
+        ("md", "## Active alarms"),
+        ("code", "ops.active_alarms"),
+        ("code", "ops.publish()"),
+    ],
     "explore": [
         ("md", "# Exploring metrics with rtanalytics\n\nEverything here runs offline on the embedded demo "
                "(`source=\"demo\"`); point `source` at `cloudwatch` and `environment` at `production` to ask AWS "

@@ -190,6 +190,10 @@ REPORTS: dict[str, Report] = {
                WeeklyParams, "The seed's weekly analysis: response times, volume, DynamoDB, business, Core Web Vitals."),
         Report("dashboards", "CloudWatch dashboards", NOTEBOOKS / "dashboards.ipynb", CommonParams,
                "The dashboards of parameters/dashboards/ (console JSON) drawn as on the console grid."),
+        Report("health", "Health checks", NOTEBOOKS / "health.ipynb", CommonParams,
+               "The seven health checks now, their history, correlation with the KPIs, and the log-retention audit."),
+        Report("daily-ops", "Daily operations check", NOTEBOOKS / "daily-ops.ipynb", WeeklyParams,
+               "The seed's six-part daily checklist for the 24 hours before end."),
         Report("alarms", "Alarms: backtest, what-if, routing and audit", NOTEBOOKS / "alarms.ipynb", AlarmParams,
                "The seed's alarms replayed over history against incidents, tuned, routed and audited."),
     ]

@@ -250,3 +250,13 @@ def daemon(outputs: Path | None = None, environment: str | None = None) -> None:
                    trigger(e.cron), id=e.name, max_instances=1, coalesce=True, misfire_grace_time=3600)
     print(f"rtanalytics schedule daemon: {len(sched.entries)} entries, outputs {outputs}", flush=True)
     bs.start()
+
+
+@register_task("health")
+def _health_task(params: dict, outputs: Path, now) -> dict:
+    """The seed's 5-minute health check, without a notebook: appended to ``outputs/health.sqlite``."""
+    from ..health import check_environment
+
+    rep = check_environment(params.get("environment", "demo"), Path(outputs) / "health.sqlite")
+    return {"status": "ok" if rep["overallStatus"] == "healthy" else rep["overallStatus"],
+            "overall": rep["overallStatus"], "id": rep["healthCheckId"]}

@@ -1,0 +1,217 @@
+"""The health report and the daily operations report (the seed's six-part checklist) as functions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .. import health as H
+from ..catalog import catalog
+from ..queries import MetricQuery
+from ..sources.evidence import RecordingSource, open_source, provenance, provenance_frame
+from ..timewindow import TimeWindow, parse_time, to_utc, utcnow
+
+
+def _inner(src):
+    while hasattr(src, "inner"):
+        src = src.inner
+    return src
+
+
+def _live_checks(environment: str, history_path, now):
+    env = catalog().environment(environment)
+    if env.source == "demo":
+        from ..localaws import demo_stack
+        from ..sources.base import get_source
+
+        with demo_stack(env) as (e, aws):
+            rep = H.run_checks(e, aws, get_source("demo", environment=environment, now=now), now=now)
+            groups = aws.client("logs").describe_log_groups(logGroupNamePrefix=e.resources.log_group)["logGroups"]
+        return rep, groups, "demo stack on loopback (moto server and the local application)"
+    from ..sources.aws import AwsContext
+    from ..sources.cloudwatch import CloudWatchSource
+
+    aws = AwsContext(region=env.region, profile=env.profile, endpoint_url=env.endpoint_url, max_attempts=2)
+    rep = H.run_checks(env, aws, CloudWatchSource(env, context=aws), now=now)
+    groups = CloudWatchSource(env, context=aws).describe_log_groups(env.resources.log_group)
+    return rep, groups, f"{env.name} ({env.region})"
+
+
+@dataclass
+class HealthReport:
+    current: dict
+    target: str
+    history: pd.DataFrame
+    history_from: str
+    stats: pd.DataFrame
+    correlation: pd.DataFrame
+    retention: pd.DataFrame
+    window: TimeWindow
+    src: RecordingSource | None = None
+    notes: list = field(default_factory=list)
+
+    def checks_table(self) -> pd.DataFrame:
+        rows = []
+        for k, v in self.current["checks"].items():
+            detail = {a: b for a, b in v.items() if a not in ("status", "latencyMs")}
+            rows.append({"check": k, "status": v["status"], "latency_ms": v.get("latencyMs"),
+                         "detail": ", ".join(f"{a}={b}" for a, b in detail.items())})
+        return pd.DataFrame(rows)
+
+    def figure(self):
+        from ..figures.health import availability_figure
+
+        return availability_figure(self.history)
+
+    def summary(self) -> dict:
+        out = {"overall": self.current["overallStatus"]}
+        out |= {f"{k}.status": v["status"] for k, v in self.current["checks"].items()}
+        if len(self.stats):
+            out |= {f"{r.check}.availability_pct": r.availability_pct for r in self.stats.itertuples()}
+        out["retention_findings"] = int((self.retention["finding"] != "ok").sum()) if len(self.retention) else 0
+        return out
+
+    @property
+    def provenance(self) -> dict:
+        return provenance(self.src) if self.src is not None else {}
+
+    def publish(self) -> None:
+        from .glue import report_summary
+
+        report_summary(self.summary(), "ok", self.notes, self.provenance)
+
+
+def run(source="demo", environment="demo", start="-7d", end="now", files_path="", evidence_dir="", now=None,
+        history_path=None) -> HealthReport:
+    now = to_utc(now) if now is not None else utcnow()
+    src = open_source(source, environment, now=now, **({"path": files_path} if source == "files" else {}))
+    window = TimeWindow.parse(start, end, now=now)
+    current, groups, target = _live_checks(environment, history_path, now)
+    path = history_path or H.default_history_path()
+    H.append_history(path, current)
+    hist = H.read_history(path, environment)
+    hist = hist[(hist["timestamp"] >= window.start) & (hist["timestamp"] <= window.end)]
+    notes = []
+    inner = _inner(src)
+    if hist["check_id"].nunique() < 12 and inner.name == "demo":
+        hist = H.demo_history(inner, window)
+        hist_from = "derived from the demo's metrics (what a 5-minute check would have recorded)"
+    else:
+        hist_from = f"the history store {path}"
+    stats = H.history_stats(hist) if len(hist) else pd.DataFrame()
+    # correlation with the KPIs: error rate and response time while each check was unhealthy vs healthy
+    alb = {"LoadBalancer": catalog().environment(environment).resources.alb}
+    k = src.metrics([MetricQuery("AWS/ApplicationELB", "RequestCount", alb, "Sum", 300, label="req"),
+                     MetricQuery("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", alb, "Sum", 300, label="e5"),
+                     MetricQuery("AWS/ApplicationELB", "TargetResponseTime", alb, "Average", 300, label="rt")],
+                    window)
+    k.index = k.index + pd.Timedelta(minutes=5)  # a check at T reflects the 5 minutes before it
+    rows = []
+    for name, g in hist.groupby("check_name"):
+        j = g.set_index("timestamp")["status"].reindex(k.index, method="nearest", tolerance=pd.Timedelta("3min"))
+        for st in ("healthy", "degraded", "unhealthy"):
+            m = j == st
+            if m.sum() == 0:
+                continue
+            rows.append({"check": name, "status": st, "periods": int(m.sum()),
+                         "error_rate_pct": 100 * k.loc[m, "e5"].fillna(0).sum() / max(k.loc[m, "req"].sum(), 1),
+                         "avg_response_s": float(k.loc[m, "rt"].mean())})
+    corr = pd.DataFrame(rows)
+    retention = H.retention_audit(groups, catalog().environment(environment).resources.log_group,
+                                  H.load_settings().log_retention)
+    if evidence_dir:
+        src.save_bundle(evidence_dir)
+    return HealthReport(current, target, hist, hist_from, stats, corr, retention, window, src, notes)
+
+
+# -------------------------------------------------------------------------------------------- daily ops
+@dataclass
+class DailyOps:
+    day: TimeWindow
+    health: dict
+    avg_response_s: float
+    errors_24h: int
+    error_breakdown: pd.DataFrame
+    new_requests: float
+    dynamodb: pd.DataFrame
+    active_alarms: pd.DataFrame
+    src: RecordingSource | None = None
+    notes: list = field(default_factory=list)
+
+    def checklist(self) -> pd.DataFrame:
+        h = self.health
+        bad = [k for k, v in h["checks"].items() if v["status"] not in ("healthy", "unknown")]
+        return pd.DataFrame([
+            {"#": 1, "check": "System health", "result": h["overallStatus"] + (f" ({', '.join(bad)})" if bad else "")},
+            {"#": 2, "check": "Average response time (24h)", "result": f"{self.avg_response_s:.3f} s"},
+            {"#": 3, "check": "Errors in logs (24h)", "result": f"{self.errors_24h}"},
+            {"#": 4, "check": "New requests (24h)", "result": f"{self.new_requests:.0f}"},
+            {"#": 5, "check": "DynamoDB capacity (peak read units/s)", "result": ", ".join(
+                f"{r.table} {r.peak_read_units_per_s:.2f}" for r in self.dynamodb.itertuples())},
+            {"#": 6, "check": "Active alarms", "result": ", ".join(self.active_alarms["alarm"]) if len(
+                self.active_alarms) else "none"},
+        ])
+
+    def summary(self) -> dict:
+        return {"health": self.health["overallStatus"], "avg_response_s": self.avg_response_s,
+                "errors_24h": self.errors_24h, "new_requests": self.new_requests,
+                "active_alarms": int(len(self.active_alarms)),
+                "peak_read_units_per_s": float(self.dynamodb["peak_read_units_per_s"].max()) if len(
+                    self.dynamodb) else None}
+
+    @property
+    def provenance(self) -> dict:
+        return provenance(self.src) if self.src is not None else {}
+
+    def publish(self) -> None:
+        from .glue import report_summary
+
+        report_summary(self.summary(), "ok", self.notes, self.provenance)
+
+
+def daily(source="demo", environment="demo", end="today", files_path="", evidence_dir="", now=None,
+          history_path=None) -> DailyOps:
+    """The seed's daily operations check for the 24 hours before ``end`` (default: today 00:00 UTC)."""
+    now = to_utc(now) if now is not None else utcnow()
+    env = catalog().environment(environment)
+    r = env.resources
+    src = open_source(source, environment, now=now, **({"path": files_path} if source == "files" else {}))
+    end_ts = parse_time(end, now)
+    day = TimeWindow(end_ts - pd.Timedelta(days=1), end_ts)
+    health, _, _ = _live_checks(environment, history_path, now) if source != "files" else (
+        {"overallStatus": "unknown", "checks": {}}, [], "")
+    alb = {"LoadBalancer": r.alb}
+    rt = src.metrics([MetricQuery("AWS/ApplicationELB", "TargetResponseTime", alb, "Average", 86400, label="rt")],
+                     day)["rt"].dropna()
+    logs = src.logs(r.log_group, day, '{ $.level = "error" }')
+    errors = int(len(logs))
+    breakdown = (logs.groupby("error.name").size().rename("errors").reset_index().sort_values("errors",
+                 ascending=False) if errors and "error.name" in logs else pd.DataFrame(columns=["error.name",
+                                                                                              "errors"]))
+    req = src.list_metrics("RealTechee/Business", "RequestsSubmitted")
+    new = float(src.metrics([m.query("Sum", 86400, label=f"r{i}") for i, m in enumerate(req)], day).sum().sum()) \
+        if req else 0.0
+    ddb = []
+    for t in r.tables:
+        q = MetricQuery("AWS/DynamoDB", "ConsumedReadCapacityUnits", {"TableName": f"{t}-{r.table_suffix}"}, "Sum",
+                        300, label="x")
+        x = src.metrics([q], day)["x"] / 300
+        ddb.append({"table": t, "peak_read_units_per_s": float(x.max()), "avg_read_units_per_s": float(x.mean())})
+    inner = _inner(src)
+    if hasattr(inner, "describe_alarms"):
+        d = inner.describe_alarms(state="ALARM", prefix=None)
+        active = pd.DataFrame([{"alarm": a["AlarmName"], "since": a.get("StateUpdatedTimestamp"),
+                                "reason": a.get("StateReason")} for a in d["metric"] + d["composite"]],
+                              columns=["alarm", "since", "reason"])
+    else:  # the demo: the catalog's alarms evaluated up to the end of the day
+        h = src.alarm_history(TimeWindow(end_ts - pd.Timedelta(days=14), end_ts))
+        last = h.sort_values("timestamp").groupby("alarm").tail(1) if len(h) else h
+        active = pd.DataFrame({"alarm": last["alarm"], "since": last["timestamp"], "reason": last["reason"]})[
+            (last["to_state"] == "ALARM").to_numpy()] if len(last) else pd.DataFrame(columns=["alarm", "since",
+                                                                                                "reason"])
+    if evidence_dir:
+        src.save_bundle(evidence_dir)
+    return DailyOps(day, health, float(rt.iloc[0]) if len(rt) else float("nan"), errors, breakdown, new,
+                    pd.DataFrame(ddb), active.reset_index(drop=True), src)
