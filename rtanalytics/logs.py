@@ -386,3 +386,17 @@ def _demo_access(src, log_group: str, window: TimeWindow, filter_pattern: str | 
     if filter_pattern:
         df = df[filter_mask(df["message"], filter_pattern)]
     return df.reset_index(drop=True)
+
+
+def count_errors(source, log_group: str, window: TimeWindow, bin_s: int = 300) -> pd.Series:
+    """Error-level log events per ``bin_s`` bin. On CloudWatch the counting is pushed down to Logs Insights
+    (``stats count(*) by bin``) instead of downloading every line; other sources count what they return."""
+    inner = source
+    while hasattr(inner, "inner"):
+        inner = inner.inner
+    if hasattr(inner, "log_counts"):
+        return inner.log_counts(log_group, window, "error", bin_s)
+    df = source.logs(log_group, window, '{ $.level = "error" }')
+    if df.empty:
+        return pd.Series(dtype="float64", name="n")
+    return df.set_index("timestamp").resample(f"{bin_s}s").size().astype("float64").rename("n")

@@ -85,3 +85,17 @@ def test_a_simulated_day(tiny, tmp_path, aws):
     assert "tinyfail" in index and "failed" in index and "tiny" in index
     ledger = read_ledger(out, "tiny")
     assert sorted(ledger[ledger["key"] == "hour"]["value"].astype(int).tolist()) == [0, 3, 6, 9, 12, 18]
+
+
+def test_prune_keeps_the_latest_good_run_and_partials(tmp_path):
+    from rtanalytics.reports.publish import prune
+
+    d = tmp_path / "kpis"
+    for i in range(6):
+        (d / f"2026112{i}T000000Z-aaaaaa").mkdir(parents=True)
+    (d / ".20261127T000000Z-bbbbbb.partial").mkdir()
+    (d / "latest.json").write_text(json.dumps({"run_id": "20261120T000000Z-aaaaaa"}))  # the oldest is the good one
+    gone = {p.name for p in prune(d, keep=2)}
+    left = {p.name for p in d.iterdir() if p.is_dir()}
+    assert "20261120T000000Z-aaaaaa" in left and ".20261127T000000Z-bbbbbb.partial" in left
+    assert left >= {"20261125T000000Z-aaaaaa", "20261124T000000Z-aaaaaa"} and len(gone) == 3

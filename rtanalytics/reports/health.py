@@ -185,8 +185,11 @@ def daily(source="demo", environment="demo", end="today", files_path="", evidenc
     alb = {"LoadBalancer": r.alb}
     rt = src.metrics([MetricQuery("AWS/ApplicationELB", "TargetResponseTime", alb, "Average", 86400, label="rt")],
                      day)["rt"].dropna()
-    logs = src.logs(r.log_group, day, '{ $.level = "error" }')
-    errors = int(len(logs))
+    from ..logs import count_errors
+
+    errors = int(count_errors(src, r.log_group, day).sum())
+    logs = src.logs(r.log_group, day, '{ $.level = "error" }') if _inner(src).name != "cloudwatch" else \
+        pd.DataFrame()
     breakdown = (logs.groupby("error.name").size().rename("errors").reset_index().sort_values("errors",
                  ascending=False) if errors and "error.name" in logs else pd.DataFrame(columns=["error.name",
                                                                                               "errors"]))

@@ -91,6 +91,31 @@ def _inner(src):
     return src
 
 
+def _health_events(src, window) -> pd.DataFrame:
+    """Health-check failures in the window, one event per run of non-healthy results of a check: from the
+    history store when it covers the window, else (demo) what the 5-minute checks would have recorded."""
+    from .. import health as H
+
+    hist = H.read_history(H.default_history_path())
+    hist = hist[(hist["timestamp"] >= window.start) & (hist["timestamp"] < window.end)] if len(hist) else hist
+    inner = _inner(src)
+    if hist.empty and inner.name == "demo":
+        hist = H.demo_history(inner, window)
+    rows = []
+    for name, g in hist.sort_values("timestamp").groupby("check_name"):
+        bad = g["status"].isin(["degraded", "unhealthy"]).to_numpy()
+        d = np.diff(np.r_[0, bad.astype(int), 0])
+        ts = g["timestamp"].to_numpy()
+        for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
+            worst = "unhealthy" if (g["status"].iloc[a:b] == "unhealthy").any() else "degraded"
+            rows.append({"start": pd.Timestamp(ts[a]).tz_localize("UTC") if pd.Timestamp(ts[a]).tzinfo is None
+                         else pd.Timestamp(ts[a]), "end": pd.Timestamp(ts[b - 1]).tz_localize("UTC") if
+                         pd.Timestamp(ts[b - 1]).tzinfo is None else pd.Timestamp(ts[b - 1]),
+                         "kind": "health-check", "source": "health", "severity": "critical" if worst == "unhealthy"
+                         else "warning", "summary": f"{name} check {worst} ({b - a} runs)", "evidence": ""})
+    return pd.DataFrame(rows)
+
+
 def resolve_incident(src, incident_start: str, incident_end: str, alarm: str, at: str, now) -> tuple:
     """The incident window: given, or from an alarm's ALARM period around ``at``, or (demo) the latest
     injected incident before ``now``."""
@@ -149,6 +174,9 @@ def run(source: str = "demo", environment: str = "demo", incident_start: str = "
     alarms_h = src.alarm_history(window)
     events = src.events(window)
     tl = F.timeline(leads, alarms_h, events, bursts, sigs, s, e)
+    hc = _health_events(src, window)
+    if len(hc):
+        tl = pd.concat([tl, hc], ignore_index=True).sort_values("start", kind="stable").reset_index(drop=True)
     times = F.postmortem_times(leads, alarms_h, primary)
     notes = [f"incident window: {how}"]
     # impact
