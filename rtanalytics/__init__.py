@@ -30,6 +30,7 @@ from .queries import MetricQuery
 from .timewindow import TimeWindow, parse_duration, parse_time
 
 __all__ = ["catalog", "source", "metrics", "logs", "alarm_history", "events", "kpis", "run", "report_summary",
+           "ledger", "parse_time", "parse_duration",
            "MetricQuery", "TimeWindow", "RtAnalyticsError", "ParameterError", "CatalogError", "SourceError",
            "ReportError", "setup_notebook"]
 

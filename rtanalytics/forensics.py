@@ -20,7 +20,6 @@ minute (log ratio to the baseline): the cause moves first and hardest, its conse
 from __future__ import annotations
 
 import html
-import re
 from dataclasses import dataclass, field
 
 import numpy as np

@@ -27,7 +27,7 @@ OpenSLO v1; CloudWatch Application Signals SLO concepts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 import numpy as np

@@ -1,6 +1,5 @@
 """Faults on loopback (a proxy in front of moto answering 500/503 or slowly) and the Parquet cache."""
 
-import json
 import threading
 
 import numpy as np

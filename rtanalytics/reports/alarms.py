@@ -9,12 +9,13 @@ import pandas as pd
 
 from .. import backtest as bt
 from ..alarms import Alarm, alarms_from_describe, evaluate, load_alarms
-from ..sources.evidence import RecordingSource, open_source, provenance, provenance_frame
+from ..sources.evidence import RecordingSource, open_source, unwrap
 from ..timewindow import TimeWindow
+from .result import ReportResult
 
 
 @dataclass
-class AlarmsReport:
+class AlarmsReport(ReportResult):
     window: TimeWindow
     alarms: list[Alarm]
     evaluations: dict
@@ -72,20 +73,6 @@ class AlarmsReport:
                 "critical_pages": int(len(crit)), "off_hours_pages": int(crit["off_hours"].sum()) if len(crit) else 0,
                 "audit_findings_high": int((self.audit["severity"] == "high").sum())}
 
-    @property
-    def provenance(self) -> dict:
-        return provenance(self.src) if self.src is not None else {}
-
-    def provenance_table(self):
-        return provenance_frame(self.provenance).style.hide(axis="index")
-
-    def publish(self) -> None:
-        from .glue import report_summary
-
-        prov = self.provenance
-        status = "ok" if prov.get("complete", True) else "partial"
-        report_summary(self.summary(), status, self.notes, prov)
-
 
 def _incidents(src, window, incidents_file: str) -> pd.DataFrame:
     if incidents_file:
@@ -96,9 +83,7 @@ def _incidents(src, window, incidents_file: str) -> pd.DataFrame:
             df["id"] = [f"incident-{i + 1}" for i in range(len(df))]
         df["incident"] = df.get("incident", df["id"])
         return df
-    inner = src
-    while hasattr(inner, "inner"):
-        inner = inner.inner
+    inner = unwrap(src)
     if hasattr(inner, "incidents"):
         return inner.incidents(window)
     return pd.DataFrame(columns=["id", "incident", "start", "end"])

@@ -13,8 +13,9 @@ from .. import capacity as C
 from ..catalog import catalog, read_yaml
 from ..catalog.loader import validate
 from ..queries import MetricQuery
-from ..sources.evidence import RecordingSource, open_source, provenance, provenance_frame
-from ..timewindow import TimeWindow, parse_duration
+from ..sources.evidence import RecordingSource, open_source
+from ..timewindow import TimeWindow
+from .result import ReportResult
 
 
 class Item(BaseModel):
@@ -64,7 +65,7 @@ def expand(spec: CapacitySpec, env) -> list[tuple[Item, MetricQuery]]:
 
 
 @dataclass
-class CapacityReport:
+class CapacityReport(ReportResult):
     window: TimeWindow
     table: pd.DataFrame
     accuracy: pd.DataFrame
@@ -105,19 +106,6 @@ class CapacityReport:
         out["median_mape_pct"] = float(self.accuracy["mape_pct"].median()) if len(self.accuracy) else None
         out["median_coverage"] = float(self.accuracy["coverage"].median()) if len(self.accuracy) else None
         return out
-
-    @property
-    def provenance(self) -> dict:
-        return provenance(self.src) if self.src is not None else {}
-
-    def provenance_table(self):
-        return provenance_frame(self.provenance).style.hide(axis="index")
-
-    def publish(self) -> None:
-        from .glue import report_summary
-
-        prov = self.provenance
-        report_summary(self.summary(), "ok" if prov.get("complete", True) else "partial", self.notes, prov)
 
 
 def run(source="demo", environment="demo", start="-90d", end="now", horizon="", growth: list | None = None,
@@ -180,7 +168,7 @@ def rating(value: float, good: float, poor: float) -> str:
 
 
 @dataclass
-class WeeklyReport:
+class WeeklyReport(ReportResult):
     week: TimeWindow
     response_daily: pd.DataFrame
     response_trend_pct_per_day: float
@@ -206,19 +194,6 @@ class WeeklyReport:
                "vitals_poor": int((self.vitals["rating"] == "poor").sum()),
                "vitals_good": int((self.vitals["rating"] == "good").sum())}
         return out
-
-    @property
-    def provenance(self) -> dict:
-        return provenance(self.src) if self.src is not None else {}
-
-    def provenance_table(self):
-        return provenance_frame(self.provenance).style.hide(axis="index")
-
-    def publish(self) -> None:
-        from .glue import report_summary
-
-        prov = self.provenance
-        report_summary(self.summary(), "ok" if prov.get("complete", True) else "partial", self.notes, prov)
 
 
 def weekly(source="demo", environment="demo", end="today", files_path="", evidence_dir="", now=None) -> WeeklyReport:

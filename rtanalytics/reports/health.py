@@ -4,20 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from .. import health as H
 from ..catalog import catalog
 from ..queries import MetricQuery
-from ..sources.evidence import RecordingSource, open_source, provenance, provenance_frame
+from ..sources.evidence import RecordingSource, open_source, unwrap
 from ..timewindow import TimeWindow, parse_time, to_utc, utcnow
+from .result import ReportResult
 
-
-def _inner(src):
-    while hasattr(src, "inner"):
-        src = src.inner
-    return src
 
 
 def _live_checks(environment: str, history_path, now):
@@ -40,7 +35,7 @@ def _live_checks(environment: str, history_path, now):
 
 
 @dataclass
-class HealthReport:
+class HealthReport(ReportResult):
     current: dict
     target: str
     history: pd.DataFrame
@@ -73,15 +68,6 @@ class HealthReport:
         out["retention_findings"] = int((self.retention["finding"] != "ok").sum()) if len(self.retention) else 0
         return out
 
-    @property
-    def provenance(self) -> dict:
-        return provenance(self.src) if self.src is not None else {}
-
-    def publish(self) -> None:
-        from .glue import report_summary
-
-        report_summary(self.summary(), "ok", self.notes, self.provenance)
-
 
 def run(source="demo", environment="demo", start="-7d", end="now", files_path="", evidence_dir="", now=None,
         history_path=None) -> HealthReport:
@@ -94,7 +80,7 @@ def run(source="demo", environment="demo", start="-7d", end="now", files_path=""
     hist = H.read_history(path, environment)
     hist = hist[(hist["timestamp"] >= window.start) & (hist["timestamp"] <= window.end)]
     notes = []
-    inner = _inner(src)
+    inner = unwrap(src)
     if hist["check_id"].nunique() < 12 and inner.name == "demo":
         hist = H.demo_history(inner, window)
         hist_from = "derived from the demo's metrics (what a 5-minute check would have recorded)"
@@ -128,7 +114,7 @@ def run(source="demo", environment="demo", start="-7d", end="now", files_path=""
 
 # -------------------------------------------------------------------------------------------- daily ops
 @dataclass
-class DailyOps:
+class DailyOps(ReportResult):
     day: TimeWindow
     health: dict
     avg_response_s: float
@@ -161,15 +147,6 @@ class DailyOps:
                 "peak_read_units_per_s": float(self.dynamodb["peak_read_units_per_s"].max()) if len(
                     self.dynamodb) else None}
 
-    @property
-    def provenance(self) -> dict:
-        return provenance(self.src) if self.src is not None else {}
-
-    def publish(self) -> None:
-        from .glue import report_summary
-
-        report_summary(self.summary(), "ok", self.notes, self.provenance)
-
 
 def daily(source="demo", environment="demo", end="today", files_path="", evidence_dir="", now=None,
           history_path=None) -> DailyOps:
@@ -188,7 +165,7 @@ def daily(source="demo", environment="demo", end="today", files_path="", evidenc
     from ..logs import count_errors
 
     errors = int(count_errors(src, r.log_group, day).sum())
-    logs = src.logs(r.log_group, day, '{ $.level = "error" }') if _inner(src).name != "cloudwatch" else \
+    logs = src.logs(r.log_group, day, '{ $.level = "error" }') if unwrap(src).name != "cloudwatch" else \
         pd.DataFrame()
     breakdown = (logs.groupby("error.name").size().rename("errors").reset_index().sort_values("errors",
                  ascending=False) if errors and "error.name" in logs else pd.DataFrame(columns=["error.name",
@@ -202,7 +179,7 @@ def daily(source="demo", environment="demo", end="today", files_path="", evidenc
                         300, label="x")
         x = src.metrics([q], day)["x"] / 300
         ddb.append({"table": t, "peak_read_units_per_s": float(x.max()), "avg_read_units_per_s": float(x.mean())})
-    inner = _inner(src)
+    inner = unwrap(src)
     if hasattr(inner, "describe_alarms"):
         d = inner.describe_alarms(state="ALARM", prefix=None)
         active = pd.DataFrame([{"alarm": a["AlarmName"], "since": a.get("StateUpdatedTimestamp"),

@@ -12,12 +12,13 @@ from ..accesslogs import parse_clf
 from ..catalog import catalog
 from ..errors import ParameterError
 from ..logs import redact
-from ..sources.evidence import RecordingSource, open_source, provenance, provenance_frame
+from ..sources.evidence import RecordingSource, open_source, unwrap
 from ..timewindow import TimeWindow, parse_duration, parse_time, to_utc, utcnow
+from .result import ReportResult
 
 
 @dataclass
-class IncidentReport:
+class IncidentReport(ReportResult):
     title: str
     window: TimeWindow
     incident: TimeWindow
@@ -71,24 +72,6 @@ class IncidentReport:
                 else None, "failed_requests": self.impact.get("failed requests"),
                 "signals_moved": int(len(self.leads))}
 
-    @property
-    def provenance(self) -> dict:
-        return provenance(self.src) if self.src is not None else {}
-
-    def provenance_table(self):
-        return provenance_frame(self.provenance).style.hide(axis="index")
-
-    def publish(self) -> None:
-        from .glue import report_summary
-
-        prov = self.provenance
-        report_summary(self.summary(), "ok" if prov.get("complete", True) else "partial", self.notes, prov)
-
-
-def _inner(src):
-    while hasattr(src, "inner"):
-        src = src.inner
-    return src
 
 
 def _health_events(src, window) -> pd.DataFrame:
@@ -98,7 +81,7 @@ def _health_events(src, window) -> pd.DataFrame:
 
     hist = H.read_history(H.default_history_path())
     hist = hist[(hist["timestamp"] >= window.start) & (hist["timestamp"] < window.end)] if len(hist) else hist
-    inner = _inner(src)
+    inner = unwrap(src)
     if hist.empty and inner.name == "demo":
         hist = H.demo_history(inner, window)
     rows = []
@@ -136,7 +119,7 @@ def resolve_incident(src, incident_start: str, incident_end: str, alarm: str, at
         out = h[(h["timestamp"] > s) & (h["to_state"] != "ALARM")]
         e = out.iloc[0]["timestamp"] if len(out) else s + pd.Timedelta(hours=1)
         return s - pd.Timedelta(minutes=15), e, f"{alarm} in ALARM {s:%H:%M}Z → {e:%H:%M}Z"
-    inner = _inner(src)
+    inner = unwrap(src)
     if hasattr(inner, "incidents"):
         inc = inner.incidents(TimeWindow(now - pd.Timedelta(days=14), now))
         inc = inc[inc["end"] <= now]
@@ -180,7 +163,6 @@ def run(source: str = "demo", environment: str = "demo", incident_start: str = "
     times = F.postmortem_times(leads, alarms_h, primary)
     notes = [f"incident window: {how}"]
     # impact
-    req = df.filter(like="RequestCount").sum(axis=1) if any("RequestCount" in c for c in df) else None
     five = next((c for c in df.columns if "HTTPCode_Target_5XX_Count" in c), None)
     imp_start = times.start or s
     imp_end = times.resolved or e
@@ -214,7 +196,7 @@ def run(source: str = "demo", environment: str = "demo", incident_start: str = "
         if not show_personal_data:
             excerpt["message"] = redact(excerpt["message"])
             notes.append("personal data in log excerpts is redacted (show_personal_data=true shows it)")
-    inner = _inner(src)
+    inner = unwrap(src)
     truth = inner.incidents(window) if hasattr(inner, "incidents") else None
     if evidence_dir:
         src.save_bundle(evidence_dir)

@@ -8,12 +8,13 @@ import pandas as pd
 
 from ..catalog import catalog
 from ..kpis import evaluate_kpis
-from ..sources.evidence import RecordingSource, open_source, provenance
+from ..sources.evidence import RecordingSource, open_source
 from ..timewindow import TimeWindow, period_seconds
+from .result import ReportResult
 
 
 @dataclass
-class KpiReport:
+class KpiReport(ReportResult):
     window: TimeWindow
     table: pd.DataFrame
     series: pd.DataFrame
@@ -34,35 +35,6 @@ class KpiReport:
         figs |= {f"{r.kpi}.status": r.status for r in self.table.itertuples()}
         figs["kpis_in_alert"] = int((self.table["status"] == "alert").sum())
         return figs
-
-    @property
-    def provenance(self) -> dict:
-        return provenance(self.src) if self.src is not None else {}
-
-    @property
-    def status(self) -> str:
-        """``partial`` when some data could not be had (the notes say which), else ``ok``."""
-        return "ok" if self.provenance.get("complete", True) else "partial"
-
-    @property
-    def notes(self) -> list[str]:
-        return [f"missing data: {p['query']} {p['start']}..{p['end']}: {p['reason']}"
-                for p in self.provenance.get("problems", [])]
-
-    def provenance_table(self):
-        from ..sources.evidence import provenance_frame
-
-        return provenance_frame(self.provenance).style.hide(axis="index")
-
-    def missing_data(self) -> pd.DataFrame:
-        """Queries (and time slices) whose data could not be had, with the cause; empty when complete."""
-        return pd.DataFrame(self.provenance.get("problems", []), columns=["query", "start", "end", "reason"])
-
-    def publish(self) -> None:
-        """Hand figures, status, notes and provenance to the runner (the notebook's last cell)."""
-        from .glue import report_summary
-
-        report_summary(self.summary(), self.status, self.notes, self.provenance)
 
     def status_table(self):
         from ..figures.kpis import status_table_style

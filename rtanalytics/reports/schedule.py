@@ -230,7 +230,7 @@ def _save_state(outputs: Path, update: dict) -> None:
 def crontab_lines(repo: Path | None = None, every: str = "*/5 * * * *") -> list[str]:
     repo = repo or Path(__file__).resolve().parents[2]
     exe = Path(sys.executable).parent / "rtanalytics"
-    return [f"# rtanalytics: run what parameters/schedule.yaml says is due (UTC), every 5 minutes",
+    return ["# rtanalytics: run what parameters/schedule.yaml says is due (UTC), every 5 minutes",
             "CRON_TZ=UTC", f"{every} cd {repo} && {exe} schedule run >> {repo}/outputs/schedule.log 2>&1"]
 
 

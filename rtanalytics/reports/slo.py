@@ -12,8 +12,9 @@ from ..catalog import catalog
 from ..catalog.openslo import SLO, OpenSLOCatalog, load_openslo
 from ..errors import CatalogError, ParameterError
 from ..queries import MetricQuery
-from ..sources.evidence import RecordingSource, open_source, provenance, provenance_frame
+from ..sources.evidence import RecordingSource, open_source, unwrap
 from ..timewindow import TimeWindow, parse_duration, to_utc
+from .result import ReportResult
 
 
 def slo_window(slo: SLO, end: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -96,7 +97,7 @@ def exclusion_intervals(spec: list[str], events: pd.DataFrame, after_deploy="30m
 
 
 @dataclass
-class SloReport:
+class SloReport(ReportResult):
     window: TimeWindow
     slos: dict
     slis: dict
@@ -139,22 +140,9 @@ class SloReport:
         out["pages"] = int((self.alerts["severity"] == "page").sum()) if len(self.alerts) else 0
         return out
 
-    @property
-    def provenance(self) -> dict:
-        return provenance(self.src) if self.src is not None else {}
-
-    def provenance_table(self):
-        return provenance_frame(self.provenance).style.hide(axis="index")
-
     def working(self) -> pd.DataFrame:
         """Every figure with its good and total counts, window boundaries and formula."""
         return pd.DataFrame([dict(slo=n, **b.row()) for n, b in self.budgets.items()])
-
-    def publish(self) -> None:
-        from .glue import report_summary
-
-        prov = self.provenance
-        report_summary(self.summary(), "ok" if prov.get("complete", True) else "partial", self.notes, prov)
 
 
 def _status(b: S.Budget, is_stale: bool, paging: bool) -> str:
@@ -189,7 +177,6 @@ def _table(slos, slis, budgets, alerts, end, stale_flags) -> pd.DataFrame:
 def run(source: str = "demo", environment: str = "demo", start: str = "-30d", end: str = "now",
         slos: list | None = None, exclude: list | None = None, files_path: str = "", evidence_dir: str = "",
         now=None, slo_dir=None) -> SloReport:
-    from .. import backtest as bt
     from ..alarms import load_alarms
 
     cat = load_openslo(slo_dir or catalog().root / "slos")
@@ -227,9 +214,7 @@ def run(source: str = "demo", environment: str = "demo", start: str = "-30d", en
         columns=["rule", "severity", "start", "end", "slo"])
     table = _table(chosen, slis, budgets, alerts, window.end, stale_flags)
     table_raw = _table(chosen, slis_raw, budgets_raw, alerts, window.end, stale_flags)
-    inner = src
-    while hasattr(inner, "inner"):
-        inner = inner.inner
+    inner = unwrap(src)
     incidents = inner.incidents(window) if hasattr(inner, "incidents") else pd.DataFrame(
         columns=["id", "incident", "start", "end"])
     comparison = compare_alerting(alerts, incidents, src, window, load_alarms(environment=environment))

@@ -13,7 +13,7 @@ A source answers five questions over a :class:`~rtanalytics.timewindow.TimeWindo
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Protocol, Sequence, runtime_checkable
 
 import numpy as np

@@ -22,7 +22,6 @@ import math
 import time
 from typing import Sequence
 
-import numpy as np
 import pandas as pd
 
 from ..errors import SourceError
@@ -30,7 +29,7 @@ from ..frames import ALARM_HISTORY_COLUMNS, empty_alarm_history, empty_events, e
 from ..queries import MetricQuery
 from ..timewindow import TimeWindow, to_utc, utcnow
 from .aws import AwsContext
-from .base import MetricId, assemble, grid_bounds, match_metric, period_grid, register_source
+from .base import MetricId, assemble, grid_bounds, match_metric, register_source
 
 MAX_QUERIES = 500
 MAX_DATAPOINTS = 100_800

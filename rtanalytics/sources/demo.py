@@ -13,11 +13,9 @@ Nothing after the source's ``now`` exists yet.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import zlib
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -26,7 +24,7 @@ import pandas as pd
 from ..catalog import Scenario, catalog
 from ..catalog.models import Environment, MetricSelector
 from ..errors import SourceError
-from ..frames import EVENT_COLUMNS, empty_alarm_history, empty_events
+from ..frames import EVENT_COLUMNS, empty_events
 from ..queries import MetricQuery
 from ..timewindow import TimeWindow, parse_duration, to_utc, utcnow
 from . import stats

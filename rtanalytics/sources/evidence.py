@@ -122,6 +122,13 @@ class RecordingSource:
         return path
 
 
+def unwrap(src):
+    """The source underneath the recording and cache layers."""
+    while type(src).__name__ in ("RecordingSource", "CachedSource"):
+        src = src.inner
+    return src
+
+
 def _unwrap(src):
     chain = []
     while src is not None:
