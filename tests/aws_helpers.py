@@ -22,7 +22,8 @@ def session():
 class FaultProxy:
     """Forwards to ``target`` on loopback; answers some requests with a fault instead.
 
-    ``plan(n, body) -> None | 'http500' | 'http503' | 'slow'`` decides for the n-th request (0-based).
+    ``plan(n, body, headers) -> None | 'http500' | 'http503' | 'throttle' | 'slow'`` decides for the n-th
+    request (0-based).
     """
 
     def __init__(self, target_port: int, plan, slow_s: float = 3.0):
@@ -44,6 +45,16 @@ class FaultProxy:
                     n = outer.count
                     outer.count += 1
                 fault = plan(n, body, dict(self.headers))
+                if fault == "throttle":  # what the JSON-protocol services (CloudWatch Logs) answer when throttled
+                    outer.faults += 1
+                    body = b'{"__type":"ThrottlingException","message":"Rate exceeded"}'
+                    self.send_response(400)
+                    self.send_header("Content-Type", "application/x-amz-json-1.1")
+                    self.send_header("x-amzn-ErrorType", "ThrottlingException")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
                 if fault in ("http500", "http503"):
                     outer.faults += 1
                     self.send_response(500 if fault == "http500" else 503)

@@ -45,6 +45,23 @@ def test_transient_faults_are_retried_to_identical_data(aws, moto_server, window
     assert sum(r.get("retries", 0) for r in src.aws.requests) >= 4
 
 
+def test_throttled_log_pulls_are_retried(aws, moto_server, window):
+    logs = aws.client("logs")
+    logs.create_log_group(logGroupName="g")
+    logs.create_log_stream(logGroupName="g", logStreamName="s")
+    t0 = int(window.start.timestamp() * 1000)
+    logs.put_log_events(logGroupName="g", logStreamName="s", logEvents=[
+        {"timestamp": t0 + i * 1000, "message": f"line {i}"} for i in range(50)])
+    proxy = FaultProxy(moto_server.port, lambda n, body, h: "throttle" if n < 2 else None)
+    try:
+        src = CloudWatchSource("demo", context=ctx(proxy.url, max_attempts=4))
+        df = src.logs("g", window)
+    finally:
+        proxy.stop()
+    assert len(df) == 50 and proxy.faults == 2
+    assert src.aws.requests[0]["retries"] == 2  # botocore's standard mode retried the throttling
+
+
 def test_persistent_faults_give_partial_data_not_zeros(aws, moto_server, window, monkeypatch):
     seed_metrics(aws, 4, 90, window.start)
     # every GetMetricData for the second half of the queries fails; everything else passes
