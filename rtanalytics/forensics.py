@@ -201,7 +201,24 @@ def error_signatures(logs: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp,
                         "before": tab["before"].to_numpy(), "during": tab["during"].to_numpy(),
                         "first_seen": first.reindex(tab.index).to_numpy()})
     out["ratio"] = ((out["during"] / dur_h) + 1e-9) / ((out["before"] / before_h) + 1 / before_h)
-    return out.sort_values(["during", "ratio"], ascending=False).reset_index(drop=True)
+    out = out.sort_values(["during", "ratio"], ascending=False).reset_index(drop=True)
+    out.attrs["assignments"] = d[["timestamp", "signature"]]  # each error line's signature, for counts over time
+    return out
+
+
+def signature_counts(signatures: pd.DataFrame, bin="5min", top: int = 5) -> pd.DataFrame:
+    """Error lines per ``bin`` for the ``top`` signatures (columns named by their templates)."""
+    a = signatures.attrs.get("assignments")
+    if a is None or a.empty:
+        return pd.DataFrame()
+    keep = list(signatures["signature"].head(top))
+    names = dict(zip(signatures["signature"], signatures["template"].str.slice(0, 60)))
+    a = a[a["signature"].isin(keep)]
+    c = a.assign(timestamp=pd.to_datetime(a["timestamp"], utc=True)).pivot_table(
+        index=pd.Grouper(key="timestamp", freq=bin), columns="signature", values="timestamp", aggfunc="count",
+        fill_value=0)
+    c = c.reindex(columns=[k for k in keep if k in c.columns])  # most frequent during the incident first
+    return c.rename(columns=names)
 
 
 def log_bursts(logs: pd.DataFrame, baseline_end: pd.Timestamp, z: float = Z) -> pd.DataFrame:

@@ -99,3 +99,17 @@ def test_no_injected_script_runs_in_the_browser(hostile_run):
     dom = dom_dump(hostile_run.run_dir / "report.html")
     assert "<title>pwned</title>" not in dom and "pwned" not in dom.split("<title>")[1].split("</title>")[0]
     assert "&lt;script&gt;document.title" in dom  # shown as text
+
+
+def test_signature_counts_over_time(demo):
+    inc = demo.incidents(TimeWindow.parse("2026-11-06", "2026-11-20"))
+    d = inc[inc["incident"] == "deploy-5xx"].iloc[0]
+    r = incident.run(incident_start=str(d["start"]), incident_end=str(d["end"]), now=NOW)
+    from rtanalytics.forensics import signature_counts
+
+    c = signature_counts(r.signatures)
+    top = c.columns[0]
+    assert top.startswith("TypeError")
+    during = c.loc[(c.index >= d["start"].floor("5min")) & (c.index < d["end"]), top].sum()
+    assert during == r.signatures.iloc[0]["during"] and c[top].sum() >= during
+    assert len(r.signature_figure().data) == len(c.columns)

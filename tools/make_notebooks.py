@@ -184,6 +184,7 @@ NOTEBOOKS = {
         ("code", "report.figure().show()"),
         ("md", "## Error signatures\n\nError lines grouped into templates (drain3); counts before and during."),
         ("code", 'report.signatures[["template", "before", "during", "first_seen"]].head(10)'),
+        ("code", "report.signature_figure().show()"),
         ("md", "## Log excerpt (redacted by default)"),
         ("code", "report.log_excerpt"),
         ("md", "## Timeline"),

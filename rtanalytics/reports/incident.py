@@ -59,6 +59,18 @@ class IncidentReport(ReportResult):
         cols = ["rank", "signal", "onset", "lag_minutes", "change", "max_z", "recovered"]
         return self.leads[cols] if len(self.leads) else pd.DataFrame(columns=cols)
 
+    def signature_figure(self):
+        """Error lines per 5 minutes for the top signatures, the incident shaded."""
+        import plotly.graph_objects as go
+
+        c = F.signature_counts(self.signatures)
+        fig = go.Figure([go.Scatter(x=c.index, y=c[col].to_numpy(), mode="lines", name=str(col),
+                                    line=dict(shape="hv")) for col in c.columns])
+        fig.add_vrect(x0=self.incident.start, x1=self.incident.end, fillcolor="#c62828", opacity=0.08, line_width=0)
+        fig.update_layout(title="Error signatures over time (lines per 5 minutes)", template="plotly_white",
+                          height=360, legend=dict(orientation="h", y=-0.2))
+        return fig
+
     def figure(self):
         from ..figures.incident import signals_figure
 
