@@ -161,7 +161,9 @@ def _run(args) -> int:
         results = [run_report(args.report[0], params, outputs, now=now, timeout=args.timeout,
                               progress=not args.no_progress)]
     else:
-        with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as ex:
+        import multiprocessing as mp
+
+        with ProcessPoolExecutor(max_workers=max(1, args.jobs), mp_context=mp.get_context("spawn")) as ex:
             futs = [ex.submit(run_report, n, params, outputs, now, args.timeout, False) for n in args.report]
             results = [f.result() for f in futs]
     bad = 0
