@@ -27,6 +27,10 @@ lab: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/demo_generation.py
 	$(PY) bench/run_overhead.py
+	$(PY) bench/fetch.py
+	$(PY) bench/alarms.py
+	$(PY) bench/slo.py
+	$(PY) bench/capacity.py
 
 screenshot: $(STAMP)
 	$(PY) tools/screenshot.py

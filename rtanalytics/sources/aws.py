@@ -20,6 +20,9 @@ from ..errors import SourceError
 READ_ONLY_ACTIONS = {
     "cloudwatch": ["GetMetricData", "ListMetrics", "DescribeAlarms", "DescribeAlarmHistory"],
     "logs": ["FilterLogEvents", "StartQuery", "GetQueryResults", "StopQuery", "DescribeLogGroups"],
+    # the health checks
+    "dynamodb": ["DescribeTable"], "cognito-idp": ["DescribeUserPool"], "s3": ["ListBucket"],
+    "lambda": ["GetFunction"],
 }
 
 
