@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import socket
-import sqlite3
 import time
 import urllib.error
 import urllib.request
@@ -224,12 +223,10 @@ NULL, check_name TEXT NOT NULL, status TEXT NOT NULL, latency_ms REAL, detail TE
 PRIMARY KEY (check_id, environment, check_name))"""
 
 
-def _db(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(str(path), timeout=30)
-    con.execute("PRAGMA journal_mode=WAL")
-    con.execute(SCHEMA)
-    return con
+def _db(path: Path):
+    from .store import connect
+
+    return connect(path, SCHEMA)
 
 
 def append_history(path: Path, report: dict) -> None:

@@ -36,3 +36,20 @@ def aws(moto_server):
 
     moto_server.reset()
     return AwsContext(region="us-west-1", endpoint_url=moto_server.url, session=session(), max_attempts=3)
+
+
+def make_report(tmp_path, name: str, code: str, params_model=None, extra_params: str = ""):
+    """A throwaway report: a notebook with the common parameters and ``code``, registered as ``name``."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from rtanalytics.reports import registry
+
+    nb = new_notebook(cells=[
+        new_code_cell('source = "demo"\nenvironment = "demo"\nstart = "-7d"\nend = "now"' + extra_params,
+                      metadata={"tags": ["parameters"]}),
+        new_code_cell(code)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / f"{name}.ipynb"
+    nbformat.write(nb, str(path))
+    return registry.Report(name, name.title(), path, params_model or registry.CommonParams, "test report")

@@ -4,16 +4,14 @@ import json
 import subprocess
 import sys
 
-import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
 
 from rtanalytics.errors import ParameterError
 from rtanalytics.reports import registry
-from rtanalytics.reports.registry import Report, get_report, resolve_params
+from rtanalytics.reports.registry import get_report, resolve_params
 from rtanalytics.reports.runner import run_report
 
-from .conftest import NOW, ROOT
+from .conftest import NOW, ROOT, make_report
 
 
 def cli(*args, cwd=ROOT):
@@ -45,15 +43,7 @@ def test_relative_times_resolve_once_against_now():
 
 @pytest.fixture
 def failing_report(tmp_path, monkeypatch):
-    nb = new_notebook(cells=[
-        new_code_cell('source = "demo"\nenvironment = "demo"\nstart = "-7d"\nend = "now"', metadata={
-            "tags": ["parameters"]}),
-        new_code_cell("raise RuntimeError('the <b>data</b> was bad')"),
-    ])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    path = tmp_path / "broken.ipynb"
-    nbformat.write(nb, str(path))
-    rep = Report("broken", "Broken", path, registry.CommonParams, "always fails")
+    rep = make_report(tmp_path, "broken", "raise RuntimeError('the <b>data</b> was bad')")
     monkeypatch.setitem(registry.REPORTS, "broken", rep)
     return rep
 
@@ -91,15 +81,7 @@ def test_cli_failed_run_exits_1(outputs, failing_report):
 
 
 def test_timeout_is_a_failure_even_though_papermill_marks_the_cell_completed(outputs, tmp_path, monkeypatch):
-    nb = new_notebook(cells=[
-        new_code_cell('source = "demo"\nenvironment = "demo"\nstart = "-7d"\nend = "now"', metadata={
-            "tags": ["parameters"]}),
-        new_code_cell("import time\ntime.sleep(30)"),
-    ])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    path = tmp_path / "slow.ipynb"
-    nbformat.write(nb, str(path))
-    monkeypatch.setitem(registry.REPORTS, "slow", Report("slow", "Slow", path, registry.CommonParams, "sleeps"))
+    monkeypatch.setitem(registry.REPORTS, "slow", make_report(tmp_path, "slow", "import time\ntime.sleep(30)"))
     res = run_report("slow", {}, outputs, timeout=2, progress=False)
     assert res.status == "failed"
     assert "timed out" in res.summary["error"] or "Timeout" in res.summary["error"]

@@ -7,7 +7,6 @@ runs appending at once. ``read_ledger()`` (also ``rt.ledger()``) gives it back a
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pandas as pd
@@ -16,12 +15,10 @@ SCHEMA = """CREATE TABLE IF NOT EXISTS figures (report TEXT NOT NULL, run_id TEX
 status TEXT NOT NULL, key TEXT NOT NULL, value REAL, text TEXT, PRIMARY KEY (report, run_id, key))"""
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(str(path), timeout=30)
-    con.execute("PRAGMA journal_mode=WAL")
-    con.execute(SCHEMA)
-    return con
+def _connect(path: Path):
+    from ..store import connect
+
+    return connect(path, SCHEMA)
 
 
 def append(outputs: Path, summary: dict) -> int:
