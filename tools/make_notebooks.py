@@ -49,10 +49,8 @@ NOTEBOOKS = {
                "Each value is computed over the whole window (ratios as total good / total, means weighted by "
                "sample count, percentiles over all samples of the window)."),
         ("code", "report.status_table()"),
-        ("md", "## Application performance\n\nPer-period values; dashed line: target, dotted line: alert threshold."),
-        ("code", 'report.figures["application_performance"].show()'),
-        ("md", "## Infrastructure performance"),
-        ("code", 'report.figures["infrastructure_performance"].show()'),
+        ("md", "## Per KPI group\n\nPer-period values; dashed line: target, dotted line: alert threshold."),
+        ("code", "for group, fig in report.figures.items():\n    fig.show()"),
         ("md", "## Where these numbers come from\n\nThe source, the requests made, the cache's counters and a "
                "hash of the data used; with `evidence=true` the data itself is saved next to this report and "
                "`source=files` re-runs it offline."),
