@@ -163,6 +163,10 @@ class WeeklyParams(CommonParams):
     end: str = Field("today", description="end of the week analysed (default today 00:00 UTC)")
 
 
+class DashboardParams(CommonParams):
+    start: str = Field("-24h", description=f"window start: {TIME_HELP}")
+
+
 @dataclass(frozen=True)
 class Report:
     name: str
@@ -188,7 +192,7 @@ REPORTS: dict[str, Report] = {
                "Forecasts with intervals, time to threshold, growth what-ifs and backtested accuracy."),
         Report("weekly-performance", "Weekly performance analysis", NOTEBOOKS / "weekly-performance.ipynb",
                WeeklyParams, "The seed's weekly analysis: response times, volume, DynamoDB, business, Core Web Vitals."),
-        Report("dashboards", "CloudWatch dashboards", NOTEBOOKS / "dashboards.ipynb", CommonParams,
+        Report("dashboards", "CloudWatch dashboards", NOTEBOOKS / "dashboards.ipynb", DashboardParams,
                "The dashboards of parameters/dashboards/ (console JSON) drawn as on the console grid."),
         Report("health", "Health checks", NOTEBOOKS / "health.ipynb", CommonParams,
                "The seven health checks now, their history, correlation with the KPIs, and the log-retention audit."),
