@@ -65,6 +65,16 @@ def test_alb_code_counts_are_absent_when_zero_and_add_up(demo):
     assert set(df.iloc[:, 4].dropna().unique()) == {1.0}  # unit samples: Average of a count is 1
 
 
+def test_frames_honour_the_contract(demo):
+    from rtanalytics.frames import check_metrics_frame
+
+    df = demo.metrics([q("RequestCount", "Sum", 300), q("TargetResponseTime", "p99", 3600)],
+                      TimeWindow.parse("2026-11-10T00:07Z", "2026-11-10T06:00Z"))
+    check_metrics_frame(df)
+    assert df.index[0] == pd.Timestamp("2026-11-10T00:07Z")  # GetMetricData's grid starts at the start time
+    assert df.iloc[:, 1].notna().sum() == 6  # hourly values only on the hourly grid points
+
+
 def test_nothing_after_now(demo):
     w = TimeWindow.parse("2026-11-19T23:00Z", "2026-11-20T01:00Z")
     df = demo.metrics([q("RequestCount", "Sum", 300)], w)

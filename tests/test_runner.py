@@ -86,3 +86,19 @@ def test_timeout_is_a_failure_even_though_papermill_marks_the_cell_completed(out
     assert res.status == "failed"
     assert "timed out" in res.summary["error"] or "Timeout" in res.summary["error"]
     assert not (outputs / "slow" / "latest.json").exists()
+
+
+def test_stale_staging_folders_are_discarded(outputs):
+    import os
+    import time
+
+    from rtanalytics.reports.runner import discard_partials
+
+    old = outputs / "kpis" / ".20260101T000000Z-dead00.partial"
+    new = outputs / "kpis" / ".20260101T000000Z-live00.partial"
+    old.mkdir(parents=True)
+    new.mkdir(parents=True)
+    t = time.time() - 7 * 3600
+    os.utime(old, (t, t))
+    assert discard_partials(outputs) == [old]
+    assert not old.exists() and new.exists()

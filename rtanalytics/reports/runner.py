@@ -87,6 +87,7 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
     resolved = resolve_params(report, dict(params or {}), now=now)  # raises before anything is written
     requested = {"start": resolved.pop("requested_start"), "end": resolved.pop("requested_end")}
     outputs = Path(outputs) if outputs else DEFAULT_OUTPUTS
+    discard_partials(outputs)  # staging folders of runs that died hours ago (a live run's is never that old)
     run_id = new_run_id(started)
     report_dir = outputs / name
     stage = report_dir / f".{run_id}.partial"
@@ -158,7 +159,7 @@ def discard_partials(outputs: Path, older_than_s: float = 6 * 3600) -> list[Path
     """Remove staging folders left by runs that died (older than ``older_than_s``)."""
     gone = []
     now = time.time()
-    for p in outputs.glob("*/.*.partial"):
+    for p in Path(outputs).glob("*/.*.partial"):
         if now - p.stat().st_mtime > older_than_s:
             shutil.rmtree(p, ignore_errors=True)
             gone.append(p)
