@@ -42,12 +42,12 @@ def kpi_group_figure(series: pd.DataFrame, table: pd.DataFrame, kpis: dict[str, 
 
 
 def status_table_style(table: pd.DataFrame):
-    """A pandas Styler colouring the status column (values are escaped by pandas' HTML writer)."""
+    """A pandas Styler colouring the status column (text HTML-escaped: a Styler does not escape by default)."""
     cols = ["title", "value", "unit", "target", "alert_threshold", "status", "measurement"]
     t = table[cols].rename(columns={"alert_threshold": "alert threshold"})
 
     def color(v):
         return f"color: {STATUS_COLORS.get(v, '#000')}; font-weight: 600"
 
-    return (t.style.format({"value": "{:.4g}"}, na_rep="—").map(color, subset=["status"])
+    return (t.style.format({"value": "{:.4g}"}, na_rep="—", escape="html").map(color, subset=["status"])
             .hide(axis="index"))

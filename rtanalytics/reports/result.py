@@ -17,7 +17,7 @@ class ReportResult:
         return provenance(self.src) if self.src is not None else {}
 
     def provenance_table(self):
-        return provenance_frame(self.provenance).style.hide(axis="index")
+        return provenance_frame(self.provenance).style.format(escape="html").hide(axis="index")
 
     @property
     def status(self) -> str:
