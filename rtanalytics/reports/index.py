@@ -121,6 +121,8 @@ def render_index(outputs: Path) -> str:
             p = s.get("params", {})
             window = f"{e(str(p.get('start', '')))[:16]} → {e(str(p.get('end', '')))[:16]}"
             mark = " (latest good)" if cls else ""
+            extra = [f for f in s.get("files", []) if f in ("postmortem.md", "evidence")]
+            mark += "".join(f" · <a href='{e(s['_dir'] + '/' + f, quote=True)}'>{e(f)}</a>" for f in extra)
             parts.append(
                 f"<tr class='{cls}'><td><a href='{e(link, quote=True)}'>{e(str(s.get('run_id')))}</a>{mark}</td>"
                 f"<td class='{e(status, quote=True)}'>{e(status)}</td><td>{window}</td>"
