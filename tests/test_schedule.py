@@ -99,3 +99,15 @@ def test_prune_keeps_the_latest_good_run_and_partials(tmp_path):
     left = {p.name for p in d.iterdir() if p.is_dir()}
     assert "20261120T000000Z-aaaaaa" in left and ".20261127T000000Z-bbbbbb.partial" in left
     assert left >= {"20261125T000000Z-aaaaaa", "20261124T000000Z-aaaaaa"} and len(gone) == 3
+
+
+def test_daemon_jobs_follow_the_schedule(tmp_path):
+    from rtanalytics.reports.schedule import build_daemon, load_schedule
+
+    bs = build_daemon(tmp_path)
+    jobs = {j.id: j for j in bs.get_jobs()}
+    sched = load_schedule()
+    assert set(jobs) == {e.name for e in sched.entries}
+    assert all(j.max_instances == 1 and j.coalesce for j in jobs.values())
+    nxt = jobs["weekly-performance"].trigger.get_next_fire_time(None, pd.Timestamp("2026-11-27T12:00Z"))
+    assert nxt == pd.Timestamp("2026-11-30T06:00Z")  # Monday 06:00 UTC

@@ -234,21 +234,28 @@ def crontab_lines(repo: Path | None = None, every: str = "*/5 * * * *") -> list[
             "CRON_TZ=UTC", f"{every} cd {repo} && {exe} schedule run >> {repo}/outputs/schedule.log 2>&1"]
 
 
-def daemon(outputs: Path | None = None, environment: str | None = None) -> None:  # pragma: no cover - runs forever
-    """Stay up and run each entry at its cron slots (APScheduler; one instance per entry, missed slots coalesced)."""
+def build_daemon(outputs: Path | None = None, environment: str | None = None, schedule: Schedule | None = None):
+    """An APScheduler ``BlockingScheduler`` with one job per entry (one instance at a time, missed slots
+    coalesced into one run within an hour's grace), not yet started."""
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     from .runner import DEFAULT_OUTPUTS
 
     outputs = Path(outputs or DEFAULT_OUTPUTS)
-    sched = load_schedule()
+    sched = schedule or load_schedule()
     env = catalog().environment(environment) if environment else None
     bs = BlockingScheduler(timezone="UTC")
     for e in sched.entries:
         bs.add_job(lambda e=e: print(json.dumps(run_entry(e, utcnow().floor("min"), outputs, None, env),
                                                 default=str), flush=True),
-                   trigger(e.cron), id=e.name, max_instances=1, coalesce=True, misfire_grace_time=3600)
-    print(f"rtanalytics schedule daemon: {len(sched.entries)} entries, outputs {outputs}", flush=True)
+                   trigger(e.cron), id=e.name, name=e.name, max_instances=1, coalesce=True, misfire_grace_time=3600)
+    return bs
+
+
+def daemon(outputs: Path | None = None, environment: str | None = None) -> None:  # pragma: no cover - runs forever
+    """Stay up and run each entry at its cron slots."""
+    bs = build_daemon(outputs, environment)
+    print(f"rtanalytics schedule daemon: {len(bs.get_jobs())} entries", flush=True)
     bs.start()
 
 
