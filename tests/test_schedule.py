@@ -111,3 +111,25 @@ def test_daemon_jobs_follow_the_schedule(tmp_path):
     assert all(j.max_instances == 1 and j.coalesce for j in jobs.values())
     nxt = jobs["weekly-performance"].trigger.get_next_fire_time(None, pd.Timestamp("2026-11-27T12:00Z"))
     assert nxt == pd.Timestamp("2026-11-30T06:00Z")  # Monday 06:00 UTC
+
+
+@pytest.mark.parametrize("expr,after,expected", [
+    ("0 6 * * 1", "2026-11-27T12:00Z", "2026-11-30T06:00Z"),   # Monday (crontab: 1 = Monday)
+    ("0 6 * * 0", "2026-11-27T12:00Z", "2026-11-29T06:00Z"),   # Sunday
+    ("0 6 * * 7", "2026-11-27T12:00Z", "2026-11-29T06:00Z"),   # Sunday again
+    ("30 2 * * 1-5", "2026-11-28T00:00Z", "2026-11-30T02:30Z"),  # weekdays: skips the weekend
+    ("0 0 * * sat", "2026-11-27T12:00Z", "2026-11-28T00:00Z"),
+    ("*/5 * * * *", "2026-11-27T12:01Z", "2026-11-27T12:05Z"),
+])
+def test_crontab_semantics(expr, after, expected):
+    s = slots_between(expr, pd.Timestamp(after), pd.Timestamp(after) + pd.Timedelta(days=8))
+    assert s[0] == pd.Timestamp(expected)
+
+
+def test_bad_cron_is_a_clear_error():
+    from rtanalytics.reports.schedule import trigger
+
+    with pytest.raises(ValueError, match="five fields"):
+        trigger("0 6 * *")
+    with pytest.raises(ValueError, match="cron ORs them"):
+        trigger("0 6 1 * 1")

@@ -72,13 +72,50 @@ class Schedule(BaseModel):
         return self
 
 
+_DOW = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
+
+
+def _cron_days(field: str) -> str:
+    """A crontab day-of-week field (0 or 7 = Sunday, 1 = Monday, names allowed) as APScheduler day names.
+    APScheduler counts 0 = Monday, so passing crontab numbers through unchanged would shift every weekly job by a
+    day (its own ``from_crontab`` does exactly that)."""
+    if field == "*":
+        return "*"
+    days: set[int] = set()
+    for part in field.lower().split(","):
+        step = 1
+        if "/" in part:
+            part, st = part.split("/", 1)
+            step = int(st)
+        if part in ("*", ""):
+            lo, hi = 0, 6
+        elif "-" in part:
+            a, b = part.split("-", 1)
+            lo, hi = (_DOW.index(x[:3]) if x[:3] in _DOW else int(x) for x in (a, b))
+        else:
+            lo = hi = _DOW.index(part[:3]) if part[:3] in _DOW else int(part)
+        if not (0 <= lo <= 7 and 0 <= hi <= 7 and lo <= hi):
+            raise ValueError(f"day of week {field!r} out of range 0-7")
+        days |= {d % 7 for d in range(lo, hi + 1, step)}
+    return ",".join(_DOW[d] for d in sorted(days))
+
+
 def trigger(expr: str):
+    """A UTC ``CronTrigger`` for a standard five-field crontab expression (minute hour day month day-of-week)."""
     from apscheduler.triggers.cron import CronTrigger
 
+    parts = expr.split()
     try:
-        return CronTrigger.from_crontab(expr, timezone="UTC")
+        if len(parts) != 5:
+            raise ValueError("needs five fields")
+        minute, hour, day, month, dow = parts
+        if day != "*" and dow != "*":
+            raise ValueError("day of month and day of week both restricted (cron ORs them; give one)")
+        return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=_cron_days(dow),
+                           timezone="UTC")
     except ValueError as e:
-        raise ValueError(f"not a cron expression: {expr!r} ({e}); use five fields, e.g. '0 6 * * 1'") from None
+        raise ValueError(f"not a cron expression: {expr!r} ({e}); use five fields, e.g. '0 6 * * 1' "
+                         "(Mondays at 06:00 UTC)") from None
 
 
 def load_schedule(path=None) -> Schedule:
