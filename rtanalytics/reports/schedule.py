@@ -6,8 +6,9 @@ systemd timer calling ``rtanalytics schedule run`` every few minutes); relative 
 against the slot, so a late run covers the window it was meant to. After downtime, ``catch_up: latest`` runs
 only the newest missed slot and records how many were skipped (``all`` runs each; ``none`` skips them).
 An entry never overlaps itself: it holds an exclusive lock on ``outputs/.locks/NAME.lock`` while it runs (the OS
-releases it if the process dies), and a run that finds it held is recorded as skipped. Cron expressions are
-interpreted by APScheduler's ``CronTrigger`` — the same library the daemon uses.
+releases it if the process dies), and a run that finds it held is recorded as skipped. Cron expressions have
+standard crontab semantics (0 or 7 = Sunday) and are run by APScheduler's ``CronTrigger`` — the library the
+daemon uses; its own ``from_crontab`` counts 0 = Monday and would move every weekly job by a day.
 """
 
 from __future__ import annotations
