@@ -142,3 +142,24 @@ def test_two_writers_share_the_cache(tmp_path):
     final = CachedSource(DemoSource(now="2026-11-20"), cache_dir=tmp_path, now="2026-11-20")
     pd.testing.assert_frame_equal(final.metrics(qs, w), results[0])
     assert final.stats.misses == 0
+
+
+@pytest.mark.parametrize("start", ["2026-11-10T10:10Z", "2026-11-10T10:12Z", "2026-11-10T10:13Z"])
+def test_cache_keeps_each_grid_phase_apart(tmp_path, monkeypatch, start):
+    """Windows whose 5-minute periods start at different minutes, across chunk boundaries, come back exactly as
+    the source gives them — cold and warm, and after another phase filled the cache."""
+    from rtanalytics.sources import cache as cmod
+    from rtanalytics.sources.demo import DemoSource
+
+    monkeypatch.setattr(cmod, "POINTS_PER_CHUNK", 12)  # one-hour chunks of 5-minute periods
+    demo = DemoSource(now="2026-11-20")
+    qs = [m.query("Sum", 300) for m in list(demo.by_id)[:3]]
+    w = TimeWindow(pd.Timestamp(start), pd.Timestamp(start) + pd.Timedelta(hours=5))
+    other = TimeWindow(pd.Timestamp("2026-11-10T10:11Z"), pd.Timestamp("2026-11-10T16:00Z"))
+    truth = demo.metrics(qs, w)
+    c1 = CachedSource(DemoSource(now="2026-11-20"), cache_dir=tmp_path, now="2026-11-20")
+    c1.metrics(qs, other)  # a different phase fills the cache first
+    pd.testing.assert_frame_equal(c1.metrics(qs, w), truth)
+    c2 = CachedSource(DemoSource(now="2026-11-20"), cache_dir=tmp_path, now="2026-11-20")
+    pd.testing.assert_frame_equal(c2.metrics(qs, w), truth)
+    assert c2.stats.misses == 0 and c2.stats.hits > 0

@@ -34,6 +34,14 @@ def chunk_seconds(period: int) -> int:
     return period * POINTS_PER_CHUNK
 
 
+def chunk_starts(lo: int, hi: int, period: int, phase: int):
+    """Chunk boundaries covering ``[lo, hi)`` on the grid whose periods start at ``phase`` (mod ``period``) past
+    the epoch — chunks always begin on a period boundary of that grid."""
+    c = chunk_seconds(period)
+    first = ((lo - phase) // c) * c + phase
+    return range(first, hi, c)
+
+
 @dataclass
 class CacheStats:
     hits: int = 0
@@ -64,6 +72,8 @@ class CachedSource:
         return getattr(self.inner, item)
 
     def _path(self, q: MetricQuery, chunk_start: int) -> Path:
+        """One file per query and chunk; the chunk start also fixes the grid's phase, so windows whose periods
+        start at different minutes never mix their datapoints."""
         h = hashlib.sha256(q.identity().encode()).hexdigest()[:24]
         return self.dir / self.key / h[:2] / h / f"{chunk_start}.parquet"
 
@@ -81,8 +91,9 @@ class CachedSource:
             s1 = s0 + n * q.period
             settled = s0 + max(0, (settled_s - s0) // q.period) * q.period  # whole periods before settle
             c = chunk_seconds(q.period)
+            phase = s0 % q.period  # a window starting at 10:12 has 5-minute periods at :12, :17, ...
             missing = []
-            for cs in range((s0 // c) * c, s1, c):
+            for cs in chunk_starts(s0, s1, q.period, phase):
                 lo, hi = max(cs, s0), min(cs + c, s1)
                 shi = min(hi, settled)
                 if shi > lo:
@@ -146,7 +157,7 @@ class CachedSource:
         c = chunk_seconds(q.period)
         secs = s.index.as_unit("s").asi8 if len(s) else np.zeros(0, dtype=np.int64)
         vals = s.to_numpy(dtype="float64")
-        for cs in range((lo // c) * c, hi, c):
+        for cs in chunk_starts(lo, hi, q.period, lo % q.period):
             a, b = max(cs, lo), min(cs + c, hi)
             path = self._path(q, cs)
             old = None
