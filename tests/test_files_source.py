@@ -70,3 +70,15 @@ def test_evidence_bundle_reruns_offline_to_identical_figures(tmp_path):
     assert f1 == f2
     assert first.summary["provenance"]["data_sha256"] == again.summary["provenance"]["data_sha256"]
     assert again.summary["provenance"]["source"] == "files"
+
+
+def test_values_land_on_the_query_grid_or_fail_clearly(tmp_path):
+    ts = ["2026-11-11T18:02Z", "2026-11-11T18:07Z", "2026-11-11T18:12Z"]  # an export that started at :02
+    pd.DataFrame({"timestamp": ts, "RequestCount": [1.0, 2.0, 3.0]}).to_csv(tmp_path / "m.csv", index=False)
+    q = MetricQuery("AWS/ApplicationELB", "RequestCount", {}, "Sum", 300, label="RequestCount")
+    df = FilesSource(tmp_path).metrics([q], W)
+    assert df.iloc[:3, 0].tolist() == [1.0, 2.0, 3.0]  # 18:02 → the 18:00 period, and so on
+    assert df.iloc[:, 0].sum() == 6.0  # nothing lost
+    fine = MetricQuery("AWS/ApplicationELB", "RequestCount", {}, "Sum", 600, label="RequestCount")
+    with pytest.raises(SourceError, match="several values per 600 s period"):
+        FilesSource(tmp_path).metrics([fine], W)

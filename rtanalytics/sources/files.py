@@ -114,12 +114,29 @@ class FilesSource:
 
     # ------------------------------------------------------------------------------------------------ answers
     def metrics(self, queries: Sequence[MetricQuery], window: TimeWindow) -> pd.DataFrame:
+        """Stored values placed on each query's period grid over ``window``. A value recorded on another grid
+        (an export made with a different start minute) goes to the period that contains it; two values in one
+        period mean the file is finer than the query asks, which is an error rather than a silent choice."""
+        from .base import grid_bounds
+
         cols = {}
         for q in queries:
             s = self.by_identity.get(q.identity())
             if s is None:
                 s = self.by_name.get(q.id, self.by_name.get(q.label))
-            cols[q.label] = s if s is not None else pd.Series(dtype="float64")
+            if s is None or s.empty:
+                cols[q.label] = pd.Series(dtype="float64")
+                continue
+            s0, n = grid_bounds(window, q.period)
+            secs = pd.DatetimeIndex(s.index).as_unit("s").asi8
+            pos = (secs - s0) // q.period
+            keep = (pos >= 0) & (pos < n) & ~np.isnan(s.to_numpy(dtype=float))
+            pos = pos[keep]
+            if len(np.unique(pos)) != len(pos):
+                raise SourceError(f"files source: {q.label!r} has several values per {q.period} s period; the "
+                                  "file is finer than the query — ask with the file's period")
+            idx = pd.to_datetime(s0 + pos * q.period, unit="s", utc=True)
+            cols[q.label] = pd.Series(s.to_numpy(dtype=float)[keep], index=idx)
         return assemble(cols, queries, window)
 
     def list_metrics(self, namespace=None, metric=None, dimensions=None) -> list[MetricId]:
