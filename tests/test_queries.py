@@ -43,3 +43,21 @@ def test_long_wide_roundtrip_keeps_missing():
     assert len(long) == 5  # NaNs dropped, never zero
     back = from_long(long, labels=["a", "b"])
     pd.testing.assert_frame_equal(back, wide, check_freq=False)
+
+
+def test_assemble_puts_off_grid_values_in_their_period():
+    import numpy as np
+    import pandas as pd
+
+    from rtanalytics.sources.base import assemble
+    from rtanalytics.timewindow import TimeWindow
+
+    q = MetricQuery("N", "M", {}, "Sum", 300, label="x")
+    w = TimeWindow.parse("2026-11-01T00:03Z", "2026-11-01T00:30Z")  # grid 00:03, 00:08, ...
+    # CloudWatch rounded the start of old data to 5 minutes: values come stamped 00:00, 00:05, ...
+    s = pd.Series([1.0, 2.0, 3.0], index=pd.to_datetime(["2026-11-01T00:05Z", "2026-11-01T00:10Z",
+                                                          "2026-11-01T00:20Z"]))
+    df = assemble({"x": s}, [q], w)
+    assert df.index[0] == pd.Timestamp("2026-11-01T00:03Z")
+    v = df["x"].to_numpy()
+    assert v[0] == 1.0 and v[1] == 2.0 and np.isnan(v[2]) and v[3] == 3.0 and np.isnan(v[4:]).all()

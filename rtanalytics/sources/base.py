@@ -88,13 +88,28 @@ def grid_bounds(window: TimeWindow, period: int) -> tuple[int, int]:
 
 
 def assemble(columns: dict[str, pd.Series], queries: Sequence[MetricQuery], window: TimeWindow) -> pd.DataFrame:
-    """Put per-query series on the union of the queries' period grids, in query order."""
+    """Put per-query series on the union of the queries' period grids, in query order.
+
+    A value stamped between grid points (CloudWatch rounds the start time of old data to 5 minutes or an hour;
+    an export may have started at another minute) goes to the period that contains it rather than being lost."""
+    grids = {p: period_grid(window, p) for p in sorted({q.period for q in queries})}
     grid = None
-    for p in sorted({q.period for q in queries}):
-        g = period_grid(window, p)
+    for g in grids.values():
         grid = g if grid is None else grid.union(g)
     df = metrics_frame({}, grid if grid is not None else [])
-    out = {q.label: columns[q.label].reindex(df.index) for q in queries if q.return_data}
+    out = {}
+    for q in queries:
+        if not q.return_data:
+            continue
+        s = columns[q.label]
+        g = grids[q.period]
+        if len(s) and len(g):
+            ts = pd.DatetimeIndex(s.index)
+            pos = g.searchsorted(ts, side="right") - 1
+            ok = (pos >= 0) & (ts < g[-1] + pd.Timedelta(seconds=q.period))
+            s = pd.Series(s.to_numpy(dtype=float)[ok], index=g[pos[ok]])
+            s = s[~s.index.duplicated(keep="last")]
+        out[q.label] = s.reindex(df.index)
     return metrics_frame({k: v.to_numpy() for k, v in out.items()}, df.index)
 
 
