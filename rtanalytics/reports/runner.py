@@ -58,6 +58,14 @@ def _ipc_kernel_manager():
             self._ipc_dir = tempfile.mkdtemp(prefix="rtk-")
             self.ip = os.path.join(self._ipc_dir, "kernel")
 
+        async def _async_interrupt_kernel(self) -> None:
+            # jupyter_client sends SIGINT before every orderly shutdown; a kernel that has finished its cells
+            # needs none (it only made kernels under load log a stray KeyboardInterrupt). Timeouts interrupt
+            # through ``interrupt_kernel``, which this does not change.
+            if self.shutting_down:
+                return
+            await super()._async_interrupt_kernel()
+
         async def _async_cleanup_resources(self, restart: bool = False) -> None:
             await super()._async_cleanup_resources(restart)
             if not restart:
