@@ -243,17 +243,10 @@ def append_history(path: Path, report: dict) -> None:
 
 
 def read_history(path: Path, environment: str | None = None) -> pd.DataFrame:
+    from .store import read
+
     cols = ["check_id", "timestamp", "environment", "check_name", "status", "latency_ms", "detail", "overall"]
-    if not Path(path).exists():
-        return pd.DataFrame(columns=cols)
-    con = _db(Path(path))
-    try:
-        q = "SELECT * FROM health" + (" WHERE environment = ?" if environment else "") + " ORDER BY timestamp"
-        df = pd.read_sql_query(q, con, params=(environment,) if environment else ())
-    finally:
-        con.close()
-    df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True, format="ISO8601")
-    return df
+    return read(path, SCHEMA, "health", cols, "timestamp", {"environment": environment})
 
 
 def history_stats(history: pd.DataFrame, interval="5min") -> pd.DataFrame:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pandas as pd
+
 
 def connect(path: Path | str, schema: str) -> sqlite3.Connection:
     """Open (creating) a store in WAL mode with a 30 s busy timeout, so concurrent writers wait instead of
@@ -15,3 +17,22 @@ def connect(path: Path | str, schema: str) -> sqlite3.Connection:
     con.execute("PRAGMA journal_mode=WAL")
     con.execute(schema)
     return con
+
+
+def read(path: Path | str, schema: str, table: str, columns: list[str], time_column: str,
+         where: dict | None = None, order_by: str | None = None) -> pd.DataFrame:
+    """Rows of ``table`` (equality filters from ``where``, ``None`` values ignored) with ``time_column`` as UTC
+    timestamps; an empty frame with ``columns`` when the store does not exist yet."""
+    path = Path(path)
+    if not path.exists():
+        return pd.DataFrame(columns=columns)
+    where = {k: v for k, v in (where or {}).items() if v is not None}
+    sql = f"SELECT * FROM {table}" + (" WHERE " + " AND ".join(f"{k} = ?" for k in where) if where else "")
+    sql += f" ORDER BY {order_by or time_column}"
+    con = connect(path, schema)
+    try:
+        df = pd.read_sql_query(sql, con, params=tuple(where.values()))
+    finally:
+        con.close()
+    df[time_column] = pd.to_datetime(df[time_column], utc=True, format="ISO8601")
+    return df

@@ -43,18 +43,11 @@ def read_ledger(outputs: Path | str | None = None, report: str | None = None) ->
     """All figures (or one report's) as ``report, run_id, finished, status, key, value, text``."""
     from .runner import DEFAULT_OUTPUTS
 
-    path = Path(outputs or DEFAULT_OUTPUTS) / "ledger.sqlite"
+    from ..store import read
+
     cols = ["report", "run_id", "finished", "status", "key", "value", "text"]
-    if not path.exists():
-        return pd.DataFrame(columns=cols)
-    con = _connect(path)
-    try:
-        q = "SELECT * FROM figures" + (" WHERE report = ?" if report else "") + " ORDER BY finished, key"
-        df = pd.read_sql_query(q, con, params=(report,) if report else ())
-    finally:
-        con.close()
-    df["finished"] = pd.to_datetime(df["finished"], utc=True, format="ISO8601")
-    return df
+    return read(Path(outputs or DEFAULT_OUTPUTS) / "ledger.sqlite", SCHEMA, "figures", cols, "finished",
+                {"report": report}, "finished, key")
 
 
 def trends(outputs: Path, report: str, last: int = 12) -> pd.DataFrame:
