@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q tests notebooks --nbval-lax -p no:cacheprovider
 
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 bench: $(STAMP)
 	$(PY) bench/demo_generation.py
