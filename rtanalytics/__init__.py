@@ -146,3 +146,5 @@ def setup_notebook() -> None:
     from .figures import use_offline_renderer
 
     use_offline_renderer()
+    pd.set_option("display.max_colwidth", 200)  # reasons, templates and findings are sentences: show them
+    pd.set_option("display.max_rows", 100)

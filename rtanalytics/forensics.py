@@ -218,6 +218,7 @@ def signature_counts(signatures: pd.DataFrame, bin="5min", top: int = 5) -> pd.D
         index=pd.Grouper(key="timestamp", freq=bin), columns="signature", values="timestamp", aggfunc="count",
         fill_value=0)
     c = c.reindex(columns=[k for k in keep if k in c.columns])  # most frequent during the incident first
+    c = c.asfreq(bin, fill_value=0)  # bins without errors are zeros, not gaps a step line would bridge
     return c.rename(columns=names)
 
 
