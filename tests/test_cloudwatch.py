@@ -178,3 +178,15 @@ def test_alarm_history_and_percentiles_with_stubber():
     col = df[q.label]
     assert len(col) == 12 and math.isnan(col.iloc[6]) and col.iloc[0] == pytest.approx(0.7)
     assert col.iloc[11] == pytest.approx(1.8)
+
+
+def test_insights_rows_are_typed_and_winston_parsed():
+    from rtanalytics.sources.cloudwatch import insights_frame
+
+    rows = [[{"field": "@timestamp", "value": "2026-11-11 18:07:12.000"},
+             {"field": "@message", "value": json.dumps({"level": "error", "category": "error", "service": "realtechee",
+                                                        "error": {"name": "TypeError", "message": "x"}})},
+             {"field": "n", "value": "3"}, {"field": "@ptr", "value": "abc"}]]
+    df = insights_frame(rows)
+    assert df["@timestamp"].iloc[0] == pd.Timestamp("2026-11-11T18:07:12Z") and df["n"].iloc[0] == 3
+    assert df["level"].iloc[0] == "error" and df["error.name"].iloc[0] == "TypeError" and "@ptr" not in df

@@ -387,6 +387,11 @@ def insights_frame(results: list[list[dict]]) -> pd.DataFrame:
         num = pd.to_numeric(df[c], errors="coerce")
         if num.notna().sum() == df[c].notna().sum() and df[c].notna().any():
             df[c] = num
+    if "@message" in df and len(df):  # the seed's winston JSON lines, parsed as FilterLogEvents' are
+        from ..logs import parse_winston
+
+        parsed = parse_winston(df["@message"].astype(str))
+        df = pd.concat([df, parsed.drop(columns=["parse_error"]).rename(columns={"json_level": "level"})], axis=1)
     return df
 
 
