@@ -472,7 +472,10 @@ def demo_alarm_history(src, window: TimeWindow, alarm_names: Sequence[str] | Non
     frames = []
     for period in sorted({a.Period for a in alarms}):
         group = [a for a in alarms if a.Period == period]
-        df = src.metrics([a.query() for a in group], lookback)  # one grid per period
+        # one grid per period, aligned to the clock as CloudWatch aligns alarm periods, so that the history is
+        # the same whatever window asks for it
+        aligned = TimeWindow(lookback.start.floor(f"{period}s"), lookback.end)
+        df = src.metrics([a.query() for a in group], aligned)
         for a in group:
             tr = evaluate(a, df[a.AlarmName]).timeline
             frames.append(tr[(tr["timestamp"] >= window.start) & (tr["timestamp"] < window.end)])

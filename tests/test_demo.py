@@ -111,3 +111,11 @@ def test_logs_parse_winston_and_filter(demo):
     assert len(df) > 10
     assert (df["category"] == "error").all() and (df["service"] == "realtechee").all()
     assert df["timestamp"].is_monotonic_increasing and str(df["timestamp"].dt.tz) == "UTC"
+
+
+def test_alarm_history_does_not_depend_on_the_window(demo):
+    a = demo.alarm_history(TimeWindow.parse("2026-11-11T12:03Z", "2026-11-12T00:00Z"))
+    b = demo.alarm_history(TimeWindow.parse("2026-11-10T07:41Z", "2026-11-13T00:00Z"))
+    b = b[(b["timestamp"] >= pd.Timestamp("2026-11-11T12:03Z")) & (b["timestamp"] < pd.Timestamp("2026-11-12T00:00Z"))]
+    pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))
+    assert (a["timestamp"].dt.minute % 5 == 0).all()  # 5-minute alarms change state on the clock's 5 minutes
