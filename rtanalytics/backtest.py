@@ -105,11 +105,14 @@ def relevant_incidents(alarm: Alarm, incidents: pd.DataFrame) -> pd.DataFrame:
 
 
 def alarm_series(alarms: Sequence[Alarm], source, window) -> dict[str, pd.Series]:
-    """Each alarm's metric at its statistic, on its own period grid (fetched per period)."""
+    """Each alarm's metric at its statistic, on its own clock-aligned period grid (fetched per period)."""
+    from .timewindow import TimeWindow
+
     out = {}
     for period in sorted({a.Period for a in alarms}):
         group = [a for a in alarms if a.Period == period]
-        df = source.metrics([a.query() for a in group], window)
+        aligned = TimeWindow(window.start.floor(f"{period}s"), window.end)  # CloudWatch's clock-aligned periods
+        df = source.metrics([a.query() for a in group], aligned)
         out.update({a.AlarmName: df[a.AlarmName] for a in group})
     return out
 
