@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/rtanalytics run --all --no-progress
+	@# exit 4 = every report rendered, some partial (their pages say what is missing): the demo still succeeds
+	$(VENV)/bin/rtanalytics run --all --no-progress || [ $$? -eq 4 ]
 	@echo "open: $(CURDIR)/outputs/index.html"
 
 test: $(STAMP)

@@ -81,8 +81,8 @@ class Alarm(BaseModel):
     @field_validator("Period")
     @classmethod
     def _period(cls, v):
-        if not (v in (10, 30) or (v > 0 and v % 60 == 0)):
-            raise ValueError("Period must be 10, 30 or a multiple of 60 seconds")
+        if not (v in (10, 20, 30) or (v > 0 and v % 60 == 0)):
+            raise ValueError("Period must be 10, 20, 30 or a multiple of 60 seconds")
         return v
 
     @model_validator(mode="after")

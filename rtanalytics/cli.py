@@ -1,6 +1,7 @@
 """``rtanalytics`` command line: a thin layer over the Python API.
 
-Exit status: 0 success, 1 a run failed (or an error other than bad input), 2 bad parameters or usage.
+Exit status: 0 success (every run ``ok``), 1 a run failed (or an error other than bad input), 2 bad parameters
+or usage, 4 every run completed but some are ``partial`` or ``no-data`` (their notes say what is missing).
 """
 
 from __future__ import annotations
@@ -116,7 +117,9 @@ def main(argv: list[str] | None = None) -> int:
             results = S.run_due(outputs=args.outputs, environment=args.environment)
             for r in results:
                 print(json.dumps(r, default=str))
-            return 1 if any(r["status"] == "failed" for r in results) else 0
+            if any(r["status"] == "failed" for r in results):
+                return 1
+            return 4 if any(r["status"] in ("partial", "no-data") for r in results) else 0
         if args.cmd == "health":
             import json
 
@@ -166,15 +169,19 @@ def _run(args) -> int:
         with ProcessPoolExecutor(max_workers=max(1, args.jobs), mp_context=mp.get_context("spawn")) as ex:
             futs = [ex.submit(run_report, n, params, outputs, now, args.timeout, False) for n in args.report]
             results = [f.result() for f in futs]
-    bad = 0
+    bad = incomplete = 0
     for res in results:
         line = f"{res.report}: {res.status} → {res.run_dir / 'report.html'}"
         if res.status == "failed":
             bad += 1
             line += f"\n  error: {res.summary.get('error')}"
+        elif res.status != "ok":
+            incomplete += 1
+            for n in res.summary.get("notes", [])[:5]:
+                line += f"\n  {n[:200]}"
         print(line)
     print(f"index: {outputs / 'index.html'}")
-    return 1 if bad else 0
+    return 1 if bad else (4 if incomplete else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -229,11 +229,16 @@ def figure(widgets: list[Widget], data: pd.DataFrame, title: str = "", window=No
 
 @dataclass
 class DashboardView:
+    """One rendered dashboard. ``empty``: metrics no CloudWatch metric matches (the widget can never show
+    them: a wrong name or missing dimensions); ``quiet``: metrics that exist but sent no datapoint in the
+    window (counts CloudWatch publishes only when non-zero)."""
+
     name: str
     widgets: list
     figure: go.Figure
     queries: pd.DataFrame
     empty: list
+    quiet: list = field(default_factory=list)
 
 
 def render_folder(folder: Path | str, source, window) -> list[DashboardView]:
@@ -242,7 +247,14 @@ def render_folder(folder: Path | str, source, window) -> list[DashboardView]:
     for path in sorted(Path(folder).glob("*.json")):
         _, ws = load_dashboard(path)
         data = fetch(ws, source, window)
-        empty = [m.query.label.split(":", 2)[2] for w in ws for m in w.metrics
-                 if m.query is not None and (m.query.label not in data or data[m.query.label].notna().sum() == 0)]
-        out.append(DashboardView(path.stem, ws, figure(ws, data, path.stem, window), query_table(ws), empty))
+        empty, quiet = [], []
+        for w in ws:
+            for m in w.metrics:
+                q = m.query
+                if q is None or (q.label in data and data[q.label].notna().sum() > 0):
+                    continue
+                name = q.label.split(":", 2)[2]
+                exists = source.list_metrics(q.namespace, q.metric, dict(q.dimensions))
+                (quiet if exists else empty).append(name)
+        out.append(DashboardView(path.stem, ws, figure(ws, data, path.stem, window), query_table(ws), empty, quiet))
     return out

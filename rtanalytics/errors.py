@@ -46,6 +46,11 @@ class SourceError(RtAnalyticsError):
     """A data source could not answer (an AWS call failed after retries, a file is unreadable, ...)."""
 
 
+class AuthError(SourceError):
+    """AWS refused the credentials or the permission (AccessDenied, ExpiredToken, no credentials ...): retrying
+    cannot help, so the fetch stops at the first one and the message says how to fix it."""
+
+
 class ReportError(RtAnalyticsError):
     """A report run failed: the notebook raised, timed out, or could not be rendered or published."""
 

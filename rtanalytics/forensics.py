@@ -48,8 +48,10 @@ SIGNALS = [
 ]
 
 
-def signal_queries(source, namespaces: list[str] | None = None) -> tuple[list[MetricQuery], dict[str, str]]:
-    """1-minute queries for every explored signal the source has, and each query's kind (count or level)."""
+def signal_queries(source, namespaces: list[str] | None = None, period: int = 60
+                   ) -> tuple[list[MetricQuery], dict[str, str]]:
+    """Queries (1-minute by default) for every explored signal the source has, and each query's kind (count or
+    level)."""
     qs, kinds = [], {}
     for ns, metric, stat, kind in SIGNALS:
         if namespaces and ns not in namespaces:
@@ -57,7 +59,7 @@ def signal_queries(source, namespaces: list[str] | None = None) -> tuple[list[Me
         for m in source.list_metrics(ns, metric):
             dims = " ".join(f"{v}" for _, v in m.dimensions)
             label = f"{ns.split('/')[-1]} {metric} {stat}" + (f" [{dims}]" if dims else "")
-            q = MetricQuery(m.namespace, m.metric, m.dimensions, stat, 60, label=label)
+            q = MetricQuery(m.namespace, m.metric, m.dimensions, stat, period, label=label)
             qs.append(q)
             kinds[label] = kind
     return qs, kinds

@@ -70,8 +70,13 @@ def _q(q: MetricQuery, stat: str, period: int, tag: str) -> MetricQuery:
 
 def evaluate_kpi(kpi: Kpi, source: Source, window: TimeWindow, subs: dict[str, str], period: int = 300) -> KpiResult:
     """One KPI over ``window`` (see module docstring for the formulas)."""
+    from .retention import serve_period
+    from .sources.evidence import source_now
+
     sli = kpi.sli
-    whole = max(int(np.ceil(window.duration.total_seconds() / 60.0)) * 60, 60)
+    # one period spanning the whole window, in a unit CloudWatch keeps for the window's age
+    whole = serve_period(max(int(np.ceil(window.duration.total_seconds() / 60.0)) * 60, 60), window.start,
+                         source_now(source))
     if sli.kind == "ratio":
         good = [q for s in sli.good for q in resolve_selector(s, source, subs)]
         total = [q for s in sli.total for q in resolve_selector(s, source, subs)]

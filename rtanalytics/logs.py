@@ -394,8 +394,8 @@ def count_errors(source, log_group: str, window: TimeWindow, bin_s: int = 300) -
     inner = source
     while hasattr(inner, "inner"):
         inner = inner.inner
-    if hasattr(inner, "log_counts"):
-        return inner.log_counts(log_group, window, "error", bin_s)
+    if hasattr(inner, "log_counts"):  # through the recording layer, so the counts are in the evidence
+        return source.log_counts(log_group, window, "error", bin_s)
     df = source.logs(log_group, window, '{ $.level = "error" }')
     if df.empty:
         return pd.Series(dtype="float64", name="n")

@@ -81,8 +81,8 @@ class MetricQuery:
                 raise ValueError("a MetricQuery needs a namespace and a metric name (or an expression)")
             object.__setattr__(self, "stat", normalize_stat(self.stat))
         p = int(self.period)
-        if not (p in (1, 5, 10, 30) or (p > 0 and p % 60 == 0)):
-            raise ValueError(f"period {self.period} s: CloudWatch accepts 1, 5, 10, 30 or a multiple of 60")
+        if not (p in (1, 5, 10, 20, 30) or (p > 0 and p % 60 == 0)):
+            raise ValueError(f"period {self.period} s: CloudWatch accepts 1, 5, 10, 20, 30 or a multiple of 60")
         object.__setattr__(self, "period", p)
         if not self.id:
             object.__setattr__(self, "id", "m" + hashlib.sha1(self.identity().encode()).hexdigest()[:12])

@@ -123,8 +123,9 @@ class TimeWindow:
 
 
 def period_seconds(value) -> int:
-    """A CloudWatch period in seconds: 1, 5, 10, 30 or any multiple of 60 (``'5m'``, ``300``, ``'1h'``)."""
+    """A CloudWatch period in seconds: 1, 5, 10, 20, 30 or any multiple of 60 (``'5m'``, ``300``, ``'1h'``).
+    Whether CloudWatch still keeps that resolution for a window's age is :mod:`rtanalytics.retention`'s job."""
     secs = parse_duration(value).total_seconds()
-    if secs != int(secs) or not (int(secs) in (1, 5, 10, 30) or int(secs) % 60 == 0):
-        raise ValueError(f"period {value!r} is {secs:g} s; CloudWatch accepts 1, 5, 10, 30 or a multiple of 60")
+    if secs != int(secs) or not (int(secs) in (1, 5, 10, 20, 30) or int(secs) % 60 == 0):
+        raise ValueError(f"period {value!r} is {secs:g} s; CloudWatch accepts 1, 5, 10, 20, 30 or a multiple of 60")
     return int(secs)

@@ -25,13 +25,28 @@ def _cause_label(cause: str) -> tuple[str, str]:
 @pytest.mark.parametrize("which", range(8))
 def test_detected_start_and_top_signal_match_the_ground_truth(demo, which):
     inc = demo.incidents(TimeWindow.parse("2026-10-23", "2026-11-20")).iloc[which]
-    r = incident.run(incident_start=str(inc["start"]), incident_end=str(inc["end"]), now=NOW)
+    # a postmortem written the day after, while CloudWatch still keeps 1-minute data for the baseline week
+    r = incident.run(incident_start=str(inc["start"]), incident_end=str(inc["end"]),
+                     now=inc["end"] + pd.Timedelta(days=1))
+    assert r.status == "ok", r.all_notes()
     assert abs((r.times.start - inc["start"]).total_seconds()) <= 2 * 60
     top = r.leads.iloc[0]["signal"]
     ns, metric = _cause_label(inc["cause"])
     assert top.startswith(f"{ns} {metric} "), (inc["id"], top)
     dims = inc["cause"].split("[")[1].rstrip("]").split(",")
     assert all(d.split("=")[1] in top for d in dims)
+
+
+def test_an_old_incident_uses_the_periods_cloudwatch_still_keeps(demo):
+    """Four weeks later the baseline week is past 15 days: CloudWatch keeps 5-minute data only, so the report
+    asks for that (not 1-minute queries that would come back empty) and says so."""
+    inc = demo.incidents(TimeWindow.parse("2026-10-23", "2026-11-20")).iloc[0]
+    r = incident.run(incident_start=str(inc["start"]), incident_end=str(inc["end"]),
+                     now=inc["end"] + pd.Timedelta(days=28))
+    assert r.status == "ok", r.all_notes()
+    assert (pd.Series(r.metrics.index).diff().dropna() == pd.Timedelta(minutes=5)).all()
+    assert any("5-minute periods" in n for n in r.notes)
+    assert abs((r.times.start - inc["start"]).total_seconds()) <= 2 * 300
 
 
 def test_times_impact_and_markdown(demo, tmp_path):
@@ -79,7 +94,9 @@ def hostile_run(tmp_path_factory):
                                   "incident_end": "2026-11-11T18:30Z", "start": "2026-11-10T00:00Z",
                                   "end": "2026-11-12T00:00Z"}, out,
                      progress=False)
-    assert res.status == "ok", res.summary
+    # the folder holds logs only: the report renders them, and says it is partial because no metric came
+    assert res.status == "partial", res.summary
+    assert any("holds no series" in n for n in res.summary["notes"])
     return res
 
 

@@ -31,7 +31,7 @@ NOTEBOOKS = {
         ("md", "# KPI status\n\nThe seed's seven KPIs (availability, p95 response time, error rate, throughput, "
                "DynamoDB latency, Lambda duration, S3 latency) over the window, each against its **target** and "
                "its **alert threshold** from `parameters/kpis.yaml`."),
-        ("params", 'source: str = "demo"  # where data comes from: demo, cloudwatch or files\n'
+        ("params", 'source: str = ""  # demo, cloudwatch or files (empty: the environment\'s own source)\n'
                    'environment: str = "demo"  # an environment from parameters/environments.yaml\n'
                    'start: str = "-7d"  # window start: relative (-7d, 24h) or ISO 8601 UTC\n'
                    'end: str = "now"  # window end\n'
@@ -55,7 +55,6 @@ NOTEBOOKS = {
                "hash of the data used; with `evidence=true` the data itself is saved next to this report and "
                "`source=files` re-runs it offline."),
         ("code", "report.provenance_table()"),
-        ("code", "missing = report.missing_data()\nmissing if len(missing) else print('All requested data arrived.')"),
         ("code", "report.publish()"),
     ],
     "alarms": [
@@ -63,7 +62,7 @@ NOTEBOOKS = {
                "alarms and its P0/P1 definitions made precise) replayed over the window with CloudWatch's own "
                "evaluation rules (M of N, the evaluation range, TreatMissingData, the premature-alarm rule, "
                "AWS/DynamoDB always ignoring missing data), scored against the incidents, tuned, routed and audited."),
-        ("params", 'source: str = "demo"  # demo, cloudwatch or files\n'
+        ("params", 'source: str = ""  # demo, cloudwatch or files (empty: the environment\'s own source)\n'
                    'environment: str = "demo"  # an environment from parameters/environments.yaml\n'
                    'start: str = "-14d"  # window start\n'
                    'end: str = "now"  # window end\n'
@@ -109,7 +108,7 @@ NOTEBOOKS = {
         ("md", "# SLOs and error budgets\n\nThe seed's KPIs as SLOs (`parameters/slos/`, OpenSLO v1): attainment, "
                "error budget left, burn rates and the SRE Workbook's multiwindow, multi-burn-rate alerts, with the "
                "working behind every figure."),
-        ("params", 'source: str = "demo"  # demo, cloudwatch or files\n'
+        ("params", 'source: str = ""  # demo, cloudwatch or files (empty: the environment\'s own source)\n'
                    'environment: str = "demo"  # an environment from parameters/environments.yaml\n'
                    'start: str = "-30d"  # start of the charts (each SLO uses its own window)\n'
                    'end: str = "now"  # end of every window\n'
@@ -147,7 +146,7 @@ NOTEBOOKS = {
         ("md", "# Incident forensics\n\nA postmortem's first draft from data: the timeline (deploys, alarm state "
                "changes, metric change points, log bursts and new error signatures), which signals left their "
                "baseline first, what the logs said, the impact, and the standard times with their reasoning."),
-        ("params", 'source: str = "demo"  # demo, cloudwatch or files\n'
+        ("params", 'source: str = ""  # demo, cloudwatch or files (empty: the environment\'s own source)\n'
                    'environment: str = "demo"  # an environment from parameters/environments.yaml\n'
                    'start: str = "-14d"  # unused here: the incident window decides\n'
                    'end: str = "now"  # the analysis never looks past this\n'
@@ -198,7 +197,7 @@ NOTEBOOKS = {
                "interval for each resource of `parameters/capacity.yaml` (daily and weekly seasonality, trend), when "
                "it reaches its alert level and its limit, what traffic growth would do, and how accurate the same "
                "model was on the last two weeks."),
-        ("params", 'source: str = "demo"  # demo, cloudwatch or files\n'
+        ("params", 'source: str = ""  # demo, cloudwatch or files (empty: the environment\'s own source)\n'
                    'environment: str = "demo"  # an environment from parameters/environments.yaml\n'
                    'start: str = "-90d"  # history the forecasts learn from\n'
                    'end: str = "now"  # end of the history\n'
@@ -231,7 +230,7 @@ NOTEBOOKS = {
         ("md", "# Weekly performance analysis\n\nThe seed's weekly script, done properly: response time per day "
                "with its trend, request volume and growth, DynamoDB capacity per table, business growth, and Core "
                "Web Vitals per page at the 75th percentile against web.dev's good/poor thresholds."),
-        ("params", 'source: str = "demo"  # demo, cloudwatch or files\n'
+        ("params", 'source: str = ""  # demo, cloudwatch or files (empty: the environment\'s own source)\n'
                    'environment: str = "demo"  # an environment from parameters/environments.yaml\n'
                    'start: str = "-7d"  # unused: the week is the 7 days before end\n'
                    'end: str = "today"  # end of the week (default today 00:00 UTC)\n'
@@ -263,7 +262,7 @@ NOTEBOOKS = {
         ("md", "# CloudWatch dashboards\n\nEach dashboard body in `parameters/dashboards/` (paste the console's "
                "*View/edit source* JSON there) drawn as on the console's grid, with the queries it runs. Widgets "
                "whose metrics have no data say so in red instead of drawing zeros."),
-        ("params", 'source: str = "demo"  # demo, cloudwatch or files\n'
+        ("params", 'source: str = ""  # demo, cloudwatch or files (empty: the environment\'s own source)\n'
                    'environment: str = "demo"  # an environment from parameters/environments.yaml\n'
                    'start: str = "-24h"  # window start\n'
                    'end: str = "now"  # window end\n'
@@ -271,29 +270,25 @@ NOTEBOOKS = {
                    'evidence: bool = False  # save the exact data used as an evidence bundle\n'
                    'evidence_dir: str = ""  # set by the runner when evidence is true\n'
                    'output_dir: str = ""  # set by the runner: this run\'s folder'),
-        ("code", "import rtanalytics as rt\nfrom rtanalytics import dashboards\nfrom rtanalytics.sources.evidence import "
-                 "open_source\n\nrt.setup_notebook()\nsrc = open_source(source, environment, "
-                 "**({'path': files_path} if source == 'files' else {}))\nwindow = rt.TimeWindow.parse(start, end)\n"
-                 "views = dashboards.render_folder(rt.catalog().root / 'dashboards', src, window)\n"
-                 "print(f'{len(views)} dashboard(s) over {window}')"),
-        ("code", "for v in views:\n    v.figure.show()"),
+        ("code", "import rtanalytics as rt\nfrom rtanalytics.reports import dashboards\n\nrt.setup_notebook()\n"
+                 "report = dashboards.run(source=source, environment=environment, start=start, end=end, "
+                 "files_path=files_path, evidence_dir=evidence_dir)\nprint(report.headline)"),
+        ("code", "for v in report.views:\n    v.figure.show()"),
         ("md", "## The queries behind the widgets"),
-        ("code", "views[0].queries if views else None"),
+        ("code", "report.queries()"),
         ("md", "## Widgets without data\n\nA metric the source does not have (for example a custom metric queried "
                "without the dimensions it is published with) is listed here."),
-        ("code", "for v in views:\n    print(v.name, '-', '; '.join(v.empty) or 'every metric has data')"),
-        ("code", "from rtanalytics.sources.evidence import provenance, provenance_frame\n"
-                 "provenance_frame(provenance(src))"),
-        ("code", "if evidence_dir:\n    src.save_bundle(evidence_dir)\n"
-                 "rt.report_summary({'dashboards': len(views), 'widgets': sum(len(v.widgets) for v in views), "
-                 "'metrics_without_data': sum(len(v.empty) for v in views)}, provenance=provenance(src))"),
+        ("code", "report.empty_table()"),
+        ("md", "## Where these numbers come from"),
+        ("code", "report.provenance_table()"),
+        ("code", "report.publish()"),
     ],
     "health": [
         ("md", "# Health checks\n\nThe seed's seven checks (application, GraphQL, DynamoDB, Cognito, S3, Lambda, "
                "performance) run now, concurrently and with timeouts — on the demo against a local application and "
                "moto server started for the purpose — then their history, how it lines up with the KPIs, and the "
                "log-retention audit against the seed's policy."),
-        ("params", 'source: str = "demo"  # demo, cloudwatch or files\n'
+        ("params", 'source: str = ""  # demo, cloudwatch or files (empty: the environment\'s own source)\n'
                    'environment: str = "demo"  # an environment from parameters/environments.yaml\n'
                    'start: str = "-7d"  # history window start\n'
                    'end: str = "now"  # history window end\n'
@@ -323,7 +318,7 @@ NOTEBOOKS = {
     "daily-ops": [
         ("md", "# Daily operations check\n\nThe seed's six-part daily checklist: system health, 24-hour average "
                "response time, errors in the logs, new requests, DynamoDB capacity, active alarms."),
-        ("params", 'source: str = "demo"  # demo, cloudwatch or files\n'
+        ("params", 'source: str = ""  # demo, cloudwatch or files (empty: the environment\'s own source)\n'
                    'environment: str = "demo"  # an environment from parameters/environments.yaml\n'
                    'start: str = "-7d"  # unused: the day is the 24 hours before end\n'
                    'end: str = "today"  # end of the day checked (default today 00:00 UTC)\n'
@@ -347,7 +342,7 @@ NOTEBOOKS = {
         ("md", "# Exploring metrics with rtanalytics\n\nEverything here runs offline on the embedded demo "
                "(`source=\"demo\"`); point `source` at `cloudwatch` and `environment` at `production` to ask AWS "
                "the same questions."),
-        ("params", 'source: str = "demo"  # demo, cloudwatch or files\n'
+        ("params", 'source: str = ""  # demo, cloudwatch or files (empty: the environment\'s own source)\n'
                    'environment: str = "demo"  # an environment from parameters/environments.yaml\n'
                    'start: str = "-24h"  # window start\n'
                    'end: str = "now"  # window end'),
@@ -373,8 +368,25 @@ NOTEBOOKS = {
     ],
 }
 
+def with_status(cells, var):
+    """Every report says first how far to trust it (status, source, environment) and last what is missing."""
+    out = list(cells)
+    first = next(i for i, c in enumerate(out) if c[0] == "code")
+    out.insert(first + 1, ("code", f"print({var}.status_line())"))
+    last = max(i for i, c in enumerate(out) if c[0] == "code" and ".publish()" in c[1])
+    out[last:last] = [("md", "## Missing data\n\nWhat could not be fetched or computed, and why. A report is "
+                             "**ok** only when this is empty; otherwise it is **partial** (or **no-data**) and never "
+                             "becomes the latest good run."),
+                      ("code", f"{var}.data_notes()")]
+    return out
+
+
+STATUS_VAR = {"daily-ops": "ops"}
+
 if __name__ == "__main__":
     for name, cells in NOTEBOOKS.items():
+        if name != "explore":
+            cells = with_status(cells, STATUS_VAR.get(name, "report"))
         path = ROOT / f"{name}.ipynb"
         nbformat.write(nb(cells), str(path))
         print(path)

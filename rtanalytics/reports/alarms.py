@@ -89,11 +89,11 @@ def _incidents(src, window, incidents_file: str) -> pd.DataFrame:
     return pd.DataFrame(columns=["id", "incident", "start", "end"])
 
 
-def run(source: str = "demo", environment: str = "demo", start: str = "-14d", end: str = "now",
+def run(source: str | None = None, environment: str = "demo", start: str = "-14d", end: str = "now",
         alarms_from: str = "catalog", sweep_alarm: str = "RealTechee-Critical-Error-Rate",
         thresholds: list | None = None, incidents_file: str = "", files_path: str = "", evidence_dir: str = "",
         now=None) -> AlarmsReport:
-    src = open_source(source, environment, now=now, **({"path": files_path} if source == "files" else {}))
+    src = open_source(source, environment, now=now, files_path=files_path)
     window = TimeWindow.parse(start, end, now=now)
     notes = []
     if alarms_from == "aws":

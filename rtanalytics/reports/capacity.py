@@ -74,13 +74,20 @@ class CapacityReport(ReportResult):
     growth: list
     src: RecordingSource | None = None
     notes: list = field(default_factory=list)
+    missing: list = field(default_factory=list)  # resources without a forecast, and why
+
+    def gaps(self) -> list[str]:
+        return list(self.missing)
+
+    def has_data(self) -> bool:
+        return bool(self.forecasts)
 
     def headroom_table(self):
         """The headroom table for reading: key columns, crossings as dates, "—" when not within the horizon."""
         t = self.table.copy()
         cols = ["resource", "peak_7d", "alert", "limit", "headroom_pct", "weekly_growth_pct", "alert_expected",
                 "limit_expected"] + [c for c in t.columns if c.startswith("limit_expected x")]
-        t = t[cols]
+        t = t.reindex(columns=cols)
         for c in cols[6:]:
             t[c] = [x.strftime("%Y-%m-%d") if isinstance(x, pd.Timestamp) else "—" for x in t[c]]
         return (t.rename(columns={"headroom_pct": "headroom %", "weekly_growth_pct": "growth %/week"})
@@ -108,24 +115,35 @@ class CapacityReport(ReportResult):
         return out
 
 
-def run(source="demo", environment="demo", start="-90d", end="now", horizon="", growth: list | None = None,
+def run(source=None, environment="demo", start="-90d", end="now", horizon="", growth: list | None = None,
         files_path="", evidence_dir="", now=None) -> CapacityReport:
     spec = load_spec()
     env = catalog().environment(environment)
-    src = open_source(source, environment, now=now, **({"path": files_path} if source == "files" else {}))
+    src = open_source(source, environment, now=now, files_path=files_path)
     window = TimeWindow.parse(start, end, now=now)
     horizon = horizon or spec.horizon
     growth = list(growth or [1.0, 2.0, 5.0])
-    pairs = expand(spec, env)
+    from ..retention import serve_period
+    from ..sources.evidence import source_now
+
+    period = serve_period(300, window.start, source_now(src))
+    notes = []
+    if period != 300:
+        notes.append(f"history starting {window.start:%Y-%m-%d} is older than CloudWatch keeps 5-minute data for: "
+                     f"forecasts use {period // 60}-minute periods (peaks are {period // 60}-minute averages)")
+    pairs = [(it, q.with_(period=period)) for it, q in expand(spec, env)]
     df = src.metrics([q for _, q in pairs], window)
-    rows, acc, fcs, items, notes = [], [], {}, {}, []
+    rows, acc, fcs, items = [], [], {}, {}
+    self_gaps = []
+    need = int(7 * 86400 / period)
     for it, q in pairs:
         s = df[q.label]
         if it.rate:
-            s = s / 300.0
+            s = s / float(period)
         items[it.name] = it
-        if s.notna().sum() < 7 * 288:
-            notes.append(f"{it.name}: not enough history to forecast ({int(s.notna().sum())} points)")
+        if s.notna().sum() < need:
+            self_gaps.append(f"{it.name}: not enough history to forecast ({int(s.notna().sum())} of the {need} "
+                             f"{period // 60}-minute points of 7 days needed) — no forecast")
             continue
         f = C.forecast(s, horizon, name=it.name)
         fcs[it.name] = f
@@ -149,10 +167,14 @@ def run(source="demo", environment="demo", start="-90d", end="now", horizon="", 
             acc.append({"resource": it.name, **C.backtest(s)})
         except ValueError as e:
             notes.append(str(e))
-    table = C.headroom(rows) if rows else pd.DataFrame()
+    table = C.headroom(rows) if rows else pd.DataFrame(columns=HEADROOM_COLUMNS)
     if evidence_dir:
         src.save_bundle(evidence_dir)
-    return CapacityReport(window, table, pd.DataFrame(acc), fcs, items, growth, src, notes)
+    return CapacityReport(window, table, pd.DataFrame(acc), fcs, items, growth, src, notes, self_gaps)
+
+
+HEADROOM_COLUMNS = ["resource", "peak_7d", "limit", "alert", "headroom_pct", "weekly_growth_pct", "note",
+                    "limit_expected", "limit_earliest", "limit_latest", "alert_expected", "alert_earliest"]
 
 
 # ------------------------------------------------------------------------------------------ weekly analysis
@@ -196,11 +218,11 @@ class WeeklyReport(ReportResult):
         return out
 
 
-def weekly(source="demo", environment="demo", end="today", files_path="", evidence_dir="", now=None) -> WeeklyReport:
+def weekly(source=None, environment="demo", end="today", files_path="", evidence_dir="", now=None) -> WeeklyReport:
     """The seed's weekly performance analysis for the 7 days before ``end`` (default: today 00:00 UTC)."""
     env = catalog().environment(environment)
     r = env.resources
-    src = open_source(source, environment, now=now, **({"path": files_path} if source == "files" else {}))
+    src = open_source(source, environment, now=now, files_path=files_path)
     from ..timewindow import parse_time
 
     end_ts = parse_time(end, now)

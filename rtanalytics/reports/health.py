@@ -69,10 +69,10 @@ class HealthReport(ReportResult):
         return out
 
 
-def run(source="demo", environment="demo", start="-7d", end="now", files_path="", evidence_dir="", now=None,
+def run(source=None, environment="demo", start="-7d", end="now", files_path="", evidence_dir="", now=None,
         history_path=None) -> HealthReport:
     now = to_utc(now) if now is not None else utcnow()
-    src = open_source(source, environment, now=now, **({"path": files_path} if source == "files" else {}))
+    src = open_source(source, environment, now=now, files_path=files_path)
     window = TimeWindow.parse(start, end, now=now)
     current, groups, target = _live_checks(environment, history_path, now)
     path = history_path or H.default_history_path()
@@ -148,13 +148,13 @@ class DailyOps(ReportResult):
                     self.dynamodb) else None}
 
 
-def daily(source="demo", environment="demo", end="today", files_path="", evidence_dir="", now=None,
+def daily(source=None, environment="demo", end="today", files_path="", evidence_dir="", now=None,
           history_path=None) -> DailyOps:
     """The seed's daily operations check for the 24 hours before ``end`` (default: today 00:00 UTC)."""
     now = to_utc(now) if now is not None else utcnow()
     env = catalog().environment(environment)
     r = env.resources
-    src = open_source(source, environment, now=now, **({"path": files_path} if source == "files" else {}))
+    src = open_source(source, environment, now=now, files_path=files_path)
     end_ts = parse_time(end, now)
     day = TimeWindow(end_ts - pd.Timedelta(days=1), end_ts)
     health, _, _ = _live_checks(environment, history_path, now) if source != "files" else (

@@ -141,19 +141,28 @@ def resolve_incident(src, incident_start: str, incident_end: str, alarm: str, at
     raise ParameterError("incident_start", "no incident given", "incident_start/incident_end, or alarm and at")
 
 
-def run(source: str = "demo", environment: str = "demo", incident_start: str = "", incident_end: str = "",
+def run(source: str | None = None, environment: str = "demo", incident_start: str = "", incident_end: str = "",
         alarm: str = "", at: str = "", lookback: str = "3h", after: str = "1h", namespaces: list | None = None,
         symptom: str = "", show_personal_data: bool = False, files_path: str = "", evidence_dir: str = "",
         now=None, title: str = "") -> IncidentReport:
     now_ts = to_utc(now) if now is not None else utcnow()
-    src = open_source(source, environment, now=now, **({"path": files_path} if source == "files" else {}))
+    src = open_source(source, environment, now=now, files_path=files_path)
     s, e, how = resolve_incident(src, incident_start, incident_end, alarm, at, now_ts)
     lb, af = parse_duration(lookback), parse_duration(after)
     window = TimeWindow(s.floor("min") - lb, min(e + af, now_ts).ceil("min"))
     incident = TimeWindow(s, e)
-    qs, kinds = F.signal_queries(src, namespaces or None)
-    df = src.metrics(qs, window)
     week = pd.Timedelta(days=7)
+    from ..retention import serve_period
+
+    # the finest period CloudWatch still keeps for the baseline week (1 minute within 15 days, then 5, then 60)
+    period = serve_period(60, window.start - week, now_ts)
+    early_notes = []
+    if period != 60:
+        early_notes.append(f"the incident is older than CloudWatch keeps 1-minute data for (with its baseline "
+                           f"week): signals use {period // 60}-minute periods, so onsets are known to "
+                           f"{period // 60} minutes at best")
+    qs, kinds = F.signal_queries(src, namespaces or None, period)
+    df = src.metrics(qs, window)
     prev = src.metrics(qs, TimeWindow(window.start - week, window.end - week))
     prev.index = prev.index + week
     prev = prev.reindex(df.index)
@@ -173,7 +182,7 @@ def run(source: str = "demo", environment: str = "demo", incident_start: str = "
     if len(hc):
         tl = pd.concat([tl, hc], ignore_index=True).sort_values("start", kind="stable").reset_index(drop=True)
     times = F.postmortem_times(leads, alarms_h, primary)
-    notes = [f"incident window: {how}"]
+    notes = [f"incident window: {how}"] + early_notes
     # impact
     five = next((c for c in df.columns if "HTTPCode_Target_5XX_Count" in c), None)
     imp_start = times.start or s

@@ -16,7 +16,7 @@ _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;max-width:1100px;padding:12px;
 color:#222}h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.6em}table{border-collapse:collapse;width:100%;
 font-size:.9em}th,td{border-bottom:1px solid #e0e0e0;padding:6px 8px;text-align:left;vertical-align:top}
-.ok{color:#2e7d32;font-weight:600}.failed{color:#c62828;font-weight:700}.partial{color:#ef6c00;font-weight:600}
+.ok{color:#2e7d32;font-weight:600}.failed{color:#c62828;font-weight:700}.partial,.no-data{color:#ef6c00;font-weight:600}
 .latest{background:#f1f8e9}.figs{color:#555;font-size:.85em}.wrap{overflow-x:auto}
 .trends{display:flex;flex-wrap:wrap;gap:4px 18px;margin:6px 0 10px}.trend{font-size:.85em;color:#333}
 .trend .k{color:#666}svg{vertical-align:middle}

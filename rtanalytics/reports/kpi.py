@@ -22,6 +22,7 @@ class KpiReport(ReportResult):
     source: str = "demo"
     environment: str = "demo"
     src: RecordingSource | None = None
+    notes: list = field(default_factory=list)
 
     @property
     def headline(self) -> str:
@@ -29,6 +30,13 @@ class KpiReport(ReportResult):
         parts = [f"{counts.get(s, 0)} {s}" for s in ("alert", "warning", "ok", "no data") if counts.get(s, 0)]
         return (f"{len(self.table)} KPIs over {self.window} ({self.source} source, {self.environment}): "
                 + ", ".join(parts))
+
+    def gaps(self) -> list[str]:
+        return [f"KPI {r.kpi}: no data in the window — its status is unknown, not ok"
+                for r in self.table.itertuples() if r.status == "no data"]
+
+    def has_data(self) -> bool:
+        return bool(len(self.table)) and bool((self.table["status"] != "no data").any())
 
     def summary(self) -> dict:
         figs = {f"{r.kpi}": r.value for r in self.table.itertuples()}
@@ -42,19 +50,28 @@ class KpiReport(ReportResult):
         return status_table_style(self.table)
 
 
-def run(source: str = "demo", environment: str = "demo", start: str = "-7d", end: str = "now",
+def run(source: str | None = None, environment: str = "demo", start: str = "-7d", end: str = "now",
         period: str = "5m", kpis: list[str] | None = None, files_path: str = "", evidence_dir: str = "",
         now=None) -> KpiReport:
     from ..figures.kpis import kpi_group_figure
 
     cat = catalog()
     env = cat.environment(environment)
-    src = open_source(source, environment, now=now, **({"path": files_path} if source == "files" else {}))
+    src = open_source(source, environment, now=now, files_path=files_path)
     window = TimeWindow.parse(start, end, now=now)
     p = period_seconds(period)
+    from ..retention import serve_period
+    from ..sources.evidence import source_now
+
+    served = serve_period(p, window.start, source_now(src))
+    notes = []
+    if served != p:
+        notes.append(f"chart period {p} s is finer than CloudWatch keeps for a window starting "
+                     f"{window.start:%Y-%m-%d %H:%M} UTC: using {served} s, the finest it keeps")
+        p = served
     table, series = evaluate_kpis(cat.kpis, src, window, env.resources.substitutions(), period=p,
                                   names=list(kpis) if kpis else None)
-    rep = KpiReport(window, table, series, source=source, environment=environment, src=src)
+    rep = KpiReport(window, table, series, source=src.name, environment=environment, src=src, notes=notes)
     if evidence_dir:
         src.save_bundle(evidence_dir)
     for group in dict.fromkeys(table["group"]):

@@ -28,9 +28,9 @@ def classify(summary: dict) -> tuple[str | None, list[str]]:
         elif v in ("warning", "at risk", "stale"):
             level = level or "Warning"
             why.append(f"{name}: {v}")
-    if summary.get("status") == "partial":
+    if summary.get("status") in ("partial", "no-data"):
         level = level or "Warning"
-        why.append("partial data: " + "; ".join(summary.get("notes") or [])[:300])
+        why.append(f"{summary['status']}: " + "; ".join(summary.get("notes") or [])[:300])
     return level, why
 
 

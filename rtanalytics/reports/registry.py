@@ -20,7 +20,8 @@ class CommonParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    source: str = Field("demo", description="where data comes from: demo, cloudwatch or files")
+    source: str = Field("", description="where data comes from: demo, cloudwatch or files (default: the "
+                        "environment's own source, so environment=production reads CloudWatch)")
     environment: str = Field("demo", description="an environment from parameters/environments.yaml")
     start: str = Field("-7d", description=f"window start: {TIME_HELP}")
     end: str = Field("now", description="window end (same forms as start)")
@@ -32,7 +33,7 @@ class CommonParams(BaseModel):
     def _source(cls, v):
         from ..sources.base import source_names
 
-        if v not in source_names():
+        if v and v not in source_names():
             raise ValueError(f"unknown source {v!r}; accepts {', '.join(source_names())}")
         return v
 
@@ -60,7 +61,9 @@ class CommonParams(BaseModel):
 
 
 class KpiParams(CommonParams):
-    period: str = Field("5m", description="chart resolution, a CloudWatch period (60 s multiples: 1m, 5m, 1h)")
+    period: str = Field("5m", description="chart resolution, a CloudWatch period (60 s multiples: 1m, 5m, 1h); "
+                        "for windows starting over 15 days ago CloudWatch keeps 5-minute data, over 63 days 1-hour: "
+                        "the default moves to the finest kept, an explicit finer one is refused")
     kpis: list[str] = Field([], description="KPI names to include (empty: all of parameters/kpis.yaml)")
 
     @field_validator("period")
@@ -256,6 +259,22 @@ def resolve_params(report: Report, raw: dict[str, Any], now=None) -> dict[str, A
     if (end - start).total_seconds() > 455 * 86400:
         raise ParameterError("start", "window longer than 455 days, CloudWatch's longest retention",
                              "a window of at most 455 days")
+    if not out.get("source"):
+        from ..catalog import catalog
+
+        out["source"] = catalog().environment(out["environment"]).source
+    if "period" in fields and out.get("period"):
+        from ..retention import check_period, finest_period, serve_period
+        from ..timewindow import to_utc, utcnow
+
+        at = to_utc(now) if now is not None else utcnow()
+        per = period_seconds(out["period"])
+        why = check_period(per, start, at)
+        if why is not None and "period" in raw:
+            raise ParameterError("period", why, f"a period of at least {finest_period(start, at)} s (and a "
+                                 f"multiple of it) for a window starting {start:%Y-%m-%d %H:%M} UTC")
+        if why is not None:
+            out["period"] = f"{serve_period(per, start, at)}s"
     out["start"], out["end"] = start.isoformat(), end.isoformat()
     out["requested_start"], out["requested_end"] = p.start, p.end
     return out

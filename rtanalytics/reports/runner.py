@@ -34,13 +34,14 @@ DEFAULT_OUTPUTS = Path(os.environ.get("RTANALYTICS_OUTPUTS", Path(__file__).reso
 class RunResult:
     report: str
     run_id: str
-    status: str  # ok | partial | failed
+    status: str  # ok | partial | no-data | failed
     run_dir: Path
     summary: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return self.status in ("ok", "partial")
+        """The run completed (``ok``, ``partial`` or ``no-data``); only ``ok`` is trusted as complete."""
+        return self.status in ("ok", "partial", "no-data")
 
 
 def _ipc_kernel_manager():
@@ -122,13 +123,15 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
             error = f"timed out after {timeout} s per cell: {error}"
     duration = time.perf_counter() - t0
     glued = None
-    banner = f"{report.title} · run {run_id} · {resolved['start'][:16]} → {resolved['end'][:16]} UTC · "
+    banner = (f"{report.title} · {resolved.get('environment')} · {resolved.get('source')} source"
+              f"{' (SIMULATED)' if resolved.get('source') == 'demo' else ''} · run {run_id} · "
+              f"{resolved['start'][:16]} → {resolved['end'][:16]} UTC · ")
     if nb_out.exists():
         try:
             nb = read_notebook(nb_out)
             glued = read_summary(nb)
-            if status == "ok" and glued and glued.get("status") == "partial":
-                status = "partial"
+            if status == "ok" and glued and glued.get("status") in ("partial", "no-data"):
+                status = glued["status"]
             atomic_write_text(stage / "report.html", render_html(
                 nb, banner + ("FAILED: " + error if error else status)))
         except Exception as e:
@@ -151,7 +154,7 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
     atomic_write_json(stage / "summary.json", summary)
     with locked(outputs / ".lock"):
         os.rename(stage, final)
-        if status in ("ok", "partial"):
+        if status == "ok":  # only a run computed from complete data becomes the latest good one
             atomic_write_json(report_dir / "latest.json", {"run_id": run_id, "status": status})
         try:
             from .ledger import append

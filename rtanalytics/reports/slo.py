@@ -174,7 +174,7 @@ def _table(slos, slis, budgets, alerts, end, stale_flags) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def run(source: str = "demo", environment: str = "demo", start: str = "-30d", end: str = "now",
+def run(source: str | None = None, environment: str = "demo", start: str = "-30d", end: str = "now",
         slos: list | None = None, exclude: list | None = None, files_path: str = "", evidence_dir: str = "",
         now=None, slo_dir=None) -> SloReport:
     from ..alarms import load_alarms
@@ -182,7 +182,7 @@ def run(source: str = "demo", environment: str = "demo", start: str = "-30d", en
     cat = load_openslo(slo_dir or catalog().root / "slos")
     env = catalog().environment(environment)
     subs = env.resources.substitutions()
-    src = open_source(source, environment, now=now, **({"path": files_path} if source == "files" else {}))
+    src = open_source(source, environment, now=now, files_path=files_path)
     window = TimeWindow.parse(start, end, now=now)
     chosen = {n: s for n, s in cat.slos.items() if not slos or n in slos}
     if slos and set(slos) - set(chosen):

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import SourceError
+from ..errors import AuthError, SourceError
 
 READ_ONLY_ACTIONS = {
     "cloudwatch": ["GetMetricData", "ListMetrics", "DescribeAlarms", "DescribeAlarmHistory"],
@@ -34,7 +34,7 @@ class AwsContext:
     profile: str | None = None
     endpoint_url: str | None = None
     retry_mode: str = "standard"
-    max_attempts: int = 5
+    max_attempts: int = 3  # attempts in all, the first included (botocore's total_max_attempts)
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
     session: Any = None
@@ -48,7 +48,8 @@ class AwsContext:
 
             if self.session is None:
                 self.session = boto3.Session(profile_name=self.profile, region_name=self.region)
-            cfg = Config(retries={"mode": self.retry_mode, "max_attempts": self.max_attempts},
+            # ``total_max_attempts`` counts the first attempt (``max_attempts`` would count retries only: 5 meant 6)
+            cfg = Config(retries={"mode": self.retry_mode, "total_max_attempts": self.max_attempts},
                          connect_timeout=self.connect_timeout, read_timeout=self.read_timeout,
                          user_agent_extra="rtanalytics")
             self._clients[service] = self.session.client(service, region_name=self.region,
@@ -68,12 +69,14 @@ class AwsContext:
             entry.update(ok=False, error=f"{err.get('Code')}: {err.get('Message')}",
                          seconds=round(time.perf_counter() - t0, 3))
             self.requests.append(entry)
-            raise SourceError(f"{service}.{api} failed: {err.get('Code')}: {err.get('Message')}"
-                              f"{_hint(err.get('Code'))}") from e
+            cls = AuthError if str(err.get("Code")) in AUTH_CODES else SourceError
+            raise cls(f"{service}.{api} failed: {err.get('Code')}: {err.get('Message')}"
+                      f"{_hint(err.get('Code'))}") from e
         except BotoCoreError as e:
             entry.update(ok=False, error=str(e), seconds=round(time.perf_counter() - t0, 3))
             self.requests.append(entry)
-            raise SourceError(f"{service}.{api} failed: {e}{_hint(type(e).__name__)}") from e
+            cls = AuthError if type(e).__name__ in AUTH_CODES else SourceError
+            raise cls(f"{service}.{api} failed: {e}{_hint(type(e).__name__)}") from e
         meta = resp.get("ResponseMetadata", {})
         entry.update(ok=True, seconds=round(time.perf_counter() - t0, 3),
                      retries=meta.get("RetryAttempts", 0))
@@ -85,13 +88,18 @@ class AwsContext:
         return len(self.requests)
 
 
+AUTH_CODES = {"NoCredentialsError", "PartialCredentialsError", "UnrecognizedClientException",
+              "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException", "AccessDenied",
+              "AccessDeniedException", "UnauthorizedOperation", "InvalidSignatureException", "SignatureDoesNotMatch",
+              "MissingAuthenticationToken", "TokenRefreshRequired", "SSOTokenLoadError", "UnauthorizedSSOTokenError"}
+
+
 def _hint(code) -> str:
     code = str(code or "")
-    if code in ("NoCredentialsError", "UnrecognizedClientException", "InvalidClientTokenId", "ExpiredToken",
-                "ExpiredTokenException"):
+    if code in AUTH_CODES - {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}:
         return (" — configure credentials through the AWS chain (AWS_PROFILE, ~/.aws/credentials, an instance "
                 "role) or set 'profile' for the environment in parameters/environments.yaml")
-    if code in ("AccessDenied", "AccessDeniedException"):
+    if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
         return " — the credentials lack a permission listed in docs/iam-policy.json"
     if "Throttl" in code:
         return " — throttled even after retries; try again later or narrow the window"

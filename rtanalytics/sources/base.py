@@ -70,6 +70,47 @@ class Source(Protocol):
     def events(self, window: TimeWindow) -> pd.DataFrame: ...
 
 
+def problem(q: MetricQuery | None, window: TimeWindow, reason: str, kind: str) -> dict:
+    """One entry of a source's ``problems``: what could not be had, over which time, why (``kind``: fetch,
+    denied, partial, retention, resolution, no-data, logs, alarm-history, events)."""
+    return {"query": q.label if q is not None else "?", "id": q.id if q is not None else "?",
+            "start": window.start.isoformat(), "end": window.end.isoformat(), "reason": reason, "kind": kind}
+
+
+def servable(queries: Sequence[MetricQuery], window: TimeWindow, now) -> tuple[list[MetricQuery], list[dict]]:
+    """Split ``queries`` into those CloudWatch can answer for ``window`` (asked at ``now``) and a problem for
+    each of the others: a period finer than the retention tier of the window's start returns no datapoints
+    (see :mod:`rtanalytics.retention`), so it is never sent and never read as "no data"."""
+    from ..retention import check_period
+
+    ok, probs = [], []
+    for q in queries:
+        why = check_period(q.period, window.start, now)
+        if why is None:
+            ok.append(q)
+        else:
+            probs.append(problem(q, window, why, "retention"))
+    return ok, probs
+
+
+def cloudwatch_window(window: TimeWindow, now) -> TimeWindow:
+    """``window`` with its start rounded down as CloudWatch rounds a GetMetricData StartTime of that age."""
+    from ..retention import cloudwatch_start
+
+    start = cloudwatch_start(window.start, now)
+    return window if start == window.start else TimeWindow(start, window.end)
+
+
+def mark_incomplete(df: pd.DataFrame, probs: Sequence[dict]) -> pd.DataFrame:
+    """Record on ``df.attrs["incomplete"]`` (label → reason) which columns are not complete: the cache stores
+    nothing of them, and reports say ``partial``."""
+    inc = dict(df.attrs.get("incomplete", {}))
+    for p in probs:
+        inc.setdefault(p["query"], p["reason"])
+    df.attrs["incomplete"] = inc
+    return df
+
+
 def period_grid(window: TimeWindow, period: int) -> pd.DatetimeIndex:
     """Start instants of the periods covering ``window``, as GetMetricData lays them out: from the start time
     rounded down to the whole minute (CloudWatch's rounding for data under 15 days old), one every ``period``

@@ -24,10 +24,23 @@ import pyarrow.parquet as pq
 
 from ..queries import MetricQuery
 from ..timewindow import TimeWindow, to_utc, utcnow
-from .base import assemble, grid_bounds
+from .base import assemble, cloudwatch_window, grid_bounds
 
-DEFAULT_CACHE = Path(os.environ.get("RTANALYTICS_CACHE", Path(__file__).resolve().parents[2] / ".cache"))
 POINTS_PER_CHUNK = 10_080
+# CloudWatch makes a datapoint readable within minutes of PutMetricData; one sent 3-24 h after its timestamp can
+# take up to 2 h, one sent later up to 48 h (PutMetricData API reference). Data younger than the settle horizon is
+# always fetched again; 26 h (24 h of lateness + 2 h to appear) by default, RTANALYTICS_SETTLE to change it.
+DEFAULT_SETTLE = "26h"
+
+
+def default_cache_dir() -> Path:
+    """``$RTANALYTICS_CACHE``, else ``.cache/`` in the checkout (resolved per call, not at import)."""
+    return Path(os.environ.get("RTANALYTICS_CACHE") or Path(__file__).resolve().parents[2] / ".cache")
+
+
+def default_settle() -> str:
+    return os.environ.get("RTANALYTICS_SETTLE") or DEFAULT_SETTLE
+
 
 
 def chunk_seconds(period: int) -> int:
@@ -54,16 +67,21 @@ class CacheStats:
 
 
 class CachedSource:
-    """Wraps a source; ``metrics`` goes through the cache, everything else is passed through."""
+    """Wraps a source; ``metrics`` goes through the cache, everything else is passed through.
 
-    def __init__(self, inner, cache_dir: Path | str | None = None, settle: str | pd.Timedelta = "15m",
+    Only *complete* answers are stored: a column the inner source marks incomplete (``df.attrs["incomplete"]``:
+    throttled past retries, 5xx, PartialData, response messages, retention tier) is passed on as it came and
+    fetched again next time. A metric-math expression and the queries it references are always fetched
+    together over the same slice of time."""
+
+    def __init__(self, inner, cache_dir: Path | str | None = None, settle: str | pd.Timedelta | None = None,
                  now=None, key: str | None = None):
         from ..timewindow import parse_duration
 
         self.inner = inner
         self.name = inner.name
-        self.dir = Path(cache_dir) if cache_dir else DEFAULT_CACHE
-        self.settle = parse_duration(settle)
+        self.dir = Path(cache_dir) if cache_dir else default_cache_dir()
+        self.settle = parse_duration(settle if settle is not None else default_settle())
         self.now = to_utc(now) if now is not None else None
         self.key = key or source_key(inner)
         self.stats = CacheStats()
@@ -77,14 +95,19 @@ class CachedSource:
         h = hashlib.sha256(q.identity().encode()).hexdigest()[:24]
         return self.dir / self.key / h[:2] / h / f"{chunk_start}.parquet"
 
+    def _now(self):
+        return self.now or getattr(self.inner, "now", None) or utcnow()
+
     def metrics(self, queries: Sequence[MetricQuery], window: TimeWindow) -> pd.DataFrame:
-        now = self.now or utcnow()
+        now = self._now()
+        window = cloudwatch_window(window, now)
         settled_s = int((now - self.settle).timestamp())
         cols: dict[str, pd.Series] = {}
         need: dict[tuple[int, int, int], list[MetricQuery]] = {}  # (period, start, end) -> queries
         pieces: dict[str, list[pd.Series]] = {q.label: [] for q in queries}
+        together = _math_groups(queries)  # expressions and their inputs: never split by the cache
         for q in queries:
-            if q.expression is not None:
+            if q.id in together:
                 need.setdefault((q.period, *self._bounds(window, q.period)), []).append(q)
                 continue
             s0, n = grid_bounds(window, q.period)
@@ -109,15 +132,18 @@ class CachedSource:
                     missing.append((max(lo, shi), hi))
             for lo, hi in _merge(missing):
                 need.setdefault((q.period, lo, hi), []).append(q)
+        incomplete: dict[str, str] = {}
         for (period, lo, hi), qs in need.items():
             tw = TimeWindow(pd.Timestamp(lo, unit="s", tz="UTC"), pd.Timestamp(hi, unit="s", tz="UTC"))
             df = self.inner.metrics(qs, tw)
+            bad = dict(df.attrs.get("incomplete", {}))
+            incomplete |= {k: v for k, v in bad.items() if k in pieces}
             for q in qs:
                 if q.label not in df:
                     continue
                 s = df[q.label]
                 pieces[q.label].append(s)
-                if q.expression is None:
+                if q.expression is None and q.label not in bad:
                     settled = s0_settled(lo, settled_s, q.period)
                     if settled > lo:
                         self._store(q, s, lo, min(hi, settled))
@@ -125,7 +151,15 @@ class CachedSource:
             ps = [p for p in pieces[q.label] if len(p)]
             s = pd.concat(ps).sort_index() if ps else pd.Series(dtype="float64")
             cols[q.label] = s[~s.index.duplicated(keep="last")]
-        return assemble(cols, queries, window)
+        out = assemble(cols, queries, window)
+        out.attrs["incomplete"] = incomplete
+        return out
+
+    def drop(self, queries: Sequence[MetricQuery] | None = None, start=None, end=None) -> int:
+        """Forget cached data overlapping ``[start, end)`` (all of it by default), for ``queries`` or every
+        query of this source; returns the number of chunk files removed. Use it when data was backfilled
+        after the settle horizon (PutMetricData with old timestamps): the next run fetches the range again."""
+        return drop_range(self.dir / self.key, queries, start, end)
 
     @staticmethod
     def _bounds(window, period):
@@ -192,6 +226,48 @@ class CachedSource:
                 raise
 
 
+def _math_groups(queries: Sequence[MetricQuery]) -> set[str]:
+    """Ids of the expressions in ``queries`` and of every query they reference (transitively)."""
+    import re
+
+    by_id = {q.id: q for q in queries}
+    out: set[str] = set()
+    todo = [q for q in queries if q.expression is not None]
+    while todo:
+        q = todo.pop()
+        if q.id in out:
+            continue
+        out.add(q.id)
+        if q.expression is not None:
+            todo += [by_id[i] for i in re.findall(r"\b([a-z][a-zA-Z0-9_]*)\b", q.expression) if i in by_id]
+    return out
+
+
+def drop_range(folder: Path, queries: Sequence[MetricQuery] | None = None, start=None, end=None) -> int:
+    """Remove the chunk files under ``folder`` (one source's cache) whose coverage overlaps ``[start, end)``."""
+    lo = int(to_utc(start).timestamp()) if start is not None else None
+    hi = int(to_utc(end).timestamp()) if end is not None else None
+    if queries is not None:
+        dirs = []
+        for q in queries:
+            h = hashlib.sha256(q.identity().encode()).hexdigest()[:24]
+            dirs.append(folder / h[:2] / h)
+    else:
+        dirs = [d for d in folder.glob("*/*") if d.is_dir()]
+    n = 0
+    for d in dirs:
+        for f in d.glob("*.parquet"):
+            try:
+                meta = pq.read_schema(f).metadata or {}
+                a, b = int(meta[b"cov_lo"]), int(meta[b"cov_hi"])
+            except Exception:
+                a, b = None, None  # unreadable: remove it too
+            if a is None or ((hi is None or a < hi) and (lo is None or b > lo)):
+                f.unlink(missing_ok=True)
+                n += 1
+    return n
+
+
 def s0_settled(lo: int, settled_s: int, period: int) -> int:
     """The end of the last whole period (on the grid through ``lo``) that is settled."""
     return lo + max(0, (settled_s - lo) // period) * period
@@ -208,10 +284,16 @@ def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 def source_key(src) -> str:
-    """Cache namespace of a source: its name, environment, region and endpoint."""
-    env = getattr(src, "environment", None)
+    """Cache namespace of a source. CloudWatch: the AWS account (STS GetCallerIdentity, once per source) and
+    region, plus the endpoint — so another profile or role never reads the first account's data. Demo: the
+    environment and scenario seed. Files: the folder."""
     aws = getattr(src, "aws", None)
-    parts = [src.name, getattr(env, "name", ""), getattr(aws, "region", ""), getattr(aws, "endpoint_url", "") or ""]
-    if src.name == "demo":
-        parts.append(str(getattr(getattr(src, "scenario", None), "seed", "")))
+    if aws is not None:
+        parts = [src.name, src.account_id() if hasattr(src, "account_id") else "", aws.region,
+                 aws.endpoint_url or ""]
+    else:
+        env = getattr(src, "environment", None)
+        parts = [src.name, getattr(env, "name", ""), str(getattr(src, "path", ""))]
+        if src.name == "demo":
+            parts.append(str(getattr(getattr(src, "scenario", None), "seed", "")))
     return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:16]

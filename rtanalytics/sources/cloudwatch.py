@@ -19,17 +19,20 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from typing import Sequence
 
+import numpy as np
 import pandas as pd
 
-from ..errors import SourceError
+from ..errors import AuthError, SourceError
 from ..frames import ALARM_HISTORY_COLUMNS, empty_alarm_history, empty_events, empty_logs
 from ..queries import MetricQuery
 from ..timewindow import TimeWindow, to_utc, utcnow
 from .aws import AwsContext
-from .base import MetricId, assemble, grid_bounds, match_metric, register_source
+from .base import (MetricId, assemble, cloudwatch_window, grid_bounds, mark_incomplete, match_metric, problem,
+                   register_source, servable)
 
 MAX_QUERIES = 500
 MAX_DATAPOINTS = 100_800
@@ -37,13 +40,11 @@ INSIGHTS_MAX_ROWS = 10_000
 
 
 def finest_period(window: TimeWindow, now=None) -> int:
-    """The finest period CloudWatch still retains for data starting at ``window.start``."""
-    age = (to_utc(now) if now is not None else utcnow()) - window.start
-    if age <= pd.Timedelta(days=15):
-        return 60
-    if age <= pd.Timedelta(days=63):
-        return 300
-    return 3600
+    """The finest period CloudWatch still serves for data starting at ``window.start`` (see
+    :mod:`rtanalytics.retention`)."""
+    from ..retention import finest_period as _fp
+
+    return _fp(window.start, to_utc(now) if now is not None else utcnow())
 
 
 def plan_requests(queries: Sequence[MetricQuery], window: TimeWindow) -> list[tuple[list[MetricQuery], TimeWindow]]:
@@ -102,60 +103,90 @@ class CloudWatchSource:
         self.aws = context or AwsContext(region=env.region, profile=env.profile, endpoint_url=env.endpoint_url)
         self.now = to_utc(now) if now is not None else None
         self.problems: list[dict] = []
+        self.insights_stats: list[dict] = []  # bytesScanned / recordsMatched per Logs Insights query (cost)
+        self._account: str | None = None
+
+    def account_id(self) -> str:
+        """The AWS account the credentials belong to (STS GetCallerIdentity, asked once; needs no permission)."""
+        if self._account is None:
+            self._account = str(self.aws.call("sts", "get_caller_identity").get("Account", ""))
+        return self._account
 
     # ------------------------------------------------------------------------------------------------ metrics
     def metrics(self, queries: Sequence[MetricQuery], window: TimeWindow) -> pd.DataFrame:
+        """GetMetricData for ``queries`` over ``window`` (start rounded as CloudWatch rounds it for its age).
+
+        A query is complete only when every request that carried it answered ``Complete``: a request that
+        failed after retries, a ``StatusCode`` of ``PartialData`` (without a further ``NextToken``),
+        ``InternalError`` or ``Forbidden``, or response-level ``Messages`` (for example "Maximum number of
+        allowed metrics exceeded") make it *incomplete*: listed in :attr:`problems` and in
+        ``df.attrs["incomplete"]``, so the cache never stores it and the report says ``partial``. A query whose
+        period the retention tier of the window's start cannot serve is not sent (see
+        :func:`~rtanalytics.sources.base.servable`). The first authentication or authorisation error
+        (AccessDenied, ExpiredToken, ...) stops the fetch with :class:`AuthError` and the fix.
+        """
+        now = self.now or utcnow()
+        window = cloudwatch_window(window, now)
         ids = {}
         for q in queries:
             if q.id in ids and ids[q.id] != q:
                 raise SourceError(f"two different queries share the id {q.id!r}")
             ids[q.id] = q
-        values: dict[str, dict] = {q.id: {} for q in queries}
-        for batch, tw in plan_requests(queries, window):
+        sendable, probs = servable(queries, window, now)
+        sendable = _with_inputs(sendable, queries)
+        parts: dict[str, list] = {q.id: [] for q in queries}
+        for batch, tw in plan_requests(sendable, window):
             try:
-                for res in self._get_metric_data(batch, tw):
-                    vals = values.setdefault(res["Id"], {})
-                    for t, v in zip(res.get("Timestamps", []), res.get("Values", [])):
-                        vals[pd.Timestamp(t).tz_convert("UTC")] = float(v)
-                    if res.get("StatusCode") in ("InternalError", "Forbidden"):
-                        self._problem(ids.get(res["Id"]), tw, f"{res['StatusCode']}: "
-                                      + "; ".join(m.get("Value", "") for m in res.get("Messages", [])))
+                results, messages = self._get_metric_data(batch, tw)
+            except AuthError:
+                raise
             except SourceError as e:
-                for q in batch:
-                    self._problem(q, tw, str(e))
-        cols = {}
-        for q in queries:
-            s = pd.Series(values.get(q.id, {}), dtype="float64")
-            if len(s):
-                s.index = pd.DatetimeIndex(s.index).tz_convert("UTC")
-            cols[q.label] = s.sort_index()
-        return assemble(cols, queries, window)
+                probs += [problem(q, tw, str(e), "fetch") for q in batch]
+                continue
+            if messages:
+                text = "; ".join(f"{m.get('Code', '')}: {m.get('Value', '')}".strip(": ") for m in messages)
+                probs += [problem(q, tw, f"GetMetricData message: {text}", "partial") for q in batch]
+            for res in results:
+                parts.setdefault(res["Id"], []).append((res["Timestamps"], res["Values"]))
+                code = res["StatusCode"]
+                if code != "Complete":
+                    why = "; ".join(m.get("Value", "") for m in res.get("Messages", []) if m.get("Value"))
+                    probs.append(problem(ids.get(res["Id"]), tw, f"{code}" + (f": {why}" if why else "")
+                                         + (" (CloudWatch returned only part of the data)" if code == "PartialData"
+                                            else ""), "partial" if code == "PartialData" else "fetch"))
+        cols = {q.label: _series(parts.get(q.id, [])) for q in queries}
+        self.problems += probs
+        return mark_incomplete(assemble(cols, queries, window), probs)
 
-    def _problem(self, q, tw, reason):
-        self.problems.append({"query": q.label if q else "?", "id": q.id if q else "?", "start": tw.start.isoformat(),
-                              "end": tw.end.isoformat(), "reason": reason})
+    def _problem(self, q, tw, reason, kind="fetch"):
+        self.problems.append(problem(q, tw, reason, kind))
 
     def _get_metric_data(self, batch: list[MetricQuery], tw: TimeWindow):
+        """All pages of one request: ``(results by Id with every page's datapoints, response Messages)``.
+        A result's status is ``Complete`` only when its last page says so."""
         token = None
         merged: dict[str, dict] = {}
+        messages: list[dict] = []
         while True:
             kw = dict(MetricDataQueries=[q.to_cloudwatch() for q in batch], StartTime=tw.start.to_pydatetime(),
                       EndTime=tw.end.to_pydatetime(), ScanBy="TimestampAscending")
             if token:
                 kw["NextToken"] = token
             resp = self.aws.call("cloudwatch", "get_metric_data", **kw)
+            messages += list(resp.get("Messages", []) or [])
             for r in resp.get("MetricDataResults", []):
                 m = merged.setdefault(r["Id"], {"Id": r["Id"], "Label": r.get("Label"), "Timestamps": [],
                                                 "Values": [], "StatusCode": "Complete", "Messages": []})
                 m["Timestamps"] += list(r.get("Timestamps", []))
                 m["Values"] += list(r.get("Values", []))
-                if r.get("StatusCode") not in (None, "Complete", "PartialData"):
-                    m["StatusCode"] = r["StatusCode"]
+                code = r.get("StatusCode") or "Complete"
+                if m["StatusCode"] in ("Complete", "PartialData"):  # a later page's word on paging wins
+                    m["StatusCode"] = code
                 m["Messages"] += list(r.get("Messages", []))
             token = resp.get("NextToken")
             if not token:
                 break
-        return list(merged.values())
+        return list(merged.values()), messages
 
     def list_metrics(self, namespace=None, metric=None, dimensions=None) -> list[MetricId]:
         """ListMetrics, paginated; dimension values with globs are matched here after an unfiltered call."""
@@ -209,8 +240,10 @@ class CloudWatchSource:
         for name in names:
             token = None
             while True:
+                # without AlarmTypes DescribeAlarmHistory returns metric alarms only: ask for composites too
                 kw = dict(HistoryItemType="StateUpdate", StartDate=window.start.to_pydatetime(),
-                          EndDate=window.end.to_pydatetime(), ScanBy="TimestampAscending", MaxRecords=100)
+                          EndDate=window.end.to_pydatetime(), ScanBy="TimestampAscending", MaxRecords=100,
+                          AlarmTypes=["MetricAlarm", "CompositeAlarm"])
                 if name:
                     kw["AlarmName"] = name
                 if token:
@@ -243,8 +276,10 @@ class CloudWatchSource:
                  poll_s: float = 1.0, limit: int = INSIGHTS_MAX_ROWS, _depth: int = 0) -> pd.DataFrame:
         """A Logs Insights query, complete even past the 10,000-row cap.
 
-        Polls GetQueryResults until done or ``deadline_s`` (then StopQuery and :class:`SourceError`; also
-        StopQuery on KeyboardInterrupt). When a result reaches the cap, the window is halved and each half
+        Polls GetQueryResults until done or ``deadline_s`` (then :class:`SourceError`); a query still running
+        when anything goes wrong (deadline, a failed call, an interrupt) is stopped with StopQuery, so it does
+        not hold one of the account's 30 concurrent Insights slots. ``bytesScanned`` and ``recordsMatched`` of
+        every query are kept in :attr:`insights_stats` for the run's provenance. When a result reaches the cap, the window is halved and each half
         re-queried until every slice is under it, so rows are never silently lost; ``df.attrs["slices"]`` and
         ``df.attrs["complete"]`` say so. Splitting is exact for queries that return rows or ``stats ... by
         bin()`` with bins that divide the slices; a whole-window aggregate that hits the cap raises instead.
@@ -255,22 +290,33 @@ class CloudWatchSource:
                              limit=limit)
         qid = resp["queryId"]
         t0 = time.monotonic()
+        done = False
         try:
             while True:
                 r = self.aws.call("logs", "get_query_results", queryId=qid)
                 status = r.get("status")
                 if status == "Complete":
+                    done = True
                     break
                 if status in ("Failed", "Cancelled", "Timeout", "Unknown"):
+                    done = True  # nothing left running on AWS's side
                     raise SourceError(f"Logs Insights query {status.lower()}: {query!r} on {groups}")
                 if time.monotonic() - t0 > deadline_s:
-                    self.aws.call("logs", "stop_query", queryId=qid)
                     raise SourceError(f"Logs Insights query did not finish within {deadline_s:g} s (stopped): "
                                       f"{query!r}")
                 time.sleep(poll_s)
-        except KeyboardInterrupt:
-            self.aws.call("logs", "stop_query", queryId=qid)
-            raise
+        finally:
+            if not done:  # any error, timeout or interrupt: free the slot (30 concurrent queries per account)
+                try:
+                    self.aws.call("logs", "stop_query", queryId=qid)
+                except Exception:
+                    pass
+        st = r.get("statistics", {}) or {}
+        self.insights_stats.append({"query": query, "log_groups": groups, "start": window.start.isoformat(),
+                                    "end": window.end.isoformat(),
+                                    "bytes_scanned": float(st.get("bytesScanned", 0) or 0),
+                                    "records_matched": float(st.get("recordsMatched", 0) or 0),
+                                    "records_scanned": float(st.get("recordsScanned", 0) or 0)})
         df = insights_frame(r.get("results", []))
         if len(df) >= limit:
             if "stats" in query and "bin(" not in query:
@@ -321,6 +367,34 @@ class CloudWatchSource:
     def events(self, window: TimeWindow) -> pd.DataFrame:
         """CloudWatch has no deploy events; alarm state changes come from :meth:`alarm_history`."""
         return empty_events()
+
+
+def _with_inputs(sendable: list[MetricQuery], queries: Sequence[MetricQuery]) -> list[MetricQuery]:
+    """An expression travels with the queries it references: drop an expression whose inputs cannot be sent."""
+    ok = {q.id for q in sendable}
+    out = []
+    for q in sendable:
+        if q.expression is not None:
+            refs = set(_EXPR_ID.findall(q.expression)) & {x.id for x in queries}
+            if not refs <= ok:
+                continue
+        out.append(q)
+    return out
+
+
+_EXPR_ID = re.compile(r"\b([a-z][a-zA-Z0-9_]*)\b")
+
+
+def _series(parts: list) -> pd.Series:
+    """Datapoints of every page and slice of one query as a UTC-indexed float series, built from whole arrays
+    (timestamps as botocore parses them: timezone-aware datetimes)."""
+    ts = [t for p in parts for t in p[0]]
+    vs = [v for p in parts for v in p[1]]
+    if not ts:
+        return pd.Series(dtype="float64")
+    idx = pd.DatetimeIndex(pd.to_datetime(ts, utc=True))
+    s = pd.Series(np.asarray(vs, dtype="float64"), index=idx)
+    return s[~s.index.duplicated(keep="last")].sort_index()
 
 
 def _ms(ts: pd.Timestamp) -> int:

@@ -28,7 +28,8 @@ from ..frames import EVENT_COLUMNS, empty_events
 from ..queries import MetricQuery
 from ..timewindow import TimeWindow, parse_duration, to_utc, utcnow
 from . import stats
-from .base import MetricId, assemble, grid_bounds, match_metric, register_source
+from .base import (MetricId, assemble, cloudwatch_window, grid_bounds, mark_incomplete, match_metric, problem,
+                   register_source, servable)
 
 MIN_PER_DAY = 1440
 _ANCHOR_GROWTH = pd.Timestamp("2026-01-05", tz="UTC")
@@ -233,6 +234,7 @@ class DemoSource:
         self._cache: OrderedDict = OrderedDict()
         self._cache_max = cache_days
         self.calls = 0
+        self.problems: list[dict] = []  # queries answered with nothing, and why (see metrics)
         self._effects = self._index_effects()
 
     # -------------------------------------------------------------------------------------------- scenario
@@ -410,12 +412,22 @@ class DemoSource:
         return pd.Series(vals, index=idx[group[starts]], dtype="float64")
 
     def metrics(self, queries: Sequence[MetricQuery], window: TimeWindow) -> pd.DataFrame:
+        """As CloudWatch answers: the start rounded for its age, and a query whose period the retention tier
+        of the window's start no longer keeps (or finer than the demo's 1-minute data) answered with nothing
+        and listed in :attr:`problems` — the demo never serves what CloudWatch could not."""
         self.calls += 1
-        cols = {q.label: self.series(q, window) for q in queries if q.expression is None}
+        window = cloudwatch_window(window, self.now)
         exprs = [q for q in queries if q.expression is not None]
         if exprs:
             self.series(exprs[0], window)  # raises the explanatory error
-        return assemble(cols, queries, window)
+        ok, probs = servable(queries, window, self.now)
+        fine = [q for q in ok if q.period < 60]
+        probs += [problem(q, window, f"period {q.period} s is finer than the demo's 1-minute data", "resolution")
+                  for q in fine]
+        cols = {q.label: self.series(q, window) for q in ok if q.period >= 60}
+        cols |= {p["query"]: pd.Series(dtype="float64") for p in probs}
+        self.problems += probs
+        return mark_incomplete(assemble(cols, queries, window), probs)
 
     def events(self, window: TimeWindow) -> pd.DataFrame:
         """Deploy events (routine and incident-linked) and the scenario's incidents (ground truth)."""

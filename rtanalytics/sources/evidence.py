@@ -17,7 +17,8 @@ from typing import Sequence
 import pandas as pd
 
 from .. import __version__
-from ..frames import to_long
+from ..errors import AuthError, SourceError
+from ..frames import empty_alarm_history, empty_events, empty_logs, to_long
 from ..queries import MetricQuery
 from ..timewindow import TimeWindow, utcnow
 
@@ -32,6 +33,9 @@ class RecordingSource:
         self._logs: list[pd.DataFrame] = []
         self._history: list[pd.DataFrame] = []
         self._events: list[pd.DataFrame] = []
+        self._counts: list[pd.DataFrame] = []
+        self._asked: set[str] = set()  # every query identity answered, empty or not
+        self.problems: list[dict] = []  # what the log, alarm-history and event side could not answer
 
     def __getattr__(self, item):
         return getattr(self.inner, item)
@@ -41,6 +45,7 @@ class RecordingSource:
         self.calls.append({"call": "metrics", "queries": len(queries), "start": window.start.isoformat(),
                            "end": window.end.isoformat()})
         ident = {q.label: q.identity() for q in queries}
+        self._asked.update(ident.values())
         long = to_long(df[[c for c in df.columns if c in ident]])
         long["identity"] = long["label"].map(ident)
         self._metrics.append(long[["identity", "timestamp", "value"]])
@@ -53,21 +58,48 @@ class RecordingSource:
                                    "result": [[m.namespace, m.metric, [list(d) for d in m.dimensions]] for m in res]})
         return res
 
+    def _guard(self, kind: str, what: str, window, fn, empty):
+        """Call ``fn``; a source error (other than authentication) makes this part of the run incomplete —
+        recorded in :attr:`problems` with what was asked — instead of failing the whole run."""
+        try:
+            return fn()
+        except AuthError:
+            raise
+        except SourceError as e:
+            self.problems.append({"query": what, "id": kind, "start": window.start.isoformat(),
+                                  "end": window.end.isoformat(), "reason": str(e), "kind": kind})
+            return empty()
+
     def logs(self, log_group, window, filter_pattern=None):
-        df = self.inner.logs(log_group, window, filter_pattern)
+        what = f"logs {log_group}" + (f" filter {filter_pattern}" if filter_pattern else "")
+        df = self._guard("logs", what, window, lambda: self.inner.logs(log_group, window, filter_pattern),
+                         empty_logs)
         self.calls.append({"call": "logs", "log_group": log_group, "filter": filter_pattern,
                            "start": window.start.isoformat(), "end": window.end.isoformat(), "rows": len(df)})
         self._logs.append(df.assign(_request=f"{log_group}|{filter_pattern or ''}"))
         return df
 
+    def log_counts(self, log_group, window, level="error", bin_s=300):
+        """Log events per bin, counted by the source's own engine (Logs Insights on CloudWatch)."""
+        fn = getattr(self.inner, "log_counts")
+        s = self._guard("logs", f"Logs Insights count of {level or 'all'} events in {log_group}", window,
+                        lambda: fn(log_group, window, level, bin_s), lambda: pd.Series(dtype="float64", name="n"))
+        self.calls.append({"call": "log_counts", "log_group": log_group, "level": level, "bin_s": bin_s,
+                           "start": window.start.isoformat(), "end": window.end.isoformat()})
+        self._counts.append(pd.DataFrame({"request": f"{log_group}|{level or ''}|{bin_s}",
+                                          "timestamp": s.index, "n": s.to_numpy(dtype="float64")}))
+        return s
+
     def alarm_history(self, window, alarm_names=None):
-        df = self.inner.alarm_history(window, alarm_names)
+        what = "alarm history" + (f" of {', '.join(alarm_names)}" if alarm_names else "")
+        df = self._guard("alarm-history", what, window, lambda: self.inner.alarm_history(window, alarm_names),
+                         empty_alarm_history)
         self.calls.append({"call": "alarm_history", "start": window.start.isoformat(), "end": window.end.isoformat()})
         self._history.append(df)
         return df
 
     def events(self, window):
-        df = self.inner.events(window)
+        df = self._guard("events", "change events", window, lambda: self.inner.events(window), empty_events)
         self.calls.append({"call": "events", "start": window.start.isoformat(), "end": window.end.isoformat()})
         self._events.append(df)
         return df
@@ -109,6 +141,9 @@ class RecordingSource:
             put("logs.parquet", logs.astype({c: "string" for c in logs.columns if logs[c].dtype == object}))
         if self._history:
             put("alarm_history.parquet", pd.concat(self._history, ignore_index=True).drop_duplicates())
+        if self._counts:
+            put("log_counts.parquet", pd.concat(self._counts, ignore_index=True).drop_duplicates(
+                ["request", "timestamp"], keep="last"))
         if self._events:
             ev = pd.concat(self._events, ignore_index=True)
             put("events.parquet", ev.astype({c: "string" for c in ev.columns if ev[c].dtype == object}).drop_duplicates())
@@ -116,6 +151,7 @@ class RecordingSource:
         manifest = {"kind": "rtanalytics-evidence", "created": utcnow().isoformat(), "source": self.name,
                     "environment": getattr(getattr(self.inner, "environment", None), "name", None),
                     "rtanalytics_version": __version__, "files": files, "data_sha256": self.data_hash(),
+                    "queries": sorted(self._asked), "problems": provenance(self).get("problems", []),
                     "calls": self.calls}
         path = folder / "manifest.json"
         path.write_text(json.dumps(manifest, indent=1, default=str))
@@ -157,26 +193,48 @@ def provenance(src) -> dict:
     elif inner.name == "demo":
         out["demo_now"] = inner.now.isoformat()
         out["scenario"] = inner.scenario.name
-    problems = getattr(inner, "problems", None)
-    out["problems"] = list(problems or [])
+    problems = list(getattr(inner, "problems", None) or [])
+    for s in chain:
+        if type(s).__name__ == "RecordingSource":
+            problems += s.problems
+    out["problems"] = problems
+    stats = getattr(inner, "insights_stats", None)
+    if stats:
+        out["logs_insights"] = {"queries": len(stats),
+                                "bytes_scanned": sum(x["bytes_scanned"] for x in stats),
+                                "records_matched": sum(x["records_matched"] for x in stats),
+                                "records_scanned": sum(x["records_scanned"] for x in stats)}
     out["complete"] = not out["problems"]
     return out
 
 
-def open_source(name: str = "demo", environment: str = "demo", now=None, cache: bool | None = None,
-                cache_dir=None, **options) -> RecordingSource:
+def open_source(name: str | None = None, environment: str = "demo", now=None, cache: bool | None = None,
+                cache_dir=None, files_path: str = "", **options) -> RecordingSource:
     """The source stack a report uses: recording, over the Parquet cache (on by default for ``cloudwatch``),
-    over the named source."""
+    over the named source. Without a name, the environment's own ``source`` (so ``environment=production``
+    reads CloudWatch, never the demo labelled production)."""
+    from ..catalog import catalog
     from .base import get_source
     from .cache import CachedSource
 
+    if not name:
+        name = catalog().environment(environment).source
     kw = dict(options)
+    if name == "files":
+        kw.setdefault("path", files_path or None)
     if name in ("demo", "cloudwatch") and now is not None:
         kw["now"] = now
     src = get_source(name, environment=environment, **kw)
     if cache if cache is not None else name == "cloudwatch":
         src = CachedSource(src, cache_dir=cache_dir, now=now)
     return RecordingSource(src)
+
+
+def source_now(src):
+    """The instant a source answers as of: its frozen ``now`` (demo, tests) or the current time."""
+    from ..timewindow import utcnow
+
+    return getattr(unwrap(src), "now", None) or utcnow()
 
 
 def provenance_frame(prov: dict) -> pd.DataFrame:
@@ -190,6 +248,10 @@ def provenance_frame(prov: dict) -> pd.DataFrame:
     if "cache" in prov:
         c = prov["cache"]
         rows.append(("cache", f"{c['hits']} hits, {c['misses']} misses, {c['refetched_recent']} recent refetched"))
+    if "logs_insights" in prov:
+        li = prov["logs_insights"]
+        rows.append(("Logs Insights", f"{li['queries']} queries, {li['bytes_scanned'] / 1e6:,.1f} MB scanned, "
+                                      f"{li['records_matched']:,.0f} records matched"))
     if "demo_now" in prov:
         rows.append(("demo clock", prov["demo_now"]))
     rows.append(("data requests", len(prov.get("calls", []))))

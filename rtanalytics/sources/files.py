@@ -27,7 +27,7 @@ from ..frames import empty_alarm_history, empty_events, empty_logs
 from ..logs import filter_mask
 from ..queries import MetricQuery
 from ..timewindow import TimeWindow
-from .base import MetricId, assemble, match_metric, register_source
+from .base import MetricId, assemble, mark_incomplete, match_metric, problem, register_source
 
 
 class FilesSource:
@@ -49,6 +49,7 @@ class FilesSource:
         self._events: list[pd.DataFrame] = []
         self._list_metrics: list[dict] = []
         self.skipped: list[str] = []
+        self.problems: list[dict] = []
         self._load()
 
     # --------------------------------------------------------------------------------------------- loading
@@ -62,6 +63,15 @@ class FilesSource:
                              ("events.parquet", self._events)):
             if (p / name).exists():
                 target.append(pd.read_parquet(p / name))
+        self.asked: set[str] = set()
+        if (p / "manifest.json").exists():
+            try:
+                man = json.loads((p / "manifest.json").read_text())
+            except ValueError as e:
+                raise SourceError(f"files source: manifest.json is not JSON ({e})") from None
+            self.asked = set(man.get("queries", []))
+            self.problems += list(man.get("problems", []))  # what the recorded run could not get stays missing
+        self._counts = pd.read_parquet(p / "log_counts.parquet") if (p / "log_counts.parquet").exists() else None
         if (p / "list_metrics.json").exists():
             self._list_metrics = json.loads((p / "list_metrics.json").read_text())
         queries = {}
@@ -98,7 +108,7 @@ class FilesSource:
             else:
                 self.skipped.append(f.name)
         for f in sorted(list(p.glob("*.csv")) + [x for x in p.glob("*.parquet") if x.name not in (
-                "metrics.parquet", "logs.parquet", "alarm_history.parquet", "events.parquet")]):
+                "metrics.parquet", "logs.parquet", "alarm_history.parquet", "events.parquet", "log_counts.parquet")]):
             df = pd.read_csv(f) if f.suffix == ".csv" else pd.read_parquet(f)
             if "timestamp" not in df:
                 raise SourceError(f"files source: {f.name} has no 'timestamp' column")
@@ -120,10 +130,14 @@ class FilesSource:
         from .base import grid_bounds
 
         cols = {}
+        probs = []
         for q in queries:
             s = self.by_identity.get(q.identity())
             if s is None:
                 s = self.by_name.get(q.id, self.by_name.get(q.label))
+            if s is None and q.identity() not in self.asked:
+                probs.append(problem(q, window, f"the folder {self.path.name}/ holds no series for "
+                                     f"{q.identity()!r}; it holds: {self.holdings()}", "no-data"))
             if s is None or s.empty:
                 cols[q.label] = pd.Series(dtype="float64")
                 continue
@@ -137,7 +151,16 @@ class FilesSource:
                                   "file is finer than the query — ask with the file's period")
             idx = pd.to_datetime(s0 + pos * q.period, unit="s", utc=True)
             cols[q.label] = pd.Series(s.to_numpy(dtype=float)[keep], index=idx)
-        return assemble(cols, queries, window)
+        self.problems += probs
+        return mark_incomplete(assemble(cols, queries, window), probs)
+
+    def holdings(self, most: int = 8) -> str:
+        """What the folder holds, for messages: series names (or identities), shortened."""
+        names = list(self.by_name) + [i for i in self.by_identity if i not in self.by_name]
+        if not names:
+            return "no metric series at all"
+        shown = ", ".join(names[:most])
+        return shown + (f" and {len(names) - most} more" if len(names) > most else "")
 
     def list_metrics(self, namespace=None, metric=None, dimensions=None) -> list[MetricId]:
         for rec in self._list_metrics:
@@ -167,6 +190,21 @@ class FilesSource:
         df = df[(df["timestamp"] >= window.start) & (df["timestamp"] < window.end)]
         df = df.drop(columns=["_request"]).drop_duplicates(subset=["timestamp", "stream", "message"])
         return df.sort_values("timestamp", kind="stable").reset_index(drop=True)
+
+    def log_counts(self, log_group: str, window: TimeWindow, level: str | None = "error",
+                   bin_s: int = 300) -> pd.Series:
+        """Counts recorded by a run (its Logs Insights answers, ``log_counts.parquet``), else counted from the
+        folder's log lines."""
+        key = f"{log_group}|{level or ''}|{bin_s}"
+        if self._counts is not None and (self._counts["request"] == key).any():
+            c = self._counts[self._counts["request"] == key]
+            c = c[(c["timestamp"] >= window.start) & (c["timestamp"] < window.end)]
+            return pd.Series(c["n"].to_numpy(dtype="float64"), index=pd.DatetimeIndex(c["timestamp"]),
+                             name="n").sort_index()
+        df = self.logs(log_group, window, f'{{ $.level = "{level}" }}' if level else None)
+        if df.empty:
+            return pd.Series(dtype="float64", name="n")
+        return df.set_index("timestamp").resample(f"{bin_s}s").size().astype("float64").rename("n")
 
     def alarm_history(self, window: TimeWindow, alarm_names=None) -> pd.DataFrame:
         if not self._history:

@@ -1,0 +1,60 @@
+"""The dashboards report as a function: ``run(...) -> DashboardsReport``; the notebook only displays it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ..catalog import catalog
+from ..sources.evidence import RecordingSource, open_source
+from ..timewindow import TimeWindow
+from .result import ReportResult
+
+
+@dataclass
+class DashboardsReport(ReportResult):
+    window: TimeWindow
+    views: list
+    src: RecordingSource | None = None
+    notes: list = field(default_factory=list)
+
+    @property
+    def headline(self) -> str:
+        n_w = sum(len(v.widgets) for v in self.views)
+        n_e = sum(len(v.empty) for v in self.views)
+        return (f"{len(self.views)} dashboard(s), {n_w} widgets over {self.window}"
+                + (f"; {n_e} metric(s) without data" if n_e else ""))
+
+    def gaps(self) -> list[str]:
+        return [f"dashboard {v.name}: {e} — drawn empty" for v in self.views for e in v.empty]
+
+    def has_data(self) -> bool:
+        return any(len(v.queries) > len(v.empty) for v in self.views)
+
+    def queries(self) -> pd.DataFrame:
+        frames = [v.queries.assign(dashboard=v.name) for v in self.views]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def empty_table(self):
+        rows = [{"dashboard": v.name, "metric without data": e} for v in self.views for e in v.empty]
+        if not rows:
+            print("Every metric of every widget has data.")
+            return None
+        return pd.DataFrame(rows).style.format(escape="html").hide(axis="index")
+
+    def summary(self) -> dict:
+        return {"dashboards": len(self.views), "widgets": sum(len(v.widgets) for v in self.views),
+                "metrics_without_data": sum(len(v.empty) for v in self.views)}
+
+
+def run(source: str | None = None, environment: str = "demo", start: str = "-24h", end: str = "now",
+        files_path: str = "", evidence_dir: str = "", now=None, folder=None) -> DashboardsReport:
+    from .. import dashboards
+
+    src = open_source(source, environment, now=now, files_path=files_path)
+    window = TimeWindow.parse(start, end, now=now)
+    views = dashboards.render_folder(folder or catalog().root / "dashboards", src, window)
+    if evidence_dir:
+        src.save_bundle(evidence_dir)
+    return DashboardsReport(window, views, src)
