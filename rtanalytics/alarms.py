@@ -267,7 +267,11 @@ def evaluate_states(alarm: "Alarm", values: np.ndarray, band: pd.DataFrame | Non
        nothing, and with no real datapoint at all go to INSUFFICIENT_DATA or keep the current state.
     3. "Avoiding premature transitions to alarm state": with ``missing`` (``ignore`` keeps the state instead)
        and fewer than M breaching, the alarm still goes to ALARM when no real datapoint in the range is
-       non-breaching and the oldest breaching datapoint among the last N is at least M datapoints old.
+       non-breaching and the oldest breaching datapoint in the evaluation range is at least M datapoints old.
+       This follows the missing-data table of the CloudWatch User Guide as published before its 2023 revision
+       (section "How alarm state is evaluated when data is missing"), whose rows for 3 of 3 include
+       ``X - - - -`` (oldest first): ALARM with ``missing``, the current state with ``ignore``, ALARM with
+       ``breaching``, OK with ``notBreaching`` — the breaching datapoint counts while it is in the range.
 
     Alarms on AWS/DynamoDB metrics always ignore missing data. With ``EvaluateLowSampleCountPercentile:
     ignore`` a percentile datapoint from too few samples (see :func:`low_sample_threshold`) keeps the state.
@@ -302,14 +306,16 @@ def evaluate_states(alarm: "Alarm", values: np.ndarray, band: pd.DataFrame | Non
     elif mode == "notBreaching":
         few_state = np.where(br_in >= m, ALARM, OK)
     else:
-        # premature ALARM: no non-breaching real datapoint in the range, and the oldest real (hence breaching)
-        # datapoint among the last N positions is at least M datapoints old
+        # premature ALARM: no non-breaching real datapoint in the evaluation range, and the oldest real (hence
+        # breaching) datapoint anywhere in the range is at least M datapoints old — judged on the whole range R,
+        # like every other rule here, so a breaching point that ages past the last N positions with nothing newer
+        # keeps the alarm in ALARM until it leaves the range (the documented row "X - - - -", 3 of 3: ALARM)
         nxt = np.full(size + 1, size, dtype=np.int64)
         nxt[:size] = np.where(real, np.arange(size), size)
         nxt = np.minimum.accumulate(nxt[::-1])[::-1]
-        first_in_last_n = nxt[np.maximum(idx - n, 0)]
-        age = (idx - 1) - first_in_last_n
-        premature = (good_in == 0) & (first_in_last_n <= idx - 1) & (age + 1 >= m)
+        first_in_range = nxt[lo]
+        age = (idx - 1) - first_in_range
+        premature = (good_in == 0) & (first_in_range <= idx - 1) & (age + 1 >= m)
         few_state = np.where(br_in >= m, ALARM, np.where(premature, ALARM if mode == "missing" else KEEP, OK))
         few_state = np.where(real_in == 0, INSUFFICIENT if mode == "missing" else KEEP, few_state)
     state = np.where(few, few_state, state)
@@ -356,8 +362,8 @@ def evaluate_once(alarm: "Alarm", window: Sequence[float], current: str = "INSUF
         return "INSUFFICIENT_DATA" if mode == "missing" else current
     if breaching_n >= m:
         return "ALARM"
-    in_last_n = [age for age, _ in pts if age < n]
-    if all(b for _, b in pts) and in_last_n and max(in_last_n) + 1 >= m:
+    ages = [age for age, _ in pts]  # every real datapoint of the evaluation range (see evaluate_states, rule 3)
+    if all(b for _, b in pts) and ages and max(ages) + 1 >= m:
         return "ALARM" if mode == "missing" else current
     return "OK"
 
@@ -458,27 +464,37 @@ def reason_at(a: "Alarm", series: pd.Series, i: int, code: int, prev: int) -> st
             f"datapoint{'s' if a.m != 1 else ''} for {STATE_NAMES[prev]} -> {STATE_NAMES[code]} transition).")
 
 
+HISTORY_ORIGIN = pd.Timestamp("2026-01-05", tz="UTC")
+
+
 def demo_alarm_history(src, window: TimeWindow, alarm_names: Sequence[str] | None = None) -> pd.DataFrame:
     """The demo's alarm history: the catalog's alarms evaluated over the demo's metrics.
 
-    Evaluation starts one day before ``window`` so that states entering the window are settled.
+    History is a fact of the source, the same whatever window asks for it: every alarm is evaluated once from
+    a fixed origin (:data:`HISTORY_ORIGIN`; for windows before it, one day before the window) up to the
+    source's ``now``, on clock-aligned periods as CloudWatch evaluates, at full resolution (as the data was
+    when CloudWatch evaluated it), and each window takes its slice.
     """
     alarms = load_alarms(environment=src.environment.name)
     if alarm_names:
         alarms = [a for a in alarms if a.AlarmName in set(alarm_names)]
     if not alarms:
         return empty_alarm_history()
-    lookback = TimeWindow(window.start - pd.Timedelta(days=1), window.end)
+    origin = HISTORY_ORIGIN if window.start >= HISTORY_ORIGIN + pd.Timedelta(days=1) else \
+        (window.start - pd.Timedelta(days=1)).floor("D")
+    memo = getattr(src, "_alarm_history", None)
+    if memo is None:
+        memo = {}
     frames = []
-    for period in sorted({a.Period for a in alarms}):
-        group = [a for a in alarms if a.Period == period]
-        # one grid per period, aligned to the clock as CloudWatch aligns alarm periods, so that the history is
-        # the same whatever window asks for it
-        aligned = TimeWindow(lookback.start.floor(f"{period}s"), lookback.end)
-        df = src.metrics([a.query() for a in group], aligned)
-        for a in group:
-            tr = evaluate(a, df[a.AlarmName]).timeline
-            frames.append(tr[(tr["timestamp"] >= window.start) & (tr["timestamp"] < window.end)])
+    for a in alarms:
+        key = (a.model_dump_json(), origin)
+        if key not in memo:
+            end = max(src.now, window.end)
+            full = TimeWindow(origin.floor(f"{a.Period}s"), end)
+            series = src.full_resolution([a.query()], full)[a.AlarmName]
+            memo[key] = evaluate(a, series).timeline
+        tr = memo[key]
+        frames.append(tr[(tr["timestamp"] >= window.start) & (tr["timestamp"] < window.end)])
     df = pd.concat(frames, ignore_index=True)
     if df.empty:
         return empty_alarm_history()

@@ -34,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     sc.add_argument("--outputs", type=Path, default=None)
     sc.add_argument("--environment", default=None, help="environment whose notification topics to use")
     hc = sub.add_parser("health", help="run the seven health checks now (no notebook); exit 0 healthy, "
-                        "3 degraded, 1 unhealthy")
+                        "3 degraded, 1 unhealthy, 5 unknown (not configured: no credentials)")
     hc.add_argument("--environment", default="demo")
     hc.add_argument("--history", type=Path, default=None, help="history store (default outputs/health.sqlite)")
     lg = sub.add_parser("ledger", help="print the ledger of key figures across runs (CSV)")

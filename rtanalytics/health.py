@@ -30,7 +30,7 @@ from .catalog import catalog, read_yaml
 from .catalog.loader import validate
 from .timewindow import utcnow
 
-EXIT = {"healthy": 0, "degraded": 3, "unhealthy": 1}
+EXIT = {"healthy": 0, "degraded": 3, "unhealthy": 1, "unknown": 5}  # unknown: not configured / no credentials
 ORDER = {"healthy": 0, "unknown": 0, "degraded": 1, "unhealthy": 2}
 CHECKS = ["application", "graphqlApi", "database", "authentication", "storage", "lambdaFunctions", "performance"]
 
@@ -110,8 +110,28 @@ def _aws_err(e: Exception) -> str:
     return f"{code}: {e}"[:300] if code else _cause(e)
 
 
+def not_configured(e: Exception) -> str | None:
+    """Why a probe could not look at all (no credentials, expired or denied), or ``None`` for a real failure.
+    A check that cannot look is *unknown*, never *unhealthy*: nobody is paged for a missing profile."""
+    from .sources.aws import AUTH_CODES
+
+    code = getattr(e, "response", {}).get("Error", {}).get("Code") if hasattr(e, "response") else None
+    name = type(e).__name__
+    if name in AUTH_CODES or (code and code in AUTH_CODES):
+        return (f"not configured: {code or name} — give this environment AWS credentials through the standard "
+                "chain (AWS_PROFILE, ~/.aws, a role) with the read-only policy of docs/iam-policy.json")
+    return None
+
+
+def _unknown_if_unconfigured(errors: dict) -> dict | None:
+    whys = [not_configured(e) for e in errors.values()]
+    if errors and all(whys):
+        return {"status": "unknown", "error": whys[0]}
+    return None
+
+
 def probe_database(aws, tables: list[str]) -> dict:
-    bad = {}
+    bad, errs = {}, {}
     for t in tables:
         try:
             st = aws.client("dynamodb").describe_table(TableName=t)["Table"]["TableStatus"]
@@ -119,6 +139,9 @@ def probe_database(aws, tables: list[str]) -> dict:
                 bad[t] = st
         except Exception as e:  # noqa: BLE001
             bad[t] = _aws_err(e)
+            errs[t] = e
+    if errs and len(errs) == len(tables) and (u := _unknown_if_unconfigured(errs)):
+        return u
     if not bad:
         return {"status": "healthy", "details": "All tables accessible", "tables": len(tables)}
     return {"status": "unhealthy" if len(bad) == len(tables) else "degraded", "error": bad}
@@ -131,6 +154,8 @@ def probe_authentication(aws, pool_id: str | None) -> dict:
         aws.client("cognito-idp").describe_user_pool(UserPoolId=pool_id)
         return {"status": "healthy", "userPoolId": pool_id}
     except Exception as e:  # noqa: BLE001
+        if why := not_configured(e):
+            return {"status": "unknown", "userPoolId": pool_id, "error": why}
         return {"status": "unhealthy", "userPoolId": pool_id, "error": "User pool access failed: " + _aws_err(e)}
 
 
@@ -141,16 +166,21 @@ def probe_storage(aws, bucket: str | None) -> dict:
         aws.client("s3").list_objects_v2(Bucket=bucket, MaxKeys=1)
         return {"status": "healthy", "bucketName": bucket}
     except Exception as e:  # noqa: BLE001
+        if why := not_configured(e):
+            return {"status": "unknown", "bucketName": bucket, "error": why}
         return {"status": "unhealthy", "bucketName": bucket, "error": "S3 bucket access failed: " + _aws_err(e)}
 
 
 def probe_lambdas(aws, functions: list[str]) -> dict:
-    missing = {}
+    missing, errs = {}, {}
     for f in functions:
         try:
             aws.client("lambda").get_function(FunctionName=f)
         except Exception as e:  # noqa: BLE001
             missing[f] = _aws_err(e)
+            errs[f] = e
+    if errs and len(errs) == len(functions) and (u := _unknown_if_unconfigured(errs)):
+        return u
     if not missing:
         return {"status": "healthy", "functions": list(functions)}
     return {"status": "unhealthy" if len(missing) == len(functions) else "degraded",
@@ -166,7 +196,8 @@ def probe_performance(source, alb: str, s: HealthSettings, now) -> dict:
     try:
         v = source.metrics([q], w)["rt"].dropna()
     except Exception as e:  # noqa: BLE001
-        return {"status": "unknown", "error": _cause(e)}
+        cause = e.__cause__ if e.__cause__ is not None else e
+        return {"status": "unknown", "error": not_configured(cause) or _cause(e)}
     if v.empty:
         return {"status": "unknown", "error": "Insufficient metrics data"}
     avg = round(float(v.iloc[-1]), 3)
@@ -204,10 +235,19 @@ def run_checks(env, aws, metrics_source, settings: HealthSettings | None = None,
         except Exception as e:  # noqa: BLE001
             checks[k] = {"status": "unhealthy", "error": _cause(e)}
     pool.shutdown(wait=False, cancel_futures=True)
-    worst = max((c["status"] for c in checks.values()), key=lambda x: ORDER.get(x, 0))
-    overall = "healthy" if worst == "unknown" else worst
+    overall = overall_status([c["status"] for c in checks.values()])
     return {"healthCheckId": f"HC-{now:%Y%m%d%H%M%S}", "timestamp": now.isoformat(), "environment": env.name,
             "checks": checks, "overallStatus": overall, "durationSeconds": round(time.perf_counter() - t0, 3)}
+
+
+def overall_status(statuses: list[str]) -> str:
+    """The worst known status; ``unknown`` when nothing is worse but some check could not look (an environment
+    without credentials is not healthy, and not unhealthy either)."""
+    known = [x for x in statuses if x != "unknown"]
+    worst = max(known, key=lambda x: ORDER.get(x, 0)) if known else "unknown"
+    if worst == "healthy" and len(known) < len(statuses):
+        return "unknown"
+    return worst
 
 
 def _timed(fn):
@@ -353,8 +393,9 @@ def demo_history(src, window, interval="5min") -> pd.DataFrame:
     df = src.metrics(qs, window)
     s = load_settings().performance
     status = {
+        # no request count at all is not an outage: unknown (absent 5XX counts are zeros, as the ALB publishes)
         "application": pd.Series("healthy", index=df.index).where(df["e5"].fillna(0) <= 0.05 * df["req"],
-                                                                   "unhealthy"),
+                                                                   "unhealthy").mask(df["req"].isna(), "unknown"),
         "database": pd.Series("healthy", index=df.index).where(df.filter(like="thr").fillna(0).sum(axis=1) == 0,
                                                                 "degraded"),
         "lambdaFunctions": pd.Series("healthy", index=df.index).where(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from .. import health as H
@@ -46,6 +47,13 @@ class HealthReport(ReportResult):
     window: TimeWindow
     src: RecordingSource | None = None
     notes: list = field(default_factory=list)
+
+    def gaps(self) -> list[str]:
+        out = [f"health check {k}: unknown — {v.get('error', 'no answer')}"
+               for k, v in self.current.get("checks", {}).items() if v.get("status") == "unknown"]
+        if not self.current.get("checks"):
+            out.append("the live health checks were not run for this source (only their history is shown)")
+        return out
 
     def checks_table(self) -> pd.DataFrame:
         rows = []
@@ -125,6 +133,15 @@ class DailyOps(ReportResult):
     active_alarms: pd.DataFrame
     src: RecordingSource | None = None
     notes: list = field(default_factory=list)
+
+    def gaps(self) -> list[str]:
+        out = [f"health check {k}: unknown — {v.get('error', 'no answer')}"
+               for k, v in self.health.get("checks", {}).items() if v.get("status") == "unknown"]
+        if not self.health.get("checks"):
+            out.append("system health: the live checks were not run for this source")
+        if not np.isfinite(self.avg_response_s):
+            out.append("average response time (24h): no ALB TargetResponseTime data for the day")
+        return out
 
     def checklist(self) -> pd.DataFrame:
         h = self.health

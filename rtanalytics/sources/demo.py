@@ -235,6 +235,7 @@ class DemoSource:
         self._cache_max = cache_days
         self.calls = 0
         self.problems: list[dict] = []  # queries answered with nothing, and why (see metrics)
+        self._alarm_history: dict = {}  # the alarm history, evaluated once from a fixed origin
         self._effects = self._index_effects()
 
     # -------------------------------------------------------------------------------------------- scenario
@@ -428,6 +429,12 @@ class DemoSource:
         cols |= {p["query"]: pd.Series(dtype="float64") for p in probs}
         self.problems += probs
         return mark_incomplete(assemble(cols, queries, window), probs)
+
+    def full_resolution(self, queries: Sequence[MetricQuery], window: TimeWindow) -> pd.DataFrame:
+        """The simulation's values at any period and age, without CloudWatch's retention limits: what the
+        services published at the time (the demo's alarm history is evaluated on this, as CloudWatch evaluated
+        its alarms when the data was fresh)."""
+        return assemble({q.label: self.series(q, window) for q in queries}, queries, window)
 
     def events(self, window: TimeWindow) -> pd.DataFrame:
         """Deploy events (routine and incident-linked) and the scenario's incidents (ground truth)."""
