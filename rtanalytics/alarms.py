@@ -498,5 +498,6 @@ def demo_alarm_history(src, window: TimeWindow, alarm_names: Sequence[str] | Non
     df = pd.concat(frames, ignore_index=True)
     if df.empty:
         return empty_alarm_history()
-    df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True)
+    df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True).dt.as_unit("ns")
+    df = df.astype({c: object for c in ("alarm", "from_state", "to_state", "reason")})
     return df.sort_values("timestamp", kind="stable").reset_index(drop=True)

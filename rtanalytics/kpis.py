@@ -45,11 +45,13 @@ class KpiResult:
     status: str
     series: pd.Series
     detail: dict = field(default_factory=dict)
+    incomplete: list = field(default_factory=list)  # labels of its queries the source could not answer fully
 
     def row(self) -> dict:
         k = self.kpi
         return {"kpi": k.name, "title": k.title, "group": k.group, "value": self.value, "unit": k.unit,
                 "target": str(k.target), "alert_threshold": str(k.alert), "status": self.status,
+                "complete": not self.incomplete,
                 "measurement": k.measurement, **{f"detail.{a}": b for a, b in self.detail.items()}}
 
 
@@ -74,6 +76,7 @@ def evaluate_kpi(kpi: Kpi, source: Source, window: TimeWindow, subs: dict[str, s
     from .sources.evidence import source_now
 
     sli = kpi.sli
+    incomplete: list[str] = []
     # one period spanning the whole window, in a unit CloudWatch keeps for the window's age
     whole = serve_period(max(int(np.ceil(window.duration.total_seconds() / 60.0)) * 60, 60), window.start,
                          source_now(source))
@@ -82,10 +85,16 @@ def evaluate_kpi(kpi: Kpi, source: Source, window: TimeWindow, subs: dict[str, s
         total = [q for s in sli.total for q in resolve_selector(s, source, subs)]
         qs = [_q(q, "Sum", period, "good") for q in good] + [_q(q, "Sum", period, "total") for q in total]
         df = source.metrics(qs, window)
+        incomplete += list(df.attrs.get("incomplete", {}))
         g = df[[q.label for q in qs if q.label.startswith("good|")]]
         t = df[[q.label for q in qs if q.label.startswith("total|")]].sum(axis=1, min_count=1)
         if sli.good_missing == "zero":
-            g = g.fillna(0.0).where(t.notna(), np.nan)  # absent ALB code counts mean 0 when requests exist
+            # absent ALB code counts mean 0 when requests exist — but only for a series the source answered
+            # completely: a count that could not be fetched is unknown, never 0
+            known = [c for c in g.columns if c not in incomplete]
+            g = g.copy()
+            g[known] = g[known].fillna(0.0)
+            g = g.where(t.notna(), np.nan)
         g = g.sum(axis=1, min_count=1)
         series = sli.scale * g / t
         gs, ts = float(g.sum()), float(t.sum())
@@ -95,6 +104,7 @@ def evaluate_kpi(kpi: Kpi, source: Source, window: TimeWindow, subs: dict[str, s
         ms = [q for s in sli.metrics for q in resolve_selector(s, source, subs)]
         qs = [_q(q, "Sum", period, "sum") for q in ms] + [_q(q, "SampleCount", period, "n") for q in ms]
         df = source.metrics(qs, window)
+        incomplete += list(df.attrs.get("incomplete", {}))
         s_ = df[[q.label for q in qs if q.label.startswith("sum|")]].sum(axis=1, min_count=1)
         n_ = df[[q.label for q in qs if q.label.startswith("n|")]].sum(axis=1, min_count=1)
         series = sli.scale * s_ / n_
@@ -105,14 +115,18 @@ def evaluate_kpi(kpi: Kpi, source: Source, window: TimeWindow, subs: dict[str, s
         (m,) = resolve_selector(sli.metrics[0], source, subs)
         qp = _q(m, sli.stat, period, "p")
         qw = _q(m, sli.stat, whole, "w")
-        series = sli.scale * source.metrics([qp], window)[qp.label]
-        wv = source.metrics([qw], window)[qw.label].dropna()
+        dp = source.metrics([qp], window)
+        series = sli.scale * dp[qp.label]
+        dw = source.metrics([qw], window)
+        incomplete += list(dp.attrs.get("incomplete", {})) + list(dw.attrs.get("incomplete", {}))
+        wv = dw[qw.label].dropna()
         value = sli.scale * float(wv.iloc[0]) if len(wv) else np.nan
         detail = {"stat": sli.stat, "window_seconds": whole}
     else:  # rate
         ms = [q for s in sli.metrics for q in resolve_selector(s, source, subs)]
         qs = [_q(q, "Sum", period, "sum") for q in ms]
         df = source.metrics(qs, window)
+        incomplete += list(df.attrs.get("incomplete", {}))
         s_ = df.sum(axis=1, min_count=1)
         series = sli.scale * s_ / (period / 3600.0)
         hours = window.duration.total_seconds() / 3600.0
@@ -120,7 +134,7 @@ def evaluate_kpi(kpi: Kpi, source: Source, window: TimeWindow, subs: dict[str, s
         value = sli.scale * total / hours if s_.notna().any() else np.nan
         detail = {"events": total, "hours": hours}
     series = series.rename(kpi.name).astype("float64")
-    return KpiResult(kpi, float(value), status_of(kpi, value), series, detail)
+    return KpiResult(kpi, float(value), status_of(kpi, value), series, detail, sorted(set(incomplete)))
 
 
 def evaluate_kpis(kpis: dict[str, Kpi], source: Source, window: TimeWindow, subs: dict[str, str],

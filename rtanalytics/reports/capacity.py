@@ -166,7 +166,7 @@ def run(source=None, environment="demo", start="-90d", end="now", horizon="", gr
         try:
             acc.append({"resource": it.name, **C.backtest(s)})
         except ValueError as e:
-            notes.append(str(e))
+            self_gaps.append(f"{it.name}: forecast accuracy unknown — the backtest could not run ({e})")
     table = C.headroom(rows) if rows else pd.DataFrame(columns=HEADROOM_COLUMNS)
     if evidence_dir:
         src.save_bundle(evidence_dir)

@@ -32,8 +32,11 @@ class KpiReport(ReportResult):
                 + ", ".join(parts))
 
     def gaps(self) -> list[str]:
-        return [f"KPI {r.kpi}: no data in the window — its status is unknown, not ok"
-                for r in self.table.itertuples() if r.status == "no data"]
+        out = [f"KPI {r.kpi}: no data in the window — its status is unknown, not ok"
+               for r in self.table.itertuples() if r.status == "no data"]
+        out += [f"KPI {r.kpi}: computed from incomplete data (see below) — {r.value:.6g} may be wrong"
+                for r in self.table.itertuples() if r.status != "no data" and not r.complete]
+        return out
 
     def has_data(self) -> bool:
         return bool(len(self.table)) and bool((self.table["status"] != "no data").any())
