@@ -37,7 +37,9 @@ def episodes(codes: np.ndarray, eval_times: pd.DatetimeIndex) -> pd.DataFrame:
 
 def match(eps: pd.DataFrame, incidents: pd.DataFrame, grace: pd.Timedelta = pd.Timedelta(minutes=30)):
     """Pair episodes with incidents: ``(per_incident, per_episode)`` frames (see module docstring)."""
-    inc = incidents.reset_index(drop=True)
+    inc = incidents.reset_index(drop=True).copy()
+    for c in ("start", "end"):  # an empty incidents frame has object columns: make them times all the same
+        inc[c] = pd.to_datetime(inc[c] if c in inc else pd.Series([], dtype="object"), utc=True)
 
     def ns(values) -> np.ndarray:
         return pd.DatetimeIndex(pd.to_datetime(pd.Series(values), utc=True)).as_unit("ns").asi8
@@ -104,16 +106,33 @@ def relevant_incidents(alarm: Alarm, incidents: pd.DataFrame) -> pd.DataFrame:
     return incidents[incidents["metrics"].apply(lambda ms: key in ms)]
 
 
-def alarm_series(alarms: Sequence[Alarm], source, window) -> dict[str, pd.Series]:
-    """Each alarm's metric at its statistic, on its own clock-aligned period grid (fetched per period)."""
+def alarm_series(alarms: Sequence[Alarm], source, window, limits: list | None = None) -> dict[str, pd.Series]:
+    """Each alarm's metric at its statistic, on its own clock-aligned period grid (fetched per period).
+
+    CloudWatch keeps an alarm's period only for so long (1-minute data 15 days, 5-minute 63 days): a replay
+    cannot reach further back, so each group starts no earlier than its tier allows, and ``limits`` (when a
+    list is given) receives one sentence per group that was cut."""
+    from .retention import oldest_start
+    from .sources.evidence import source_now
     from .timewindow import TimeWindow
 
+    now = source_now(source)
     out = {}
     for period in sorted({a.Period for a in alarms}):
         group = [a for a in alarms if a.Period == period]
-        aligned = TimeWindow(window.start.floor(f"{period}s"), window.end)  # CloudWatch's clock-aligned periods
+        start = window.start
+        oldest = oldest_start(period, now).ceil(f"{period}s")
+        if start < oldest:
+            start = min(oldest, window.end - pd.Timedelta(seconds=period))
+            if limits is not None:
+                limits.append(f"{', '.join(a.AlarmName for a in group)}: replayed from {start:%Y-%m-%d %H:%M} UTC "
+                              f"only — CloudWatch keeps {period} s data for {(now - oldest_start(period, now)).days}"
+                              " days, so the older part of the window cannot be replayed")
+        aligned = TimeWindow(start.floor(f"{period}s"), window.end)  # CloudWatch's clock-aligned periods
         df = source.metrics([a.query() for a in group], aligned)
-        out.update({a.AlarmName: df[a.AlarmName] for a in group})
+        full = pd.date_range(window.start.floor(f"{period}s"), aligned.start, freq=f"{period}s", inclusive="left")
+        out.update({a.AlarmName: pd.concat([pd.Series(np.nan, index=full), df[a.AlarmName]]) if len(full)
+                    else df[a.AlarmName] for a in group})
     return out
 
 

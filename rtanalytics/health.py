@@ -390,7 +390,8 @@ def demo_history(src, window, interval="5min") -> pd.DataFrame:
     qs += [m.query("Average", p, label=f"lerr{i}") for i, m in enumerate(src.list_metrics("AWS/Lambda", "Errors"))]
     qs += [m.query("Average", p, label=f"s3{i}") for i, m in enumerate(src.list_metrics("AWS/S3",
                                                                                         "TotalRequestLatency"))]
-    df = src.metrics(qs, window)
+    # what the checks recorded at the time: at full resolution where the source has it (the demo), as facts
+    df = src.full_resolution(qs, window) if hasattr(src, "full_resolution") else src.metrics(qs, window)
     s = load_settings().performance
     status = {
         # no request count at all is not an outage: unknown (absent 5XX counts are zeros, as the ALB publishes)

@@ -84,6 +84,16 @@ def serve_period(period: int, start, now) -> int:
     return max(unit, -(-int(period) // unit) * unit)
 
 
+def oldest_start(period: int, now) -> pd.Timestamp:
+    """The oldest window start for which CloudWatch still serves ``period`` (e.g. 15 days back for 60 s, 63 days
+    for 300 s, 455 days for multiples of 3,600 s; 3 hours for high-resolution periods)."""
+    now = to_utc(now)
+    for max_age, unit in reversed(TIERS):
+        if period % unit == 0:
+            return now - max_age
+    return now - TIERS[0][0]
+
+
 def cloudwatch_start(start, now) -> pd.Timestamp:
     """``start`` rounded down as CloudWatch rounds a GetMetricData StartTime for its age (see the table)."""
     start = to_utc(start)

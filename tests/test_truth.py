@@ -428,3 +428,18 @@ def test_documented_row_x_then_four_missing(mode, want):
     codes = evaluate_states(a, np.asarray(values))
     assert STATE_NAMES[codes[-1]] == want
     assert evaluate_loop(a, values)[-1] == want
+
+
+# ------------------------------------------------------------------------ 16. tests never touch a user's outputs
+def test_the_suite_writes_outside_the_checkout():
+    import os
+
+    from rtanalytics.health import default_history_path
+    from rtanalytics.reports.runner import DEFAULT_OUTPUTS
+    from rtanalytics.sources.cache import default_cache_dir
+
+    from .conftest import ROOT
+
+    sandbox = os.environ["RTANALYTICS_TEST_SANDBOX"]
+    for p in (DEFAULT_OUTPUTS, default_history_path(), default_cache_dir()):
+        assert str(p).startswith(sandbox) and not str(p).startswith(str(ROOT)), p

@@ -30,6 +30,10 @@ class AlarmsReport(ReportResult):
     sweep_alarm: str
     src: RecordingSource | None = None
     notes: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # what could not be replayed or scored, and why
+
+    def gaps(self) -> list[str]:
+        return list(self.missing)
 
     def catalog_table(self) -> pd.DataFrame:
         return pd.DataFrame([{"alarm": a.AlarmName, "metric": f"{a.Namespace}/{a.MetricName}", "stat": a.stat,
@@ -85,7 +89,7 @@ def _incidents(src, window, incidents_file: str) -> pd.DataFrame:
         return df
     inner = unwrap(src)
     if hasattr(inner, "incidents"):
-        return inner.incidents(window)
+        return src.incidents(window)
     return pd.DataFrame(columns=["id", "incident", "start", "end"])
 
 
@@ -102,12 +106,15 @@ def run(source: str | None = None, environment: str = "demo", start: str = "-14d
         notes += [f"not modelled: {s}" for s in skipped]
     else:
         alarms = load_alarms(environment=environment)
-    series = bt.alarm_series(alarms, src, TimeWindow(window.start - pd.Timedelta(days=1), window.end))
+    limits: list[str] = []
+    series = bt.alarm_series(alarms, src, TimeWindow(window.start - pd.Timedelta(days=1), window.end), limits)
     series = {k: v[v.index >= window.start - pd.Timedelta(hours=2)] for k, v in series.items()}
     incidents = _incidents(src, window, incidents_file)
-    if incidents.empty:
-        notes.append("no incident ground truth for this window: precision and recall cannot be computed "
-                     "(give incidents_file, a CSV with start,end[,id])")
+    gaps = [g.replace("replayed from", "backtest replayed from") for g in limits]
+    has_truth = bool(incidents_file) or hasattr(unwrap(src), "incidents")
+    if incidents.empty and not has_truth:
+        gaps.append("no incident ground truth for this window: precision, recall and detection times cannot be "
+                    "computed (give incidents_file, a CSV with start,end[,id])")
     scores, detections = bt.backtest(alarms, series, incidents)
     routing = bt.load_routing()
     audit = bt.audit(alarms, routing, series)
@@ -115,7 +122,11 @@ def run(source: str | None = None, environment: str = "demo", start: str = "-14d
     pages = bt.pages(alarms, history, routing)
     stats = bt.history_stats(history) if len(history) else pd.DataFrame()
     evaluations = {a.AlarmName: evaluate(a, series[a.AlarmName]) for a in alarms}
-    target = next((a for a in alarms if a.AlarmName == sweep_alarm), alarms[0] if alarms else None)
+    target = next((a for a in alarms if a.AlarmName == sweep_alarm), None)
+    if target is None and sweep_alarm and alarms:  # never a silent swap for another alarm
+        from ..errors import ParameterError
+
+        raise ParameterError("sweep_alarm", f"no alarm named {sweep_alarm!r}", ", ".join(a.AlarmName for a in alarms))
     sweep = pd.DataFrame()
     if target is not None:
         thr = thresholds or sorted({target.Threshold * f for f in (0.5, 1, 2, 4)} if target.Threshold else {1})
@@ -123,5 +134,7 @@ def run(source: str | None = None, environment: str = "demo", start: str = "-14d
                          [(1, 1), (2, 2), (2, 3), (3, 3), (3, 5)])
     if evidence_dir:
         src.save_bundle(evidence_dir)
-    return AlarmsReport(window, alarms, evaluations, incidents, scores, detections, audit, pages, history, stats,
-                        sweep, target.AlarmName if target else "", src, notes)
+    rep = AlarmsReport(window, alarms, evaluations, incidents, scores, detections, audit, pages, history, stats,
+                       sweep, target.AlarmName if target else "", src, notes)
+    rep.missing = gaps
+    return rep

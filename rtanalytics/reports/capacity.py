@@ -201,6 +201,26 @@ class WeeklyReport(ReportResult):
     src: RecordingSource | None = None
     notes: list = field(default_factory=list)
 
+    def gaps(self) -> list[str]:
+        out = []
+        if not self.response_daily["average_s"].notna().all():
+            n = int(self.response_daily["average_s"].isna().sum())
+            out.append(f"response times: {n} of {len(self.response_daily)} days without ALB TargetResponseTime data")
+        if self.volume["requests"].isna().any():
+            out.append("request volume: no ALB RequestCount data for "
+                       + " and ".join(self.volume.loc[self.volume["requests"].isna(), "week"]) + " week")
+        if len(self.dynamodb) and self.dynamodb["read_units_per_s_avg"].isna().any():
+            out.append("DynamoDB: no consumed-capacity data for "
+                       + ", ".join(self.dynamodb.loc[self.dynamodb["read_units_per_s_avg"].isna(), "table"]))
+        if self.business.empty:
+            out.append("business metrics: none found in RealTechee/Business")
+        if self.vitals.empty or (self.vitals["rating"] == "no data").all():
+            out.append("Core Web Vitals: no RealTechee/Performance data for the week")
+        return out
+
+    def has_data(self) -> bool:
+        return bool(self.response_daily["average_s"].notna().any() or self.volume["requests"].notna().any())
+
     def figures(self) -> dict:
         from ..figures.capacity import weekly_figures
 
@@ -209,7 +229,7 @@ class WeeklyReport(ReportResult):
     def summary(self) -> dict:
         v = self.volume.set_index("week")["requests"]
         out = {"requests_this_week": float(v.iloc[-1]), "requests_growth_pct": float(
-            100 * (v.iloc[-1] / v.iloc[0] - 1)) if v.iloc[0] else None,
+            100 * (v.iloc[-1] / v.iloc[0] - 1)) if v.iloc[0] and np.isfinite(v.iloc[0]) else None,
                "avg_response_s": float(self.response_daily["average_s"].mean()),
                "max_response_s": float(self.response_daily["maximum_s"].max()),
                "response_trend_pct_per_day": self.response_trend_pct_per_day,
@@ -240,13 +260,19 @@ def weekly(source=None, environment="demo", end="today", files_path="", evidence
     trend = float(100 * slope / np.nanmean(y)) if ok.any() else np.nan
     rq = MetricQuery("AWS/ApplicationELB", "RequestCount", alb, "Sum", 604800, label="req")
     vol = pd.DataFrame({"week": ["previous", "this"],
-                        "requests": [float(src.metrics([rq], w)["req"].sum()) for w in (prev, week)]})
+                        # no datapoint at all is unknown, not 0 requests (the ALB publishes only non-zero counts,
+                        # and a week without a single request is not a week we report as zero)
+                        "requests": [float(src.metrics([rq], w)["req"].sum(min_count=1)) for w in (prev, week)]})
     ddb = []
     for t in r.tables:
         name = f"{t}-{r.table_suffix}"
-        q = [MetricQuery("AWS/DynamoDB", m, {"TableName": name}, "Sum", 300, label=m[8:12])
+        from ..retention import serve_period
+        from ..sources.evidence import source_now
+
+        per = serve_period(300, week.start, source_now(src))
+        q = [MetricQuery("AWS/DynamoDB", m, {"TableName": name}, "Sum", per, label=m[8:12])
              for m in ("ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits")]
-        x = src.metrics(q, week) / 300.0
+        x = src.metrics(q, week) / float(per)
         ddb.append({"table": t, "read_units_per_s_avg": float(x["Read"].mean()),
                     "read_units_per_s_peak": float(x["Read"].max()), "write_units_per_s_avg": float(x["Writ"].mean()),
                     "write_units_per_s_peak": float(x["Writ"].max())})
@@ -269,4 +295,6 @@ def weekly(source=None, environment="demo", end="today", files_path="", evidence
                         "good_at_most": good, "poor_above": poor, "rating": rating(val, good, poor)})
     if evidence_dir:
         src.save_bundle(evidence_dir)
-    return WeeklyReport(week, daily, trend, vol, pd.DataFrame(ddb), pd.DataFrame(biz), pd.DataFrame(vit), src)
+    return WeeklyReport(week, daily, trend, vol, pd.DataFrame(ddb), pd.DataFrame(biz, columns=[
+        "metric", "by", "this_week", "previous_week", "growth_pct"]), pd.DataFrame(vit, columns=[
+            "page", "metric", "p75", "unit", "good_at_most", "poor_above", "rating"]), src)

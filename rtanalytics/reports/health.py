@@ -97,11 +97,17 @@ def run(source=None, environment="demo", start="-7d", end="now", files_path="", 
     stats = H.history_stats(hist) if len(hist) else pd.DataFrame()
     # correlation with the KPIs: error rate and response time while each check was unhealthy vs healthy
     alb = {"LoadBalancer": catalog().environment(environment).resources.alb}
-    k = src.metrics([MetricQuery("AWS/ApplicationELB", "RequestCount", alb, "Sum", 300, label="req"),
-                     MetricQuery("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", alb, "Sum", 300, label="e5"),
-                     MetricQuery("AWS/ApplicationELB", "TargetResponseTime", alb, "Average", 300, label="rt")],
+    from ..retention import serve_period
+
+    per = serve_period(300, window.start, now)
+    k = src.metrics([MetricQuery("AWS/ApplicationELB", "RequestCount", alb, "Sum", per, label="req"),
+                     MetricQuery("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", alb, "Sum", per, label="e5"),
+                     MetricQuery("AWS/ApplicationELB", "TargetResponseTime", alb, "Average", per, label="rt")],
                     window)
-    k.index = k.index + pd.Timedelta(minutes=5)  # a check at T reflects the 5 minutes before it
+    if per != 300:
+        notes.append(f"the window starts further back than CloudWatch keeps 5-minute data: the KPI correlation "
+                     f"uses {per // 60}-minute periods")
+    k.index = k.index + pd.Timedelta(seconds=per)  # a check at T reflects the period before it
     rows = []
     for name, g in hist.groupby("check_name"):
         j = g.set_index("timestamp")["status"].reindex(k.index, method="nearest", tolerance=pd.Timedelta("3min"))

@@ -133,7 +133,7 @@ def resolve_incident(src, incident_start: str, incident_end: str, alarm: str, at
         return s - pd.Timedelta(minutes=15), e, f"{alarm} in ALARM {s:%H:%M}Z → {e:%H:%M}Z"
     inner = unwrap(src)
     if hasattr(inner, "incidents"):
-        inc = inner.incidents(TimeWindow(now - pd.Timedelta(days=14), now))
+        inc = src.incidents(TimeWindow(now - pd.Timedelta(days=14), now))
         inc = inc[inc["end"] <= now]
         if len(inc):
             r = inc.iloc[-1]
@@ -218,7 +218,7 @@ def run(source: str | None = None, environment: str = "demo", incident_start: st
             excerpt["message"] = redact(excerpt["message"])
             notes.append("personal data in log excerpts is redacted (show_personal_data=true shows it)")
     inner = unwrap(src)
-    truth = inner.incidents(window) if hasattr(inner, "incidents") else None
+    truth = src.incidents(window) if hasattr(inner, "incidents") else None
     if evidence_dir:
         src.save_bundle(evidence_dir)
     title = title or f"Incident {s:%Y-%m-%d %H:%M}Z"

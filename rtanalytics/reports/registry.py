@@ -100,6 +100,17 @@ class AlarmParams(CommonParams):
             raise ValueError("alarms_from must be 'catalog' or 'aws'")
         return v
 
+    @field_validator("sweep_alarm")
+    @classmethod
+    def _sweep(cls, v, info):
+        if info.data.get("alarms_from", "catalog") == "catalog" and v:
+            from ..alarms import load_alarms
+
+            names = [a.AlarmName for a in load_alarms(environment=info.data.get("environment") or "demo")]
+            if v not in names:
+                raise ValueError(f"no alarm named {v!r} in parameters/alarms.yaml; accepts {', '.join(names)}")
+        return v
+
 
 class SloParams(CommonParams):
     start: str = Field("-30d", description=f"start of the charts' range (each SLO uses its own window): {TIME_HELP}")

@@ -48,8 +48,19 @@ def _query(spec, subs, period, label) -> MetricQuery:
     return MetricQuery(spec.namespace, spec.metricName, dims, spec.stat, period, label=label)
 
 
+def _kept(history: TimeWindow, period: int, source) -> TimeWindow:
+    """``history`` cut to where CloudWatch still keeps ``period`` (a timeslice SLO's slices are fixed: 5-minute
+    slices exist for 63 days only)."""
+    from ..retention import oldest_start
+    from ..sources.evidence import source_now
+
+    oldest = oldest_start(period, source_now(source)).ceil(f"{period}s")
+    return history if history.start >= oldest else TimeWindow(min(oldest, history.end - pd.Timedelta(
+        seconds=period)), history.end)
+
+
 def build_sli(slo: SLO, cat: OpenSLOCatalog, source, history: TimeWindow, subs: dict, period: int) -> S.Sli:
-    """Fetch the SLO's metrics and build its SLI over ``history``."""
+    """Fetch the SLO's metrics and build its SLI over ``history`` (from where CloudWatch keeps its period)."""
     ind = cat.indicator(slo)
     obj = slo.spec.objectives[0]
     missing = slo.metadata.annotations.get("rtanalytics/missing-slices", "exclude")
@@ -60,7 +71,7 @@ def build_sli(slo: SLO, cat: OpenSLOCatalog, source, history: TimeWindow, subs: 
         first = rm.good or rm.bad
         qs = [_query(first.metricSource.spec, subs, period, "num"), _query(rm.total.metricSource.spec, subs, period,
                                                                              "total")]
-        df = source.metrics(qs, history)
+        df = source.metrics(qs, _kept(history, period, source))
         if slo.spec.budgetingMethod == "RatioTimeslices":
             good = df["num"] if rm.good else df["total"] - df["num"].fillna(0)
             return S.ratio_timeslice_sli(df.index, good, df["total"], obj.timeSliceTarget, period, missing)
@@ -75,7 +86,7 @@ def build_sli(slo: SLO, cat: OpenSLOCatalog, source, history: TimeWindow, subs: 
                            "objective needs op and value")
     sp = int(parse_duration(obj.timeSliceWindow).total_seconds())
     q = _query(ind.thresholdMetric.metricSource.spec, subs, sp, "value")
-    df = source.metrics([q], history)
+    df = source.metrics([q], _kept(history, sp, source))
     return S.timeslice_sli(df.index, df["value"], obj.op, obj.value, sp, missing)
 
 
@@ -110,6 +121,16 @@ class SloReport(ReportResult):
     exclusions: list
     src: RecordingSource | None = None
     notes: list = field(default_factory=list)
+
+    def gaps(self) -> list[str]:
+        out = [n for n in self.notes if "stale" in n or "part of the window" in n or "charted from" in n]
+        if "attainment" in self.table:
+            out += [f"SLO {r.slo}: no data in its window — attainment and budget unknown"
+                    for r in self.table.itertuples() if not np.isfinite(r.attainment)]
+        return out
+
+    def has_data(self) -> bool:
+        return "attainment" in self.table and bool(np.isfinite(self.table["attainment"].astype(float)).any())
 
     def burndowns(self) -> dict:
         return {n: S.burndown(self.slis[n], b.target, b.start, b.end) for n, b in self.budgets.items()}
@@ -190,7 +211,10 @@ def run(source: str | None = None, environment: str = "demo", start: str = "-30d
     windows = {n: slo_window(s, window.end) for n, s in chosen.items()}
     h_start = min([w[0] for w in windows.values()] + [window.start]) - pd.Timedelta(days=3)
     history = TimeWindow(h_start.floor("h"), window.end)
-    period = 60 if history.duration <= pd.Timedelta(days=15) else 300
+    from ..retention import serve_period
+    from ..sources.evidence import source_now
+
+    period = serve_period(60, history.start, source_now(src))  # the finest CloudWatch keeps for the history
     events = src.events(TimeWindow(h_start, window.end))
     intervals = exclusion_intervals(list(exclude or []), events)
     slis_raw = {n: build_sli(s, cat, src, history, subs, period) for n, s in chosen.items()}
@@ -215,13 +239,21 @@ def run(source: str | None = None, environment: str = "demo", start: str = "-30d
     table = _table(chosen, slis, budgets, alerts, window.end, stale_flags)
     table_raw = _table(chosen, slis_raw, budgets_raw, alerts, window.end, stale_flags)
     inner = unwrap(src)
-    incidents = inner.incidents(window) if hasattr(inner, "incidents") else pd.DataFrame(
+    incidents = src.incidents(window) if hasattr(inner, "incidents") else pd.DataFrame(
         columns=["id", "incident", "start", "end"])
     comparison = compare_alerting(alerts, incidents, src, window, load_alarms(environment=environment))
     if evidence_dir:
         src.save_bundle(evidence_dir)
     notes = [f"{n}: no data has arrived for {chosen[n].metadata.annotations.get('rtanalytics/stale-after', '30m+')}"
              f" — flagged stale, not counted as good" for n, f in stale_flags.items() if f]
+    for n, sli in slis_raw.items():
+        if len(sli.index) and sli.index[0] > windows[n][0]:
+            notes.append(f"{n}: its {sli.period_s // 60}-minute slices exist in CloudWatch only from "
+                         f"{sli.index[0]:%Y-%m-%d %H:%M} UTC, after the start of its window — attainment and budget "
+                         "cover part of the window")
+        elif len(sli.index) and sli.index[0] > window.start:
+            notes.append(f"{n}: charted from {sli.index[0]:%Y-%m-%d %H:%M} UTC, where CloudWatch's "
+                         f"{sli.period_s // 60}-minute data begins")
     return SloReport(window, chosen, slis, table, table_raw, budgets, alerts, incidents, comparison, intervals, src,
                      notes)
 

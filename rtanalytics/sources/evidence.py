@@ -34,6 +34,7 @@ class RecordingSource:
         self._history: list[pd.DataFrame] = []
         self._events: list[pd.DataFrame] = []
         self._counts: list[pd.DataFrame] = []
+        self._incidents: list[pd.DataFrame] = []
         self._asked: set[str] = set()  # every query identity answered, empty or not
         self.problems: list[dict] = []  # what the log, alarm-history and event side could not answer
 
@@ -90,6 +91,13 @@ class RecordingSource:
                                           "timestamp": s.index, "n": s.to_numpy(dtype="float64")}))
         return s
 
+    def incidents(self, window):
+        """The source's ground-truth incidents (the demo's scenario, or a bundle that recorded them)."""
+        df = self.inner.incidents(window)
+        self.calls.append({"call": "incidents", "start": window.start.isoformat(), "end": window.end.isoformat()})
+        self._incidents.append(df)
+        return df
+
     def alarm_history(self, window, alarm_names=None):
         what = "alarm history" + (f" of {', '.join(alarm_names)}" if alarm_names else "")
         df = self._guard("alarm-history", what, window, lambda: self.inner.alarm_history(window, alarm_names),
@@ -141,6 +149,12 @@ class RecordingSource:
             put("logs.parquet", logs.astype({c: "string" for c in logs.columns if logs[c].dtype == object}))
         if self._history:
             put("alarm_history.parquet", pd.concat(self._history, ignore_index=True).drop_duplicates())
+        if self._incidents:
+            inc = pd.concat(self._incidents, ignore_index=True)
+            inc = inc.astype({c: "string" for c in inc.columns if inc[c].dtype == object and c != "metrics"})
+            if "metrics" in inc:
+                inc["metrics"] = inc["metrics"].map(lambda m: json.dumps(list(m)) if m is not None else "[]")
+            put("incidents.parquet", inc.drop_duplicates())
         if self._counts:
             put("log_counts.parquet", pd.concat(self._counts, ignore_index=True).drop_duplicates(
                 ["request", "timestamp"], keep="last"))
@@ -152,6 +166,7 @@ class RecordingSource:
                     "environment": getattr(getattr(self.inner, "environment", None), "name", None),
                     "rtanalytics_version": __version__, "files": files, "data_sha256": self.data_hash(),
                     "queries": sorted(self._asked), "problems": provenance(self).get("problems", []),
+                    "source_now": source_now(self).isoformat(),
                     "calls": self.calls}
         path = folder / "manifest.json"
         path.write_text(json.dumps(manifest, indent=1, default=str))

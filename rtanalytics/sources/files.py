@@ -50,6 +50,7 @@ class FilesSource:
         self._list_metrics: list[dict] = []
         self.skipped: list[str] = []
         self.problems: list[dict] = []
+        self.now = None  # an evidence bundle sets the clock its data was read at
         self._load()
 
     # --------------------------------------------------------------------------------------------- loading
@@ -70,7 +71,15 @@ class FilesSource:
             except ValueError as e:
                 raise SourceError(f"files source: manifest.json is not JSON ({e})") from None
             self.asked = set(man.get("queries", []))
+            if man.get("source_now"):  # the recorded source's clock: retention tiers are judged as they were
+                self.now = pd.Timestamp(man["source_now"])
             self.problems += list(man.get("problems", []))  # what the recorded run could not get stays missing
+        if (p / "incidents.parquet").exists():  # ground truth recorded by the run: answered like the source did
+            inc = pd.read_parquet(p / "incidents.parquet")
+            if "metrics" in inc:
+                inc["metrics"] = inc["metrics"].map(lambda m: json.loads(m) if isinstance(m, str) else [])
+            self._truth = inc
+            self.incidents = self._recorded_incidents
         self._counts = pd.read_parquet(p / "log_counts.parquet") if (p / "log_counts.parquet").exists() else None
         if (p / "list_metrics.json").exists():
             self._list_metrics = json.loads((p / "list_metrics.json").read_text())
@@ -108,7 +117,8 @@ class FilesSource:
             else:
                 self.skipped.append(f.name)
         for f in sorted(list(p.glob("*.csv")) + [x for x in p.glob("*.parquet") if x.name not in (
-                "metrics.parquet", "logs.parquet", "alarm_history.parquet", "events.parquet", "log_counts.parquet")]):
+                "metrics.parquet", "logs.parquet", "alarm_history.parquet", "events.parquet", "log_counts.parquet",
+                "incidents.parquet")]):
             df = pd.read_csv(f) if f.suffix == ".csv" else pd.read_parquet(f)
             if "timestamp" not in df:
                 raise SourceError(f"files source: {f.name} has no 'timestamp' column")
@@ -205,6 +215,11 @@ class FilesSource:
         if df.empty:
             return pd.Series(dtype="float64", name="n")
         return df.set_index("timestamp").resample(f"{bin_s}s").size().astype("float64").rename("n")
+
+    def _recorded_incidents(self, window: TimeWindow) -> pd.DataFrame:
+        df = self._truth
+        df = df[(df["start"] < window.end) & (df["end"] > window.start)]
+        return df.sort_values("start", kind="stable").reset_index(drop=True)
 
     def alarm_history(self, window: TimeWindow, alarm_names=None) -> pd.DataFrame:
         if not self._history:
