@@ -35,18 +35,19 @@ __all__ = ["catalog", "source", "metrics", "logs", "alarm_history", "events", "k
            "ReportError", "setup_notebook"]
 
 
-def source(name: str = "demo", environment: str = "demo", **options):
-    """A data source by name (``demo``, ``cloudwatch``, ``files``) for an environment of the catalog."""
+def source(name: str | None = None, environment: str = "demo", **options):
+    """A data source by name (``demo``, ``cloudwatch``, ``files``) for an environment of the catalog; without a
+    name, the environment's own source (``production`` reads CloudWatch, never the demo)."""
     from .sources.base import get_source
 
-    return get_source(name, environment=environment, **options)
+    return get_source(name or catalog().environment(environment).source, environment=environment, **options)
 
 
 def _src(src, environment):
-    return source(src, environment) if isinstance(src, str) else src
+    return source(src, environment) if (src is None or isinstance(src, str)) else src
 
 
-def metrics(queries: Iterable[Any] | Any, start="-24h", end="now", source: Any = "demo", environment="demo",
+def metrics(queries: Iterable[Any] | Any, start="-24h", end="now", source: Any = None, environment="demo",
             period: Any = "5m", stat: str | None = None) -> pd.DataFrame:
     """A wide metrics frame for ``queries`` over ``[start, end)``.
 
@@ -93,24 +94,24 @@ def metrics(queries: Iterable[Any] | Any, start="-24h", end="now", source: Any =
 
 
 def logs(log_group: str | None = None, start="-1h", end="now", filter_pattern: str | None = None,
-         source: Any = "demo", environment="demo") -> pd.DataFrame:
+         source: Any = None, environment="demo") -> pd.DataFrame:
     """The logs frame of ``log_group`` (default: the environment's application log group)."""
     src = _src(source, environment)
     lg = log_group or catalog().environment(environment).resources.log_group
     return src.logs(lg, TimeWindow.parse(start, end), filter_pattern)
 
 
-def alarm_history(start="-7d", end="now", alarm_names=None, source: Any = "demo", environment="demo"):
+def alarm_history(start="-7d", end="now", alarm_names=None, source: Any = None, environment="demo"):
     """State changes of alarms over ``[start, end)``."""
     return _src(source, environment).alarm_history(TimeWindow.parse(start, end), alarm_names)
 
 
-def events(start="-7d", end="now", source: Any = "demo", environment="demo") -> pd.DataFrame:
+def events(start="-7d", end="now", source: Any = None, environment="demo") -> pd.DataFrame:
     """Timeline events (deploys; on the demo source, the scenario's incidents too)."""
     return _src(source, environment).events(TimeWindow.parse(start, end))
 
 
-def kpis(start="-7d", end="now", source: Any = "demo", environment="demo", period="5m"):
+def kpis(start="-7d", end="now", source: Any = None, environment="demo", period="5m"):
     """The KPI table and series: ``(table, series)``."""
     from .kpis import evaluate_kpis
     from .timewindow import period_seconds

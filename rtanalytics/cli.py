@@ -37,6 +37,11 @@ def _parser() -> argparse.ArgumentParser:
                         "3 degraded, 1 unhealthy, 5 unknown (not configured: no credentials)")
     hc.add_argument("--environment", default="demo")
     hc.add_argument("--history", type=Path, default=None, help="history store (default outputs/health.sqlite)")
+    ca = sub.add_parser("cache", help="the local metrics cache: where it is, and dropping a range to refetch")
+    ca.add_argument("action", choices=["info", "drop"], help="info: folder and size; drop: forget cached data "
+                    "overlapping --start..--end (e.g. after a backfill older than the settle horizon)")
+    ca.add_argument("--start", default=None, help="drop from (a time: -3d, 2026-11-01, ...; default: everything)")
+    ca.add_argument("--end", default=None, help="drop until (default: now)")
     lg = sub.add_parser("ledger", help="print the ledger of key figures across runs (CSV)")
     lg.add_argument("--report", default=None)
     lg.add_argument("--outputs", type=Path, default=None)
@@ -128,6 +133,25 @@ def main(argv: list[str] | None = None) -> int:
             rep = check_environment(args.environment, args.history)
             print(json.dumps(rep, indent=2, default=str))
             return EXIT.get(rep["overallStatus"], 1)
+        if args.cmd == "cache":
+            from .sources.cache import default_cache_dir, default_settle, drop_range
+            from .timewindow import parse_time
+
+            folder = default_cache_dir()
+            if args.action == "info":
+                files = list(folder.rglob("*.parquet")) if folder.exists() else []
+                size = sum(f.stat().st_size for f in files)
+                print(f"cache: {folder}\nfiles: {len(files)} ({size / 1e6:.1f} MB)\nsettle horizon: {default_settle()}"
+                      " (RTANALYTICS_SETTLE)")
+                return 0
+            try:
+                start = parse_time(args.start) if args.start else None
+                end = parse_time(args.end) if args.end else None
+            except ValueError as e:
+                raise ParameterError("--start/--end", str(e)) from None
+            n = sum(drop_range(d, None, start, end) for d in folder.iterdir() if d.is_dir()) if folder.exists() else 0
+            print(f"dropped {n} cached chunk file(s) from {folder}; the next run fetches that range again")
+            return 0
         if args.cmd == "ledger":
             from .reports.ledger import read_ledger
 

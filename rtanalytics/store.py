@@ -11,12 +11,25 @@ import pandas as pd
 def connect(path: Path | str, schema: str) -> sqlite3.Connection:
     """Open (creating) a store in WAL mode with a 30 s busy timeout, so concurrent writers wait instead of
     failing, and make sure its table exists."""
+    import random
+    import time
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     con = sqlite3.connect(str(path), timeout=30)
-    con.execute("PRAGMA journal_mode=WAL")
-    con.execute(schema)
-    return con
+    deadline = time.monotonic() + 30
+    while True:
+        # switching a new file to WAL takes an exclusive lock for which SQLite does not always call the busy
+        # handler: several writers creating the store at once see "database is locked" — wait and try again
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute(schema)
+            return con
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                con.close()
+                raise
+            time.sleep(0.01 + random.random() * 0.05)
 
 
 def read(path: Path | str, schema: str, table: str, columns: list[str], time_column: str,

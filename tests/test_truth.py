@@ -443,3 +443,18 @@ def test_the_suite_writes_outside_the_checkout():
     sandbox = os.environ["RTANALYTICS_TEST_SANDBOX"]
     for p in (DEFAULT_OUTPUTS, default_history_path(), default_cache_dir()):
         assert str(p).startswith(sandbox) and not str(p).startswith(str(ROOT)), p
+
+
+def test_cache_cli_drops_a_range(tmp_path, monkeypatch, capsys):
+    from rtanalytics.cli import main
+
+    monkeypatch.setenv("RTANALYTICS_CACHE", str(tmp_path))
+    qs = [m.query("Sum", 300) for m in list(DemoSource(now=NOW).by_id)[:2]]
+    CachedSource(DemoSource(now=NOW), now=NOW).metrics(qs, TimeWindow.parse("2026-11-10", "2026-11-12"))
+    n = len(list(tmp_path.rglob("*.parquet")))
+    assert n > 0 and main(["cache", "info"]) == 0 and f"files: {n}" in capsys.readouterr().out
+    assert main(["cache", "drop", "--start", "2026-11-01", "--end", "2026-11-02"]) == 0  # nothing there
+    assert len(list(tmp_path.rglob("*.parquet"))) == n
+    assert main(["cache", "drop", "--start", "2026-11-11T06:00Z"]) == 0
+    assert len(list(tmp_path.rglob("*.parquet"))) < n
+    assert main(["cache", "drop", "--start", "whenever"]) == 2
