@@ -29,7 +29,8 @@ from .errors import CatalogError, ParameterError, ReportError, RtAnalyticsError,
 from .queries import MetricQuery
 from .timewindow import TimeWindow, parse_duration, parse_time
 
-__all__ = ["catalog", "source", "metrics", "logs", "alarm_history", "events", "kpis", "run", "report_summary",
+__all__ = ["catalog", "source", "metrics", "logs", "alarm_history", "events", "kpis", "anomalies", "run",
+           "report_summary",
            "ledger", "parse_time", "parse_duration",
            "MetricQuery", "TimeWindow", "RtAnalyticsError", "ParameterError", "CatalogError", "SourceError",
            "ReportError", "setup_notebook"]
@@ -119,6 +120,16 @@ def kpis(start="-7d", end="now", source: Any = None, environment="demo", period=
     cat = catalog()
     return evaluate_kpis(cat.kpis, _src(source, environment), TimeWindow.parse(start, end),
                          cat.environment(environment).resources.substitutions(), period_seconds(period))
+
+
+def anomalies(data, settings=None):
+    """Every anomaly episode (onset, end, rise or drop, strength) of a series, or of every column of a metrics
+    frame, strongest first (see :mod:`rtanalytics.anomaly`)."""
+    from .anomaly import anomalies as _one, scan
+
+    if isinstance(data, pd.DataFrame):
+        return scan(data, settings)
+    return _one(data, settings)
 
 
 def run(report: str, outputs=None, **params):
