@@ -184,11 +184,18 @@ def error_signatures(logs: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp,
         from .logs import redact
 
         text = redact(text)
-    cfg = TemplateMinerConfig()
-    cfg.profiling_enabled = False
-    tm = TemplateMiner(config=cfg)
-    ids = [tm.add_log_message(t)["cluster_id"] for t in text]
-    templates = {c.cluster_id: c.get_template() for c in tm.drain.clusters}
+    if "error.name" in err:  # the seed's winston JSON: the error's name and message are the text to mine
+        cfg = TemplateMinerConfig()
+        cfg.profiling_enabled = False
+        tm = TemplateMiner(config=cfg)
+        ids = [tm.add_log_message(t)["cluster_id"] for t in text]
+        templates = {c.cluster_id: c.get_template() for c in tm.drain.clusters}
+    else:  # raw lines of any format: split the header, mask the variables, then mine (rtanalytics.templates)
+        from .templates import mine
+
+        mined = mine(text.tolist(), raw=True)
+        ids = mined["template_id"].tolist()
+        templates = dict(zip(mined["template_id"], mined["template"]))
     d = pd.DataFrame({"timestamp": err["timestamp"].to_numpy(), "signature": ids})
     d["when"] = np.where(d["timestamp"] < start, "before", np.where(d["timestamp"] < end, "during", "after"))
     tab = d.pivot_table(index="signature", columns="when", values="timestamp", aggfunc="count", fill_value=0)
