@@ -10,8 +10,11 @@ the frame's ``attrs["malformed"]`` holds the count and ``attrs["malformed_exampl
   https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-access-logs.html
   (``type time elb client:port target:port request_processing_time target_processing_time
   response_processing_time elb_status_code target_status_code received_bytes sent_bytes "request"
-  "user_agent" ssl_cipher ssl_protocol target_group_arn "trace_id" ...``); ``-1`` processing times mean the
-  request never reached a target (missing, not negative); fields added after these are ignored.
+  "user_agent" ssl_cipher ssl_protocol target_group_arn "trace_id" "domain_name" "chosen_cert_arn"
+  matched_rule_priority request_creation_time "actions_executed" "redirect_url" "error_reason"
+  "target:port_list" "target_status_code_list" "classification" "classification_reason" conn_trace_id``);
+  ``-1`` processing times mean the request never reached a target (missing, not negative); every field is
+  kept, and fields AWS adds later too.
 """
 
 from __future__ import annotations
@@ -56,28 +59,52 @@ def parse_clf(lines) -> pd.DataFrame:
     bad = pd.concat([bad, s[ok][~ok2.to_numpy()]])
     out = out.sort_values("timestamp", kind="stable").reset_index(drop=True)
     out.attrs["malformed"] = int(len(bad))
+    out.attrs["malformed_lines"] = [{"line": int(k) + 1, "reason": "not Common/Combined Log Format"
+                                     if k in (~ok)[~ok].index else "date not readable", "text": str(v)}
+                                    for k, v in bad.items()]
     out.attrs["malformed_examples"] = [str(x)[:200] for x in bad.head(3)]
     return out
 
 
+ALB_FIELDS = ["type", "time", "elb", "client_port", "target_port", "request_processing_time",
+              "target_processing_time", "response_processing_time", "elb_status_code", "target_status_code",
+              "received_bytes", "sent_bytes", "request", "user_agent", "ssl_cipher", "ssl_protocol",
+              "target_group_arn", "trace_id", "domain_name", "chosen_cert_arn", "matched_rule_priority",
+              "request_creation_time", "actions_executed", "redirect_url", "error_reason", "target_port_list",
+              "target_status_code_list", "classification", "classification_reason", "conn_trace_id"]
+ALB_TYPES = ("http", "https", "h2", "grpcs", "ws", "wss")
+
+
 def parse_alb(lines) -> pd.DataFrame:
-    """ALB access-log lines → the access-log frame (``duration_s`` = the three processing times summed)."""
+    """ALB access-log lines → the access-log frame (``duration_s`` = the three processing times summed) plus
+    every documented field (:data:`ALB_FIELDS`: ``error_reason`` such as ``LambdaInvalidResponse`` on a 502,
+    ``classification``, ``conn_trace_id`` ...); fields AWS adds later are kept as ``field_31``, ``field_32``.
+    Malformed lines are listed in ``attrs["malformed_lines"]``: line number (1-based), reason, the whole line."""
     rows, bad = [], []
-    for line in lines:
-        toks = [q if q or not u else u for q, u in _ALB_TOKEN.findall(line.rstrip("\n"))]
-        if len(toks) < 14 or toks[0] not in ("http", "https", "h2", "grpcs", "ws", "wss"):
-            bad.append(line)
+    width = len(ALB_FIELDS)
+    for n, line in enumerate(lines, start=1):
+        text = str(line).rstrip("\n")
+        toks = [q if q or not u else u for q, u in _ALB_TOKEN.findall(text)]
+        if not toks:
+            bad.append({"line": n, "reason": "empty line", "text": text})
             continue
-        rows.append(toks[:24] + [""] * (24 - len(toks[:24])))
-    cols = ["type", "time", "elb", "client_port", "target_port", "request_processing_time",
-            "target_processing_time", "response_processing_time", "elb_status_code", "target_status_code",
-            "received_bytes", "sent_bytes", "request", "user_agent", "ssl_cipher", "ssl_protocol",
-            "target_group_arn", "trace_id", "domain_name", "chosen_cert_arn", "matched_rule_priority",
-            "request_creation_time", "actions_executed", "redirect_url"]
+        if toks[0] not in ALB_TYPES:
+            bad.append({"line": n, "reason": f"first field {toks[0][:20]!r} is not a request type "
+                                             f"({', '.join(ALB_TYPES)})", "text": text})
+            continue
+        if len(toks) < 14:
+            bad.append({"line": n, "reason": f"{len(toks)} fields; an ALB entry has at least 14", "text": text})
+            continue
+        rows.append(toks + [""] * max(0, width - len(toks)))
+        rows[-1].append(n)
+    extra = max((len(r) - 1 for r in rows), default=width) - width
+    cols = ALB_FIELDS + [f"field_{width + k + 1}" for k in range(max(extra, 0))] + ["_line"]
+    rows = [r[:-1] + [""] * (len(cols) - len(r)) + [r[-1]] for r in rows]
     df = pd.DataFrame(rows, columns=cols)
     ts = pd.to_datetime(df["time"], utc=True, errors="coerce", format="ISO8601")
     ok = ts.notna()
-    bad += df.loc[~ok, "time"].tolist()
+    for r in df.loc[~ok].itertuples():
+        bad.append({"line": int(r._line), "reason": f"time {r.time!r} is not ISO 8601", "text": ""})
     df, ts = df[ok], ts[ok]
 
     def num(c):
@@ -94,8 +121,11 @@ def parse_alb(lines) -> pd.DataFrame:
         "duration_s": times.sum(axis=1, min_count=3),
         "user_agent": df["user_agent"].replace("-", pd.NA),
         "target_status": pd.to_numeric(df["target_status_code"].replace("-", pd.NA), errors="coerce").astype("Int64"),
-        "trace_id": df["trace_id"]})
+        "error_reason": df["error_reason"].replace({"-": pd.NA, "": pd.NA})})
+    fields = df.drop(columns=["_line"]).replace({"-": pd.NA, "": pd.NA})
+    out = pd.concat([out, fields.drop(columns=["user_agent", "error_reason"])], axis=1)
     out = out.sort_values("timestamp", kind="stable").reset_index(drop=True)
     out.attrs["malformed"] = len(bad)
-    out.attrs["malformed_examples"] = [str(x)[:200] for x in bad[:3]]
+    out.attrs["malformed_lines"] = bad
+    out.attrs["malformed_examples"] = [b["text"][:200] for b in bad[:3]]
     return out

@@ -120,6 +120,8 @@ def scores(series: pd.Series, settings: AnomalySettings | None = None) -> pd.Ser
         spread = float(np.median(np.abs(r - np.median(r))))
         if spread < best_spread * 0.8 or best is None:  # a seasonal model must be clearly better to be chosen
             best, best_spread = name, spread
+    if best is None:  # too little history for any predictor: nothing can be judged
+        return pd.Series(np.nan, index=x.index)
     pred = predictors(x, cfg)[best]
     resid = pd.Series(v - pred, index=x.index)
     w = max(_points(cfg.baseline, step), cfg.min_points)

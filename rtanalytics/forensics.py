@@ -62,6 +62,19 @@ def signal_queries(source, namespaces: list[str] | None = None, period: int = 60
             q = MetricQuery(m.namespace, m.metric, m.dimensions, stat, period, label=label)
             qs.append(q)
             kinds[label] = kind
+    # any other series the source was given (a folder of exports: files/NAME), or every metric of a namespace
+    # named explicitly that the list above does not know: examined as levels, at their Average
+    known = {ns for ns, *_ in SIGNALS}
+    extra = ["files"] if not namespaces else [ns for ns in namespaces if ns not in known]
+    for ns in extra:
+        for m in source.list_metrics(ns):
+            dims = " ".join(f"{v}" for _, v in m.dimensions)
+            label = (m.metric if ns == "files" else f"{ns.split('/')[-1]} {m.metric} Average") + (
+                f" [{dims}]" if dims else "")
+            if label in kinds:
+                continue
+            qs.append(MetricQuery(m.namespace, m.metric, m.dimensions, "Average", period, label=label))
+            kinds[label] = "level"
     return qs, kinds
 
 
@@ -95,7 +108,7 @@ def detect_onsets(df: pd.DataFrame, kinds: dict[str, str], baseline_end: pd.Time
         if kind == "count":
             raw = np.nan_to_num(raw, nan=0.0)
         x = raw
-        if reference is not None and col in reference:
+        if reference is not None and col in reference and reference[col].notna().sum() >= 10:
             ref = reference[col].to_numpy(dtype=float)
             if kind == "count":
                 ref = np.nan_to_num(ref, nan=0.0)

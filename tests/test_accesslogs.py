@@ -47,3 +47,24 @@ def test_clf_and_combined_with_placeholders():
     assert (first["method"], first["path"], first["status"], first["bytes"]) == ("GET", "/apache_pb.gif", 200, 2326)
     assert df.iloc[1]["bytes"] == 0 and df.iloc[1]["user_agent"] == "Mozilla/5.0"
     assert df.iloc[2]["path"] == "/search" and pd.isna(df.iloc[2]["user_agent"])
+
+
+# A Lambda target that answered badly: the documented error_reason on a 502, and the fields after it
+ALB_LAMBDA = ('https 2026-11-11T18:07:00.186641Z app/RealTechee-ALB/50dc6c495c0c9188 203.0.113.9:2817 - 0.000 '
+              '0.051 -1 502 - 120 272 "POST https://realtechee.example:443/api/requests HTTP/1.1" "Mozilla/5.0" '
+              'ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:us-west-1:123456789012:targetgroup/'
+              'lambda-tg/73e2d6bc24d8a067 "Root=1-58337364-23a8c76965a2ef7629b185e3" "realtechee.example" "-" 0 '
+              '2026-11-11T18:06:59.364000Z "forward" "-" "LambdaInvalidResponse" "-" "-" "Ambiguous" '
+              '"UndefinedContentLengthSemantics" TID_1a2b3c "a-field-aws-adds-later"')
+
+
+def test_alb_keeps_every_documented_field_and_names_malformed_lines():
+    df = parse_alb(["", ALB_LAMBDA, "garbage line", "https not-a-time x"])
+    r = df.iloc[0]
+    assert r["status"] == 502 and r["error_reason"] == "LambdaInvalidResponse" and r["type"] == "https"
+    assert r["classification"] == "Ambiguous" and r["classification_reason"] == "UndefinedContentLengthSemantics"
+    assert r["conn_trace_id"] == "TID_1a2b3c" and r["field_31"] == "a-field-aws-adds-later"
+    assert r["domain_name"] == "realtechee.example" and r["actions_executed"] == "forward"
+    bad = df.attrs["malformed_lines"]
+    assert [b["line"] for b in bad] == [1, 3, 4]
+    assert "not a request type" in bad[1]["reason"] and bad[1]["text"] == "garbage line"

@@ -93,3 +93,10 @@ def test_nab_real_series_recall_and_false_positives():
         h, f = E.score(list(anomalies(s)["onset"]), wins, s.index)
         hit, fp, wins_n, n = hit + h, fp + f, wins_n + len(wins), n + 1
     assert hit / wins_n >= 0.7 and fp / n <= 2.0, (hit, wins_n, fp, n)
+
+
+def test_a_sparse_series_is_not_judged():
+    s = noisy(n=300)
+    s.iloc[::7] = np.nan
+    s = s.iloc[:40]  # too little history for any predictor
+    assert anomalies(s).empty

@@ -72,13 +72,87 @@ def test_evidence_bundle_reruns_offline_to_identical_figures(tmp_path):
     assert again.summary["provenance"]["source"] == "files"
 
 
-def test_values_land_on_the_query_grid_or_fail_clearly(tmp_path):
+def test_values_land_on_the_query_grid_and_several_per_period_combine_by_the_statistic(tmp_path):
     ts = ["2026-11-11T18:02Z", "2026-11-11T18:07Z", "2026-11-11T18:12Z"]  # an export that started at :02
     pd.DataFrame({"timestamp": ts, "RequestCount": [1.0, 2.0, 3.0]}).to_csv(tmp_path / "m.csv", index=False)
     q = MetricQuery("AWS/ApplicationELB", "RequestCount", {}, "Sum", 300, label="RequestCount")
     df = FilesSource(tmp_path).metrics([q], W)
     assert df.iloc[:3, 0].tolist() == [1.0, 2.0, 3.0]  # 18:02 → the 18:00 period, and so on
     assert df.iloc[:, 0].sum() == 6.0  # nothing lost
-    fine = MetricQuery("AWS/ApplicationELB", "RequestCount", {}, "Sum", 600, label="RequestCount")
-    with pytest.raises(SourceError, match="several values per 600 s period"):
-        FilesSource(tmp_path).metrics([fine], W)
+    coarse = MetricQuery("AWS/ApplicationELB", "RequestCount", {}, "Sum", 600, label="RequestCount")
+    src = FilesSource(tmp_path)
+    df = src.metrics([coarse], W)
+    assert df.iloc[:2, 0].tolist() == [3.0, 3.0]  # 18:02 + 18:07 in the 18:00 period; 18:12 alone
+    assert any("combined with Sum" in n for n in src.notes)
+    mx = src.metrics([coarse.with_(stat="Maximum", label="mx")], W)
+    assert mx.iloc[:2, 0].tolist() == [2.0, 3.0]
+
+
+# ------------------------------------------------------------------------------- real exports of any metric
+def test_a_folder_of_one_csv_per_series_is_many_series(tmp_path):
+    """The common export shape (NAB's, many tools'): timestamp,value per file, naive times, irregular spacing,
+    a repeated timestamp. Each file is a series named after it; nothing collapses into one 'value'."""
+    t = pd.date_range("2026-11-10", periods=100, freq="5min")
+    pd.DataFrame({"timestamp": t.strftime("%Y-%m-%d %H:%M:%S"), "value": range(100)}).to_csv(
+        tmp_path / "latency.csv", index=False)
+    jitter = t + pd.to_timedelta([7 * (i % 3) for i in range(100)], unit="s")
+    rows = pd.DataFrame({"timestamp": jitter.strftime("%Y-%m-%d %H:%M:%S"), "value": [2.0] * 100})
+    pd.concat([rows, rows.iloc[[50]]]).to_csv(tmp_path / "cpu.csv", index=False)  # one timestamp twice
+    src = FilesSource(tmp_path)
+    assert sorted(m.metric for m in src.list_metrics("files")) == ["cpu", "latency"]
+    w = TimeWindow.parse("2026-11-10", "2026-11-10T08:20Z")
+    df = src.metrics([MetricQuery("files", "latency", {}, "Average", 300, label="lat"),
+                      MetricQuery("files", "cpu", {}, "Sum", 300, label="cpu")], w)
+    assert df["lat"].tolist() == [float(i) for i in range(100)]  # naive = UTC, each value in its period
+    assert df["cpu"].iloc[50] == 4.0 and df["cpu"].drop(df.index[50]).eq(2.0).all()  # the repeat summed
+    assert any("combined with Sum" in n for n in src.notes)
+
+
+def test_get_metric_data_json_with_epoch_timestamps_and_unmatched_queries_named(tmp_path):
+    t0 = int(pd.Timestamp("2026-11-11T18:00Z").timestamp())
+    (tmp_path / "gmd.json").write_text(json.dumps({"MetricDataResults": [
+        {"Id": "m1", "Label": "RequestCount", "Timestamps": [t0 + 300 * i for i in range(3)],
+         "Values": [5.0, 6.0, 7.0], "StatusCode": "Complete"}], "Messages": []}))
+    src = FilesSource(tmp_path)
+    q = MetricQuery("AWS/ApplicationELB", "RequestCount", {}, "Sum", 300, label="rq")  # matched by its metric
+    other = MetricQuery("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", {"LoadBalancer": "x"}, "Sum", 300,
+                        label="5xx")
+    df = src.metrics([q, other], W)
+    assert df["rq"].iloc[:3].tolist() == [5.0, 6.0, 7.0]  # epoch seconds read as times, not as zeros
+    assert df.attrs["incomplete"] == {"5xx": src.problems[0]["reason"]}
+    assert "HTTPCode_Target_5XX_Count" in src.problems[0]["reason"] and "RequestCount" in src.problems[0]["reason"]
+
+
+def test_get_metric_statistics_json_and_local_time_exports(tmp_path):
+    (tmp_path / "stats.json").write_text(json.dumps({"Label": "CPUUtilization", "Datapoints": [
+        {"Timestamp": "2026-11-11T18:00:00Z", "Average": 10.0, "Maximum": 20.0, "Unit": "Percent"},
+        {"Timestamp": "2026-11-11T18:05:00Z", "Average": 12.0, "Maximum": 30.0, "Unit": "Percent"}]}))
+    df = FilesSource(tmp_path).metrics([MetricQuery("AWS/EC2", "CPUUtilization", {}, "Maximum", 300, label="c")], W)
+    assert df["c"].iloc[:2].tolist() == [20.0, 30.0]
+    local = tmp_path / "local"
+    local.mkdir()
+    pd.DataFrame({"timestamp": ["2026-11-01 01:30:00", "2026-11-01 01:30:00", "2026-11-01 02:30:00"],
+                  "value": [1.0, 2.0, 3.0]}).to_csv(local / "req.csv", index=False)  # US DST ends: 01:30 twice
+    src = FilesSource(local, tz="America/New_York")
+    s = src.by_name["req"]
+    assert str(s.index.tz) == "UTC" and s.index[-1] == pd.Timestamp("2026-11-01T07:30Z")
+
+
+def test_incident_report_on_any_metrics_from_a_folder(tmp_path):
+    """A folder of arbitrary series (no AWS names): every series is examined, with no week before it."""
+    from rtanalytics.reports import incident
+
+    rng = np.random.default_rng(3)
+    t = pd.date_range("2026-03-01", periods=3 * 288, freq="5min")
+    calm = pd.DataFrame({"timestamp": t.strftime("%Y-%m-%dT%H:%M:%S"), "value": 50 + rng.normal(0, 1, len(t))})
+    calm.to_csv(tmp_path / "queue_depth.csv", index=False)
+    hot = calm.copy()
+    hot.loc[600:640, "value"] += 30  # the cause: starts at point 600
+    hot.to_csv(tmp_path / "checkout_latency.csv", index=False)
+    r = incident.run(source="files", files_path=str(tmp_path), incident_start=str(t[590]), incident_end=str(t[650]),
+                     now="2026-03-05T00:00Z", lookback="1d")
+    assert r.leads.iloc[0]["signal"] == "checkout_latency"
+    assert abs((r.leads.iloc[0]["onset"] - t[600].tz_localize("UTC")).total_seconds()) <= 600
+    assert any("no data for the same time last week" in n for n in r.notes)
+    assert set(r.metrics.columns) == {"queue_depth", "checkout_latency"}
+    assert (r.episodes["series"] == "checkout_latency").any()

@@ -179,6 +179,9 @@ NOTEBOOKS = {
                "ordered by how hard each moved."),
         ("code", "report.lead_table()"),
         ("code", "report.figure().show()"),
+        ("md", "## Every anomaly episode in the window\n\nEach signal scanned on its own (`rt.anomalies`): rises and "
+               "drops, several per signal, judged against what came before them — strongest first."),
+        ("code", "report.episodes.head(15)"),
         ("md", "## Error signatures\n\nError lines grouped into templates (drain3); counts before and during."),
         ("code", 'report.signatures[["template", "before", "during", "first_seen"]].head(10)'),
         ("code", "report.signature_figure().show()"),

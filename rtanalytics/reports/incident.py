@@ -34,6 +34,16 @@ class IncidentReport(ReportResult):
     src: RecordingSource | None = None
     notes: list = field(default_factory=list)
     ground_truth: pd.DataFrame | None = None
+    episodes: pd.DataFrame | None = None  # every anomaly episode of every signal in the window (rt.anomalies)
+
+    def gaps(self) -> list[str]:
+        out = []
+        if self.metrics is None or self.metrics.shape[1] == 0:
+            out.append("no metric series in this source: what moved first and the standard times cannot be "
+                       "computed from metrics")
+        elif self.metrics.notna().sum().sum() == 0:
+            out.append("the metric series have no data in the window: what moved first cannot be computed")
+        return out
 
     @property
     def markdown(self) -> str:
@@ -155,9 +165,13 @@ def run(source: str | None = None, environment: str = "demo", incident_start: st
     from ..retention import serve_period
 
     # the finest period CloudWatch still keeps for the baseline week (1 minute within 15 days, then 5, then 60)
-    period = serve_period(60, window.start - week, now_ts)
+    natural = getattr(unwrap(src), "natural_period", None)
+    base_period = natural() if natural else 60  # a folder of exports: the period its series were recorded at
+    period = serve_period(base_period, window.start - week, now_ts)
     early_notes = []
-    if period != 60:
+    if base_period != 60:
+        early_notes.append(f"the series were recorded every {base_period // 60} minutes: signals use that period")
+    elif period != 60:
         early_notes.append(f"the incident is older than CloudWatch keeps 1-minute data for (with its baseline "
                            f"week): signals use {period // 60}-minute periods, so onsets are known to "
                            f"{period // 60} minutes at best")
@@ -183,6 +197,9 @@ def run(source: str | None = None, environment: str = "demo", incident_start: st
         tl = pd.concat([tl, hc], ignore_index=True).sort_values("start", kind="stable").reset_index(drop=True)
     times = F.postmortem_times(leads, alarms_h, primary)
     notes = [f"incident window: {how}"] + early_notes
+    if len(prev.columns) and prev.notna().sum().sum() == 0:
+        notes.append("no data for the same time last week: each signal is judged against its own baseline before "
+                     "the incident (robust median and MAD) instead of against last week")
     # impact
     five = next((c for c in df.columns if "HTTPCode_Target_5XX_Count" in c), None)
     imp_start = times.start or s
@@ -194,7 +211,9 @@ def run(source: str | None = None, environment: str = "demo", incident_start: st
     from ..queries import MetricQuery
     alb = MetricQuery("AWS/ApplicationELB", "RequestCount", {"LoadBalancer": env.resources.alb}, "Sum", 3600,
                       label="req30")
-    month = src.metrics([alb], TimeWindow(imp_start - pd.Timedelta(days=30), imp_start))["req30"].sum()
+    # the share of the month's error budget burnt needs the ALB's requests: only where the source has the ALB
+    month = src.metrics([alb], TimeWindow(imp_start - pd.Timedelta(days=30), imp_start))["req30"].sum() \
+        if five else 0.0
     if month > 0 and np.isfinite(failed):
         impact["availability budget burnt (99.9%, 30 days)"] = f"{failed / (0.001 * month):.1%}"
     endpoints = pd.DataFrame(columns=["method", "path", "5xx"])
@@ -222,5 +241,8 @@ def run(source: str | None = None, environment: str = "demo", incident_start: st
     if evidence_dir:
         src.save_bundle(evidence_dir)
     title = title or f"Incident {s:%Y-%m-%d %H:%M}Z"
+    from ..anomaly import scan
+
+    episodes = scan(df)
     return IncidentReport(title, window, incident, onsets, leads, sigs, tl, times, impact, endpoints, excerpt, df,
-                          src, notes, truth)
+                          src, notes, truth, episodes)

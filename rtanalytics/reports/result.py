@@ -56,6 +56,7 @@ class ReportResult:
 
     def all_notes(self) -> list[str]:
         own = list(getattr(self, "notes", None) or [])
+        own += [n for n in self.provenance.get("source_notes", []) if n not in own]
         gaps = [g for g in self.gaps() if g not in own]
         return own + gaps + [f"missing data: {p['query']} {p['start']}..{p['end']}: {p['reason']}"
                              for p in self.provenance.get("problems", [])]

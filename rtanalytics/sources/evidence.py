@@ -213,6 +213,8 @@ def provenance(src) -> dict:
         if type(s).__name__ == "RecordingSource":
             problems += s.problems
     out["problems"] = problems
+    if getattr(inner, "notes", None):
+        out["source_notes"] = list(inner.notes)
     stats = getattr(inner, "insights_stats", None)
     if stats:
         out["logs_insights"] = {"queries": len(stats),

@@ -33,7 +33,7 @@ from .base import MetricId, assemble, mark_incomplete, match_metric, problem, re
 class FilesSource:
     name = "files"
 
-    def __init__(self, path: str | Path | None = None, environment="demo", **_):
+    def __init__(self, path: str | Path | None = None, environment="demo", tz: str = "UTC", **_):
         from ..catalog import catalog
 
         if path is None:
@@ -50,6 +50,8 @@ class FilesSource:
         self._list_metrics: list[dict] = []
         self.skipped: list[str] = []
         self.problems: list[dict] = []
+        self.notes: list[str] = []  # what was read how (duplicates aggregated, files skipped)
+        self.tz = tz  # naive timestamps are in this zone (UTC unless told)
         self.now = None  # an evidence bundle sets the clock its data was read at
         self._load()
 
@@ -97,12 +99,26 @@ class FilesSource:
             if isinstance(data, dict) and "MetricDataResults" in data:
                 for r in data["MetricDataResults"]:
                     s = pd.Series(np.asarray(r.get("Values", []), dtype="float64"),
-                                  index=pd.to_datetime(r.get("Timestamps", []), utc=True)).sort_index()
+                                  index=parse_times(r.get("Timestamps", []), self.tz, f"{f.name} {r['Id']}"))
+                    s = s.sort_index()
                     if r["Id"] in queries:
                         self.by_identity[queries[r["Id"]].identity()] = s
                     self.by_name[r["Id"]] = s
                     if r.get("Label"):
                         self.by_name[r["Label"]] = s
+            elif isinstance(data, dict) and "Datapoints" in data:  # aws cloudwatch get-metric-statistics
+                label = data.get("Label") or f.stem
+                pts = data["Datapoints"]
+                ts = parse_times([d.get("Timestamp") for d in pts], self.tz, f.name)
+                for stat in ("Average", "Sum", "Minimum", "Maximum", "SampleCount"):
+                    if any(stat in d for d in pts):
+                        self.by_name[f"{label}|{stat}"] = pd.Series(
+                            [float(d.get(stat, np.nan)) for d in pts], index=ts, dtype="float64").sort_index()
+                for d in pts:
+                    for k, v in (d.get("ExtendedStatistics") or {}).items():
+                        self.by_name.setdefault(f"{label}|{k}", pd.Series(dtype="float64"))
+                if pts and not any(k.startswith(f"{label}|") for k in self.by_name):
+                    self.skipped.append(f.name)
             elif isinstance(data, dict) and "AlarmHistoryItems" in data:
                 from .cloudwatch import history_frame, history_row
 
@@ -119,32 +135,45 @@ class FilesSource:
         for f in sorted(list(p.glob("*.csv")) + [x for x in p.glob("*.parquet") if x.name not in (
                 "metrics.parquet", "logs.parquet", "alarm_history.parquet", "events.parquet", "log_counts.parquet",
                 "incidents.parquet")]):
-            df = pd.read_csv(f) if f.suffix == ".csv" else pd.read_parquet(f)
-            if "timestamp" not in df:
-                raise SourceError(f"files source: {f.name} has no 'timestamp' column")
-            ts = pd.to_datetime(df["timestamp"], utc=True)
-            if {"label", "value"} <= set(df.columns):
-                for lab, g in df.assign(timestamp=ts).groupby("label", sort=False):
-                    self.by_name[str(lab)] = pd.Series(g["value"].to_numpy(dtype=float), index=g["timestamp"])
-            else:
-                for c in df.columns:
-                    if c != "timestamp":
-                        self.by_name[str(c)] = pd.Series(pd.to_numeric(df[c], errors="coerce").to_numpy(),
-                                                         index=ts)
+            try:
+                df = pd.read_csv(f) if f.suffix == ".csv" else pd.read_parquet(f)
+            except Exception as e:  # noqa: BLE001 - name the file and go on with the others
+                self.notes.append(f"{f.name}: not read ({type(e).__name__}: {e})")
+                continue
+            tcol = time_column(df)
+            if tcol is None:
+                raise SourceError(f"files source: {f.name} has no time column (name one 'timestamp', or put the "
+                                  f"times first); its columns are {list(df.columns)[:8]}")
+            ts = parse_times(df[tcol], self.tz, f.name)
+            rest = [c for c in df.columns if c != tcol]
+            if {"label", "value"} <= set(rest):
+                for lab, g in df.assign(_t=ts).groupby("label", sort=False):
+                    self.by_name[str(lab)] = pd.Series(g["value"].to_numpy(dtype=float), index=g["_t"])
+                continue
+            values = [c for c in rest if pd.to_numeric(df[c], errors="coerce").notna().any()]
+            for c in values:
+                # one value column: the series is the file (nyc_taxi.csv -> "nyc_taxi"); several: each column
+                name = f.stem if len(values) == 1 and str(c).lower() in ("value", "values", "") else str(c)
+                if name in self.by_name:
+                    self.notes.append(f"{f.name}: series {name!r} also in another file — kept the first")
+                    continue
+                self.by_name[name] = pd.Series(pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float),
+                                               index=ts)
 
     # ------------------------------------------------------------------------------------------------ answers
     def metrics(self, queries: Sequence[MetricQuery], window: TimeWindow) -> pd.DataFrame:
-        """Stored values placed on each query's period grid over ``window``. A value recorded on another grid
-        (an export made with a different start minute) goes to the period that contains it; two values in one
-        period mean the file is finer than the query asks, which is an error rather than a silent choice."""
+        """Stored values placed on each query's period grid over ``window``. A value recorded between grid
+        points (an export with another start minute, irregular spacing) goes to the period that contains it;
+        several values in one period (a finer export, or the repeated hour of a daylight-saving change in a
+        local-time export) are aggregated with the query's statistic, and a note says so. A query is matched
+        by what it asks (an evidence bundle), else by id or label, else by its metric name; a query that
+        matches nothing is listed as missing with what the folder holds."""
         from .base import grid_bounds
 
         cols = {}
         probs = []
         for q in queries:
-            s = self.by_identity.get(q.identity())
-            if s is None:
-                s = self.by_name.get(q.id, self.by_name.get(q.label))
+            s = self.find(q)
             if s is None and q.identity() not in self.asked:
                 probs.append(problem(q, window, f"the folder {self.path.name}/ holds no series for "
                                      f"{q.identity()!r}; it holds: {self.holdings()}", "no-data"))
@@ -154,15 +183,45 @@ class FilesSource:
             s0, n = grid_bounds(window, q.period)
             secs = pd.DatetimeIndex(s.index).as_unit("s").asi8
             pos = (secs - s0) // q.period
-            keep = (pos >= 0) & (pos < n) & ~np.isnan(s.to_numpy(dtype=float))
-            pos = pos[keep]
+            vals = s.to_numpy(dtype=float)
+            keep = (pos >= 0) & (pos < n) & ~np.isnan(vals)
+            pos, vals = pos[keep], vals[keep]
             if len(np.unique(pos)) != len(pos):
-                raise SourceError(f"files source: {q.label!r} has several values per {q.period} s period; the "
-                                  "file is finer than the query — ask with the file's period")
+                agg = aggregate(pd.Series(vals), pos, q.stat)
+                note = (f"{q.label}: several values in some {q.period} s periods (a finer export, or a repeated "
+                        f"local hour) — combined with {q.stat}")
+                if note not in self.notes:
+                    self.notes.append(note)
+                pos, vals = agg.index.to_numpy(), agg.to_numpy()
             idx = pd.to_datetime(s0 + pos * q.period, unit="s", utc=True)
-            cols[q.label] = pd.Series(s.to_numpy(dtype=float)[keep], index=idx)
+            cols[q.label] = pd.Series(vals, index=idx)
         self.problems += probs
         return mark_incomplete(assemble(cols, queries, window), probs)
+
+    def find(self, q: MetricQuery) -> pd.Series | None:
+        s = self.by_identity.get(q.identity())
+        if s is None:
+            s = self.by_name.get(q.id, self.by_name.get(q.label))
+        if s is None and q.namespace == "files":
+            s = self.by_name.get(q.metric)
+        if s is None and q.metric:  # an export that names the metric (get-metric-statistics, a file per metric)
+            s = self.by_name.get(f"{q.metric}|{q.stat}")
+            if s is None and q.metric in self.by_name and not q.dimensions:
+                s = self.by_name[q.metric]
+        return s
+
+    def natural_period(self) -> int:
+        """The period the folder's series were recorded at: the median spacing of its named series, rounded up
+        to a CloudWatch period (a multiple of 60 s)."""
+        steps = []
+        for v in list(self.by_name.values()) + list(self.by_identity.values()):
+            t = pd.DatetimeIndex(v.index).as_unit("s").asi8
+            if t.size > 2:
+                d = np.diff(np.unique(t))
+                steps.append(float(np.median(d)))
+        if not steps:
+            return 60
+        return int(max(60, -(-int(np.median(steps)) // 60) * 60))
 
     def holdings(self, most: int = 8) -> str:
         """What the folder holds, for messages: series names (or identities), shortened."""
@@ -173,6 +232,13 @@ class FilesSource:
         return shown + (f" and {len(names) - most} more" if len(names) > most else "")
 
     def list_metrics(self, namespace=None, metric=None, dimensions=None) -> list[MetricId]:
+        """An evidence bundle's recorded ListMetrics answers; otherwise the metrics its queries asked for, plus
+        every named series of the folder as ``files/NAME`` (so any export can be explored by name)."""
+        if namespace in (None, "files") and not dimensions:
+            named = [MetricId("files", n) for n in self.by_name
+                     if "|" not in n and match_metric(MetricId("files", n), "files", metric, None)]
+            if namespace == "files":
+                return sorted(named, key=lambda m: m.metric)
         for rec in self._list_metrics:
             if (rec["namespace"], rec["metric"], rec["dimensions"]) == (namespace, metric, dimensions):
                 return [MetricId(n, m, tuple(tuple(d) for d in dims)) for n, m, dims in rec["result"]]
@@ -238,6 +304,69 @@ class FilesSource:
         return df.sort_values("start", kind="stable").reset_index(drop=True)
 
 
+TIME_NAMES = ("timestamp", "timestamps", "time", "datetime", "date", "ts", "period", "label")
+
+
+def time_column(df: pd.DataFrame) -> str | None:
+    """The column holding the times: one named like a time, else the first column if it parses as times."""
+    for c in df.columns:
+        if str(c).strip().lower() in TIME_NAMES[:-1]:
+            return c
+    if len(df.columns):
+        first = df.columns[0]
+        try:
+            parse_times(df[first].head(20), "UTC", "")
+            return first
+        except SourceError:
+            return None
+    return None
+
+
+def parse_times(values, tz: str = "UTC", where: str = "") -> pd.DatetimeIndex:
+    """Times as the CLI and SDKs print them: ISO 8601 strings (with or without an offset), epoch seconds or
+    milliseconds (numbers or numeric strings), datetime objects. Naive times are in ``tz`` (UTC unless told);
+    everything comes back UTC. Unreadable values raise :class:`SourceError` naming ``where``."""
+    v = pd.Series(list(values) if not isinstance(values, pd.Series) else values.to_numpy(), dtype="object")
+    if v.empty:
+        return pd.DatetimeIndex([], tz="UTC")
+    num = pd.to_numeric(v, errors="coerce")
+    try:
+        if num.notna().all():
+            unit = "ms" if float(num.abs().max()) > 1e11 else "s"
+            return pd.DatetimeIndex(pd.to_datetime(num.to_numpy(dtype="float64"), unit=unit, utc=True))
+        t = pd.to_datetime(v.astype(str), format="ISO8601", errors="coerce") if v.map(
+            lambda x: isinstance(x, str)).all() else pd.to_datetime(v, errors="coerce", utc=False)
+        if t.isna().any():
+            t2 = pd.to_datetime(v.astype(str), format="mixed", errors="coerce")
+            t = t.fillna(t2) if hasattr(t, "fillna") else t2
+    except (ValueError, TypeError) as e:
+        raise SourceError(f"files source: {where}: times not readable ({e})") from None
+    t = pd.DatetimeIndex(t)
+    if t.isna().any():
+        bad = v[np.asarray(t.isna())].iloc[0]
+        raise SourceError(f"files source: {where}: {bad!r} is not a time (use ISO 8601 or epoch seconds)")
+    if t.tz is None:
+        t = t.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward") if tz != "UTC" else t.tz_localize("UTC")
+    return t.tz_convert("UTC")
+
+
+def aggregate(values: pd.Series, groups, stat: str) -> pd.Series:
+    """Combine several values per group with a CloudWatch statistic (Sum, Average, Minimum, Maximum,
+    SampleCount, pNN)."""
+    g = values.groupby(np.asarray(groups))
+    if stat == "Sum":
+        return g.sum()
+    if stat == "Minimum":
+        return g.min()
+    if stat == "Maximum":
+        return g.max()
+    if stat == "SampleCount":
+        return g.count().astype(float)
+    if stat.startswith("p") and stat[1:].replace(".", "").isdigit():
+        return g.quantile(float(stat[1:]) / 100)
+    return g.mean()
+
+
 @register_source("files")
-def _make_files(environment="demo", path=None, **kw) -> FilesSource:
-    return FilesSource(path=path, environment=environment)
+def _make_files(environment="demo", path=None, tz="UTC", **kw) -> FilesSource:
+    return FilesSource(path=path, environment=environment, tz=tz)
