@@ -125,6 +125,23 @@ def timeslice_sli(index, values, op: str, threshold: float, period_s: int, missi
     return Sli(pd.DatetimeIndex(index), good, total, period_s, "slices", has)
 
 
+def fraction_sli(index, good_fraction, period_s: int, missing: str = "exclude") -> Sli:
+    """A period-based SLI whose periods are partly good: each period with data counts 1, of which
+    ``good_fraction`` (0..1, e.g. a precomputed success ratio) is good. The budget is then the mean of the
+    periods' ratios (OpenSLO ``RatioTimeslices`` without ``timeSliceTarget``, or a ``raw`` ratio metric).
+    Periods without data follow ``missing`` like :func:`timeslice_sli` (exclude, good or bad)."""
+    f = pd.Series(good_fraction, dtype="float64").to_numpy(dtype=float)
+    has = np.isfinite(f)
+    f = np.clip(np.nan_to_num(f, nan=0.0), 0.0, 1.0)
+    if missing == "good":
+        good, total = np.where(has, f, 1.0), np.ones_like(f)
+    elif missing == "bad":
+        good, total = np.where(has, f, 0.0), np.ones_like(f)
+    else:
+        good, total = np.where(has, f, 0.0), has.astype(float)
+    return Sli(pd.DatetimeIndex(index), good, total, period_s, "slices", has)
+
+
 def ratio_timeslice_sli(index, good, total, slice_target: float, period_s: int, missing: str = "exclude") -> Sli:
     """Period-based SLI from a ratio: a slice is good when good/total >= ``slice_target``."""
     g = np.asarray(good, dtype=float)

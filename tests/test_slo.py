@@ -126,9 +126,130 @@ spec:
 """)
     with pytest.raises(CatalogError, match=r"objectives.0.compositeWeight: unsupported field"):
         load_openslo(tmp_path)
-    (tmp_path / "a.yaml").write_text("apiVersion: openslo/v1\nkind: Service\nmetadata: {name: x}\nspec: {}\n")
-    with pytest.raises(CatalogError, match="unsupported kind 'Service'"):
+    (tmp_path / "a.yaml").write_text("apiVersion: openslo/v1\nkind: Pipeline\nmetadata: {name: x}\nspec: {}\n")
+    with pytest.raises(CatalogError, match="unsupported kind 'Pipeline'"):
         load_openslo(tmp_path)
+
+
+# Shaped like the OpenSLO specification's own examples: a YAML list of objects, a Service, a DataSource by
+# reference, an unquoted calendar start, RatioTimeslices without timeSliceTarget, an empty alertPolicies:, the
+# raw/rawType ratio, burn-rate op lte, notification targets by reference.
+PUBLISHED = """
+- apiVersion: openslo/v1
+  kind: Service
+  metadata: {name: my-rest-service, displayName: My Rest Service}
+  spec: {description: Service description}
+- apiVersion: openslo/v1
+  kind: DataSource
+  metadata: {name: datadog-datasource}
+  spec:
+    type: Datadog
+    connectionDetails: {apiKey: from-the-environment}
+- apiVersion: openslo/v1
+  kind: SLO
+  metadata: {name: foo-slo, displayName: Foo SLO}
+  spec:
+    service: my-rest-service
+    indicator:
+      metadata: {name: foo-error}
+      spec:
+        ratioMetric:
+          counter: true
+          good:
+            metricSource:
+              metricSourceRef: datadog-datasource
+              type: Datadog
+              spec: {query: "sum:trace.http.request.hits.by_http_status{http.status_code:200}.as_count()"}
+          total:
+            metricSource:
+              metricSourceRef: datadog-datasource
+              type: Datadog
+              spec: {query: "sum:trace.http.request.hits.by_http_status{*}.as_count()"}
+    timeWindow:
+      - duration: 1M
+        isRolling: false
+        calendar:
+          startTime: 2022-01-01 12:00:00
+          timeZone: America/New_York
+    budgetingMethod: RatioTimeslices
+    objectives:
+      - displayName: Foo Total Errors
+        target: 0.98
+        timeSliceWindow: 5m
+    alertPolicies:
+- apiVersion: openslo/v1
+  kind: SLO
+  metadata: {name: alb-success}
+  spec:
+    service: my-rest-service
+    indicator:
+      metadata: {name: alb-success-ratio}
+      spec:
+        ratioMetric:
+          counter: false
+          rawType: success
+          raw:
+            metricSource:
+              type: CloudWatch
+              spec: {namespace: RealTechee/Business, metricName: SuccessRatio, stat: Average}
+    timeWindow: [{duration: 7d, isRolling: true}]
+    budgetingMethod: RatioTimeslices
+    objectives: [{targetPercent: 99.5, timeSliceWindow: 5m}]
+    alertPolicies: [{alertPolicyRef: fast-burn}]
+- apiVersion: openslo/v1
+  kind: AlertPolicy
+  metadata: {name: fast-burn}
+  spec:
+    conditions: [{conditionRef: burn-lte}]
+    notificationTargets: [{targetRef: oncall}]
+- apiVersion: openslo/v1
+  kind: AlertCondition
+  metadata: {name: burn-lte}
+  spec:
+    severity: page
+    condition: {kind: burnrate, op: lte, threshold: 2, lookbackWindow: 1h, alertAfter: 5m}
+- apiVersion: openslo/v1
+  kind: AlertNotificationTarget
+  metadata: {name: oncall}
+  spec: {target: sns, description: the on-call topic}
+"""
+
+
+def test_openslo_as_published_loads_with_references_resolved(tmp_path):
+    (tmp_path / "all.yaml").write_text(PUBLISHED)
+    cat = load_openslo(tmp_path)
+    assert set(cat.slos) == {"foo-slo", "alb-success"} and set(cat.services) == {"my-rest-service"}
+    foo, alb = cat.slos["foo-slo"], cat.slos["alb-success"]
+    assert foo.spec.timeWindow[0].calendar.startTime == "2022-01-01 12:00:00" and foo.spec.alertPolicies == []
+    assert cat.computable(foo) == (False, "its indicator reads Datadog metrics, not CloudWatch: not computable "
+                                          "from this source")
+    assert cat.computable(alb)[0] and alb.spec.objectives[0].target == pytest.approx(0.995)
+    assert [c.spec.condition.op for c in cat.burn_conditions(alb)] == ["lte"]
+    assert cat.policies["fast-burn"].spec.notificationTargets[0].targetRef == "oncall"
+
+
+def test_openslo_reports_every_error_at_once_with_file_and_path(tmp_path):
+    (tmp_path / "a.yaml").write_text(PUBLISHED.replace("targetRef: oncall", "targetRef: nobody"))
+    (tmp_path / "b.yaml").write_text("apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: b}\nspec:\n"
+                                     "  service: my-rest-service\n  indicatorRef: missing-sli\n"
+                                     "  timeWindow: [{duration: 30d}]\n  budgetingMethod: Sometimes\n"
+                                     "  objectives: [{target: 0.99}]\n")
+    with pytest.raises(CatalogError) as e:
+        load_openslo(tmp_path)
+    msg = str(e.value)
+    assert "no AlertNotificationTarget named 'nobody'" in msg and "a.yaml" in msg
+    assert "b.yaml: document 1 (SLO b).spec.budgetingMethod" in msg
+    assert "problem(s)" in msg
+
+
+def test_slo_report_lists_slos_it_cannot_compute(tmp_path, demo):
+    from rtanalytics.reports import slo
+
+    (tmp_path / "all.yaml").write_text(PUBLISHED)
+    rep = slo.run(start="-7d", now="2026-11-20T00:00Z", slo_dir=tmp_path)
+    assert any("foo-slo" in g and "not computable" in g for g in rep.gaps())
+    assert any("burn-lte" in g and "not simulated" in g for g in rep.gaps())
+    assert rep.status in ("partial", "no-data")
 
 
 def test_seed_slos_load():
@@ -161,3 +282,12 @@ def test_slo_report_on_the_demo(demo):
     assert t.loc["availability", "remaining"] > raw.loc["availability", "remaining"]
     w = r.working()
     assert {"good", "total", "formula"} <= set(w.columns)
+
+
+def test_ratio_timeslices_without_a_slice_target_is_the_mean_of_the_slice_ratios():
+    idx = pd.date_range("2026-11-01", periods=4, freq="5min", tz="UTC")
+    sli = S.fraction_sli(idx, [1.0, 0.5, float("nan"), 0.9], 300)
+    b = S.budget(sli, 0.9, idx[0], idx[-1] + pd.Timedelta(minutes=5))
+    assert b.attainment == pytest.approx((1.0 + 0.5 + 0.9) / 3)  # the slice without data is left out
+    bad = S.fraction_sli(idx, [1.0, 0.5, float("nan"), 0.9], 300, missing="bad")
+    assert S.budget(bad, 0.9, idx[0], idx[-1] + pd.Timedelta(minutes=5)).attainment == pytest.approx(2.4 / 4)

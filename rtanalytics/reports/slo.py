@@ -66,14 +66,22 @@ def build_sli(slo: SLO, cat: OpenSLOCatalog, source, history: TimeWindow, subs: 
     missing = slo.metadata.annotations.get("rtanalytics/missing-slices", "exclude")
     if ind.ratioMetric is not None:
         rm = ind.ratioMetric
-        if slo.spec.budgetingMethod == "RatioTimeslices":
+        if slo.spec.budgetingMethod in ("RatioTimeslices", "Timeslices") and obj.timeSliceWindow:
             period = int(parse_duration(obj.timeSliceWindow).total_seconds())
+        if rm.raw is not None:  # a precomputed ratio per period (of good events, or of bad ones)
+            q = _query(rm.raw.metricSource.spec, subs, period, "raw")
+            r = source.metrics([q], _kept(history, period, source))["raw"]
+            r = r / 100.0 if r.max(skipna=True) > 1.0 else r  # a percentage
+            good = r if rm.rawType == "success" else 1.0 - r
+            return S.fraction_sli(r.index, good, period, missing)
         first = rm.good or rm.bad
         qs = [_query(first.metricSource.spec, subs, period, "num"), _query(rm.total.metricSource.spec, subs, period,
                                                                              "total")]
         df = source.metrics(qs, _kept(history, period, source))
         if slo.spec.budgetingMethod == "RatioTimeslices":
             good = df["num"] if rm.good else df["total"] - df["num"].fillna(0)
+            if obj.timeSliceTarget is None:  # no per-slice target: the budget is the mean of the slice ratios
+                return S.fraction_sli(df.index, good / df["total"].where(df["total"] > 0), period, missing)
             return S.ratio_timeslice_sli(df.index, good, df["total"], obj.timeSliceTarget, period, missing)
         if rm.good:
             return S.occurrences_sli(df.index, good=df["num"], total=df["total"], period_s=period)
@@ -123,7 +131,8 @@ class SloReport(ReportResult):
     notes: list = field(default_factory=list)
 
     def gaps(self) -> list[str]:
-        out = [n for n in self.notes if "stale" in n or "part of the window" in n or "charted from" in n]
+        out = [n for n in self.notes if "stale" in n or "part of the window" in n or "charted from" in n
+               or "not computable" in n or "not simulated" in n]
         if "attainment" in self.table:
             out += [f"SLO {r.slo}: no data in its window — attainment and budget unknown"
                     for r in self.table.itertuples() if not np.isfinite(r.attainment)]
@@ -208,6 +217,12 @@ def run(source: str | None = None, environment: str = "demo", start: str = "-30d
     chosen = {n: s for n, s in cat.slos.items() if not slos or n in slos}
     if slos and set(slos) - set(chosen):
         raise ParameterError("slos", f"unknown SLO(s) {sorted(set(slos) - set(chosen))}", ", ".join(cat.slos))
+    not_computable = {}
+    for n, s_ in list(chosen.items()):
+        ok, why = cat.computable(s_)
+        if not ok:
+            not_computable[n] = why
+            chosen.pop(n)
     windows = {n: slo_window(s, window.end) for n, s in chosen.items()}
     h_start = min([w[0] for w in windows.values()] + [window.start]) - pd.Timedelta(days=3)
     history = TimeWindow(h_start.floor("h"), window.end)
@@ -227,10 +242,16 @@ def run(source: str | None = None, environment: str = "demo", start: str = "-30d
     budgets = {n: S.budget(slis[n], chosen[n].spec.objectives[0].target, *windows[n]) for n in chosen}
     budgets_raw = {n: S.budget(slis_raw[n], chosen[n].spec.objectives[0].target, *windows[n]) for n in chosen}
     alerts = []
+    unsimulated: list[str] = []
     for n, s in chosen.items():
+        conds = cat.burn_conditions(s)
         rules = [S.BurnRule(c.metadata.name, c.spec.severity, c.spec.condition.lookbackWindow,
                             S.short_window(c.spec.condition.lookbackWindow), c.spec.condition.threshold,
-                            c.spec.condition.alertAfter) for c in cat.burn_conditions(s)]
+                            c.spec.condition.alertAfter) for c in conds if c.spec.condition.op in ("gt", "gte")]
+        unsimulated += [f"{n}: alert condition {c.metadata.name} fires when the burn rate is "
+                        f"{c.spec.condition.op} {c.spec.condition.threshold:g} — listed, not simulated (burn-rate "
+                        "alerts here fire on a burn rate at or above a threshold)"
+                        for c in conds if c.spec.condition.op not in ("gt", "gte")]
         a = S.burn_alerts(slis[n], s.spec.objectives[0].target, rules)
         a = a[(a["start"] >= window.start) & (a["start"] < window.end)]
         alerts.append(a.assign(slo=n))
@@ -254,6 +275,8 @@ def run(source: str | None = None, environment: str = "demo", start: str = "-30d
         elif len(sli.index) and sli.index[0] > window.start:
             notes.append(f"{n}: charted from {sli.index[0]:%Y-%m-%d %H:%M} UTC, where CloudWatch's "
                          f"{sli.period_s // 60}-minute data begins")
+    notes += unsimulated
+    notes += [f"SLO {n}: {why}" for n, why in not_computable.items()]
     return SloReport(window, chosen, slis, table, table_raw, budgets, alerts, incidents, comparison, intervals, src,
                      notes)
 
