@@ -54,13 +54,30 @@ class Widget:
 
 
 def expand_metrics(rows: list, where: str) -> list[tuple[list, dict]]:
-    """Resolve the ``"."`` shorthand: ``(values, options)`` per row, values with every ``.`` replaced."""
+    """Resolve the repeat shorthands: ``(values, options)`` per row.
+
+    * ``"."`` (documented) repeats the previous row's value at that position;
+    * ``"..."`` first in a row (what console exports write) repeats the previous row's namespace, metric name
+      and dimensions, the row's remaining items replacing the trailing ones: ``["...", "stocklist"]`` changes
+      the last dimension value, ``["...", "Operation", "Query"]`` the last pair, ``["...", {"stat": "p99"}]``
+      only the options."""
     out, prev = [], []
     for i, row in enumerate(rows):
         if not isinstance(row, list) or not row:
             raise CatalogError(where, f"metrics[{i}]", "each metric is a non-empty list")
         opts = row[-1] if isinstance(row[-1], dict) else {}
         vals = row[:-1] if isinstance(row[-1], dict) else row
+        if vals and vals[0] == "...":
+            if not prev:
+                raise CatalogError(where, f"metrics[{i}][0]", '"..." repeats the previous row, and there is none')
+            tail = list(vals[1:])
+            if len(tail) > len(prev):
+                raise CatalogError(where, f"metrics[{i}]", f'"..." with {len(tail)} items replaces more than the '
+                                   f"previous row has ({len(prev)})")
+            resolved = list(prev[:len(prev) - len(tail)]) + tail
+            out.append((resolved, opts))
+            prev = resolved
+            continue
         resolved = []
         for j, v in enumerate(vals):
             if v == ".":
@@ -231,21 +248,26 @@ def figure(widgets: list[Widget], data: pd.DataFrame, title: str = "", window=No
 class DashboardView:
     """One rendered dashboard. ``empty``: metrics no CloudWatch metric matches (the widget can never show
     them: a wrong name or missing dimensions); ``quiet``: metrics that exist but sent no datapoint in the
-    window (counts CloudWatch publishes only when non-zero)."""
+    window (counts CloudWatch publishes only when non-zero); ``error``: why the body could not be read."""
 
     name: str
     widgets: list
-    figure: go.Figure
+    figure: go.Figure | None
     queries: pd.DataFrame
     empty: list
     quiet: list = field(default_factory=list)
+    error: str | None = None
 
 
 def render_folder(folder: Path | str, source, window) -> list[DashboardView]:
     """Every ``*.json`` dashboard body in ``folder`` rendered over ``window``."""
     out = []
     for path in sorted(Path(folder).glob("*.json")):
-        _, ws = load_dashboard(path)
+        try:
+            _, ws = load_dashboard(path)
+        except CatalogError as e:  # reported on its own; the other dashboards still render
+            out.append(DashboardView(path.stem, [], None, pd.DataFrame(), [], [], str(e)))
+            continue
         data = fetch(ws, source, window)
         empty, quiet = [], []
         for w in ws:

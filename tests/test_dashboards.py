@@ -60,3 +60,37 @@ def test_bad_bodies_name_the_problem():
         D.parse({"widgets": [{"type": "metric", "properties": {"metrics": [[".", "X"]]}}]})
     with pytest.raises(CatalogError, match="not JSON"):
         D.parse("{not json")
+
+
+def test_console_exports_use_the_ellipsis_repeat():
+    """Real console exports write "..." to repeat the previous row, its trailing items replaced."""
+    from rtanalytics.dashboards import parse
+
+    body = {"widgets": [{"type": "metric", "x": 0, "y": 0, "width": 12, "height": 6, "properties": {
+        "stat": "Sum", "period": 300, "metrics": [
+            ["AWS/DynamoDB", "ConsumedReadCapacityUnits", "TableName", "orders", "Operation", "GetItem"],
+            ["...", "stocklist", "Operation", "GetItem"],
+            ["...", "Query"],
+            ["...", {"stat": "p99"}],
+        ]}}]}
+    (w,) = parse(body)
+    qs = [m.query for m in w.metrics]
+    assert dict(qs[1].dimensions) == {"TableName": "stocklist", "Operation": "GetItem"}
+    assert dict(qs[2].dimensions) == {"TableName": "stocklist", "Operation": "Query"}
+    assert dict(qs[3].dimensions) == dict(qs[2].dimensions) and qs[3].stat == "p99" and qs[2].stat == "Sum"
+
+
+def test_a_broken_dashboard_is_reported_alone(tmp_path, demo):
+    import json
+
+    from rtanalytics.reports import dashboards as D
+
+    good = {"widgets": [{"type": "metric", "x": 0, "y": 0, "width": 12, "height": 6, "properties": {
+        "metrics": [["AWS/ApplicationELB", "RequestCount", "LoadBalancer", "RealTechee-ALB"]], "stat": "Sum"}}]}
+    (tmp_path / "a-good.json").write_text(json.dumps(good))
+    (tmp_path / "b-broken.json").write_text('{"widgets": [{"type": "metric", "properties": {"metrics": [["..."]]}}]}')
+    (tmp_path / "c-notjson.json").write_text("{widgets")
+    rep = D.run(start="-6h", now="2026-11-20T00:00Z", folder=tmp_path)
+    assert [v.name for v in rep.views] == ["a-good", "b-broken", "c-notjson"]
+    assert rep.views[0].figure is not None and rep.views[1].error and "not JSON" in rep.views[2].error
+    assert rep.status == "partial" and sum("could not be read" in g for g in rep.gaps()) == 2

@@ -276,7 +276,8 @@ NOTEBOOKS = {
         ("code", "import rtanalytics as rt\nfrom rtanalytics.reports import dashboards\n\nrt.setup_notebook()\n"
                  "report = dashboards.run(source=source, environment=environment, start=start, end=end, "
                  "files_path=files_path, evidence_dir=evidence_dir)\nprint(report.headline)"),
-        ("code", "for v in report.views:\n    v.figure.show()"),
+        ("code", "for v in report.views:\n    v.figure.show() if v.figure is not None else print(v.name, 'could not "
+                 "be read:', v.error)"),
         ("md", "## The queries behind the widgets"),
         ("code", "report.queries()"),
         ("md", "## Widgets without data\n\nA metric the source does not have (for example a custom metric queried "

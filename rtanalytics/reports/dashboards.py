@@ -27,13 +27,14 @@ class DashboardsReport(ReportResult):
                 + (f"; {n_e} metric(s) without data" if n_e else ""))
 
     def gaps(self) -> list[str]:
-        return [f"dashboard {v.name}: {e} — drawn empty" for v in self.views for e in v.empty]
+        return [f"dashboard {v.name}: could not be read — {v.error}" for v in self.views if v.error] + [
+            f"dashboard {v.name}: {e} — drawn empty" for v in self.views for e in v.empty]
 
     def has_data(self) -> bool:
         return any(len(v.queries) > len(v.empty) for v in self.views)
 
     def queries(self) -> pd.DataFrame:
-        frames = [v.queries.assign(dashboard=v.name) for v in self.views]
+        frames = [v.queries.assign(dashboard=v.name) for v in self.views if len(v.queries)]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     def empty_table(self):
