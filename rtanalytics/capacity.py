@@ -38,7 +38,7 @@ class Forecast:
     mean: pd.Series
     lower: pd.Series
     upper: pd.Series
-    weekly_growth: float  # multiplicative growth of the level per week (from the trend)
+    weekly_growth: float  # multiplicative growth of the level per week (from the trend); NaN under two weeks
 
 
 def forecast(series: pd.Series, horizon, alpha: float = 0.05, name: str = "") -> Forecast:
@@ -57,9 +57,13 @@ def forecast(series: pd.Series, horizon, alpha: float = 0.05, name: str = "") ->
     fut = pd.date_range(series.index[-1] + step, series.index[-1] + parse_duration(horizon), freq=step)
     pred = fit.get_prediction(design(fut, t0)).summary_frame(alpha=alpha)
     back = np.expm1
-    return Forecast(name or str(series.name), series, pd.Series(back(pred["mean"].to_numpy()), index=fut),
+    span = s.index[-1] - s.index[0]
+    # a trend fitted on less than two weekly cycles is confounded with the weekly cycle: not reported as growth
+    growth = float(np.exp(fit.params[1]) - 1) if span >= pd.Timedelta(days=14) else float("nan")
+    return Forecast(name or str(series.name), series,
+                    pd.Series(np.clip(back(pred["mean"].to_numpy()), 0, None), index=fut),  # never below zero
                     pd.Series(np.clip(back(pred["obs_ci_lower"].to_numpy()), 0, None), index=fut),
-                    pd.Series(back(pred["obs_ci_upper"].to_numpy()), index=fut), float(np.exp(fit.params[1]) - 1))
+                    pd.Series(np.clip(back(pred["obs_ci_upper"].to_numpy()), 0, None), index=fut), growth)
 
 
 def crossing(series: pd.Series, level: float) -> pd.Timestamp | None:
@@ -75,20 +79,50 @@ def time_to_threshold(f: Forecast, level: float, growth: float = 1.0) -> dict:
             "latest": crossing(f.lower * growth, level)}
 
 
+def seasonal_naive(train: pd.Series, index: pd.DatetimeIndex) -> pd.Series:
+    """The plain baseline a forecast must beat: each future point is the value one season earlier (a week, or a
+    day when the history is shorter than two weeks), the last season repeated over the horizon."""
+    s = train.dropna()
+    season = pd.Timedelta(days=7) if s.index[-1] - s.index[0] >= pd.Timedelta(days=14) else pd.Timedelta(days=1)
+    k = np.ceil((index - s.index[-1]) / season)
+    ref = index - pd.to_timedelta(k * season.value, unit="ns")
+    step = index[1] - index[0] if len(index) > 1 else pd.Timedelta(minutes=5)
+    vals = s.reindex(ref, method="nearest", tolerance=step)
+    return pd.Series(vals.to_numpy(dtype=float), index=index)
+
+
 def backtest(series: pd.Series, holdout="14d", alpha: float = 0.05) -> dict:
-    """Fit on all but the last ``holdout``, forecast it, and score: MAPE (over periods with a non-zero actual)
-    and the share of actuals inside the prediction interval (nominal ``1 - alpha``)."""
+    """Fit on all but the last ``holdout``, forecast it, and score against what happened: MAPE (over periods
+    with a non-zero actual), the share of actuals inside the prediction interval (nominal ``1 - alpha``), and
+    the same MAPE for the seasonal-naive baseline (:func:`seasonal_naive`) with the model's *skill*
+    ``1 - MAPE_model / MAPE_naive`` (above 0: better than naive; at or below 0: do not trust the forecast).
+
+    Raises ``ValueError`` saying why when it cannot score (too little history before the holdout, or no
+    non-zero actual in it) — never an infinite or meaningless score."""
     from .timewindow import parse_duration
 
-    cut = series.index[-1] - parse_duration(holdout)
+    h = parse_duration(holdout)
+    s = series.dropna()
+    if s.empty or s.index[-1] - s.index[0] < h + pd.Timedelta(days=2):
+        have = (s.index[-1] - s.index[0]) if len(s) else pd.Timedelta(0)
+        raise ValueError(f"{series.name}: {have.days} days of history cannot hold out {holdout} and still fit "
+                         "(needs the holdout plus 2 days)")
+    cut = series.index[-1] - h
     train, test = series[series.index <= cut], series[series.index > cut]
-    f = forecast(train, parse_duration(holdout), alpha)
+    f = forecast(train, h, alpha)
     a = test.reindex(f.mean.index)
     ok = a.notna()
     nz = ok & (a.abs() > 0)
-    mape = float((np.abs(a[nz] - f.mean[nz]) / np.abs(a[nz])).mean() * 100) if nz.any() else float("nan")
+    if not nz.any():
+        raise ValueError(f"{series.name}: no non-zero value in the last {holdout}: a percentage error is undefined")
+    mape = float((np.abs(a[nz] - f.mean[nz]) / np.abs(a[nz])).mean() * 100)
+    naive = seasonal_naive(train, f.mean.index)
+    nn = nz & naive.notna()
+    naive_mape = float((np.abs(a[nn] - naive[nn]) / np.abs(a[nn])).mean() * 100) if nn.any() else float("nan")
+    skill = 1 - mape / naive_mape if np.isfinite(naive_mape) and naive_mape > 0 else float("nan")
     cover = float(((a[ok] >= f.lower[ok]) & (a[ok] <= f.upper[ok])).mean()) if ok.any() else float("nan")
-    return {"mape_pct": mape, "coverage": cover, "nominal": 1 - alpha, "holdout": str(holdout), "points": int(ok.sum())}
+    return {"mape_pct": mape, "naive_mape_pct": naive_mape, "skill": skill, "coverage": cover,
+            "nominal": 1 - alpha, "holdout": str(holdout), "points": int(ok.sum())}
 
 
 def headroom(rows: list[dict]) -> pd.DataFrame:

@@ -65,3 +65,27 @@ def test_weekly_report_on_the_demo():
     assert set(w.business["metric"]) == {"RequestsSubmitted", "QuotesGenerated", "ProjectsCompleted"}
     v = w.volume.set_index("week")["requests"]
     assert v["this"] > 0 and v["previous"] > 0
+
+
+def test_forecasts_admit_what_they_do_not_know():
+    """Never negative; no weekly growth from under two weekly cycles; a seasonal-naive baseline and the skill
+    beside every backtest; a backtest that cannot score says why."""
+    idx = pd.date_range("2026-10-01", periods=10 * 288, freq="5min", tz="UTC")
+    hour = idx.hour + idx.minute / 60
+    falling = pd.Series(np.maximum(0.0, 50 - np.arange(len(idx)) * 0.02 + 5 * np.sin(2 * np.pi * hour / 24)),
+                        index=idx, name="q")
+    f = C.forecast(falling, "14d")
+    assert (f.mean >= 0).all() and (f.lower >= 0).all()
+    assert np.isnan(f.weekly_growth)  # 10 days: growth is not separable from the weekly cycle
+    rng = np.random.default_rng(0)
+    idx3 = pd.date_range("2026-09-01", periods=28 * 288, freq="5min", tz="UTC")
+    h3 = idx3.hour + idx3.minute / 60
+    daily = pd.Series(100 + 30 * np.sin(2 * np.pi * h3 / 24) + rng.normal(0, 2, len(idx3)), index=idx3, name="d")
+    b = C.backtest(daily, "7d")
+    assert {"naive_mape_pct", "skill"} <= set(b) and b["skill"] > 0  # the model beats repeating last week
+    assert np.isfinite(C.forecast(daily, "7d").weekly_growth)
+    with pytest.raises(ValueError, match="cannot hold out"):
+        C.backtest(daily.iloc[:5 * 288], "7d")
+    zeros = pd.Series(0.0, index=idx3, name="z")
+    with pytest.raises(ValueError, match="no non-zero value"):
+        C.backtest(zeros, "7d")

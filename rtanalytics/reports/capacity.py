@@ -92,7 +92,7 @@ class CapacityReport(ReportResult):
             t[c] = [x.strftime("%Y-%m-%d") if isinstance(x, pd.Timestamp) else "—" for x in t[c]]
         return (t.rename(columns={"headroom_pct": "headroom %", "weekly_growth_pct": "growth %/week"})
                 .style.format({"peak_7d": "{:.4g}", "alert": "{:.4g}", "limit": "{:.4g}", "headroom %": "{:.1f}",
-                               "growth %/week": "{:+.2f}"}, escape="html").hide(axis="index"))
+                               "growth %/week": "{:+.2f}"}, escape="html", na_rep="—").hide(axis="index"))
 
     def notes_table(self) -> pd.DataFrame:
         return self.table[["resource", "note"]]
@@ -111,6 +111,7 @@ class CapacityReport(ReportResult):
         out["reaching_alert_within_horizon"] = int(len(soon))
         out["most_urgent"] = t["resource"].iloc[0] if len(t) else None
         out["median_mape_pct"] = float(self.accuracy["mape_pct"].median()) if len(self.accuracy) else None
+        out["median_skill"] = float(self.accuracy["skill"].median()) if len(self.accuracy) else None
         out["median_coverage"] = float(self.accuracy["coverage"].median()) if len(self.accuracy) else None
         return out
 
