@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lab bench screenshot constraints clean
+.PHONY: demo test lab bench eval screenshot constraints clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,13 @@ bench: $(STAMP)
 	$(PY) bench/alarms.py
 	$(PY) bench/slo.py
 	$(PY) bench/capacity.py
+	$(PY) bench/eval_anomaly.py
+	$(PY) bench/eval_templates.py
+
+eval: $(STAMP)
+	@# accuracy on real labelled data (../shared/realdata, or RTANALYTICS_REALDATA): NAB anomalies, loghub templates
+	$(PY) bench/eval_anomaly.py
+	$(PY) bench/eval_templates.py
 
 screenshot: $(STAMP)
 	$(PY) tools/screenshot.py

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from rtanalytics.reports import alarms, capacity, dashboards, health, incident, kpi, slo
+from rtanalytics.timewindow import parse_duration
 
 from .conftest import NOW, ROOT
 
@@ -31,8 +32,8 @@ def call(name, w, tmp, **kw):
         "kpis": lambda: kpi.run(start=start, now=NOW, **kw),
         "slo": lambda: slo.run(start=start, now=NOW, **kw),
         # an incident that long ago (the window is the incident's age), one hour long
-        "incident": lambda: incident.run(incident_start=str(now - pd.Timedelta(w.upper())),
-                                         incident_end=str(min(now - pd.Timedelta(w.upper()) + pd.Timedelta("1h"), now)),
+        "incident": lambda: incident.run(incident_start=str(now - parse_duration(w)),
+                                         incident_end=str(min(now - parse_duration(w) + pd.Timedelta("1h"), now)),
                                          now=NOW, **kw),
         "capacity": lambda: capacity.run(start=start, now=NOW, **kw),
         "alarms": lambda: alarms.run(start=start, now=NOW, **kw),
