@@ -20,6 +20,7 @@ minute (log ratio to the baseline): the cause moves first and hardest, its conse
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -349,33 +350,47 @@ def escape_frame(df: pd.DataFrame, columns=None) -> pd.DataFrame:
     return out
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>&~^=:\"'])")
+
+
+def md_escape(text, limit: int | None = 200) -> str:
+    """Any string from data made inert in Markdown: every CommonMark punctuation character backslash-escaped
+    (so ``<script>`` cannot open a tag, ``[x](javascript:...)`` and ``![img](...)`` cannot form a link or an image,
+    ``&amp;`` cannot become an entity), line breaks folded, and the text shortened to ``limit``. Readable as
+    plain text too: the backslashes only mark what was escaped."""
+    s = " ".join(str(text).split())
+    if limit is not None and len(s) > limit:
+        s = s[: limit - 1] + "…"
+    return _MD_SPECIAL.sub(r"\\\1", s)
+
+
 def markdown(title: str, times: PostmortemTimes, impact: dict, tl: pd.DataFrame, leads: pd.DataFrame,
              signatures: pd.DataFrame) -> str:
-    """A Markdown summary and timeline to paste into a postmortem document."""
+    """A Markdown summary and timeline to paste into a postmortem document. Every string that comes from data
+    (titles, signal and alarm names, reasons, templates, evidence) goes through :func:`md_escape`."""
     def t(x):
         return f"{x:%Y-%m-%d %H:%M}Z" if x is not None and pd.notna(x) else "—"
 
-    def cell(s):  # table-safe, and HTML-inert wherever the Markdown is rendered
-        return html.escape(str(s)).replace("|", "\\|").replace("\n", " ")[:200]
-
+    cell = md_escape
     d = times.durations()
-    lines = [f"# {title}", "", "## Summary", "",
-             f"- **Start:** {t(times.start)} — {times.reasoning.get('start', '')}",
-             f"- **Detected:** {t(times.detected)} — {times.reasoning.get('detected', '')}",
-             f"- **Mitigated:** {t(times.mitigated)} — {times.reasoning.get('mitigated', '')}",
-             f"- **Resolved:** {t(times.resolved)} — {times.reasoning.get('resolved', '')}",
+    r = times.reasoning
+    lines = [f"# {md_escape(title, None)}", "", "## Summary", "",
+             f"- **Start:** {t(times.start)} — {cell(r.get('start', ''), None)}",
+             f"- **Detected:** {t(times.detected)} — {cell(r.get('detected', ''), None)}",
+             f"- **Mitigated:** {t(times.mitigated)} — {cell(r.get('mitigated', ''), None)}",
+             f"- **Resolved:** {t(times.resolved)} — {cell(r.get('resolved', ''), None)}",
              f"- **Time to detect / mitigate / resolve:** {d['time_to_detect_min']} / {d['time_to_mitigate_min']} / "
              f"{d['time_to_resolve_min']} minutes", ""]
-    lines += ["## Impact", ""] + [f"- **{k}:** {v}" for k, v in impact.items()] + [""]
+    lines += ["## Impact", ""] + [f"- **{cell(k)}:** {cell(v)}" for k, v in impact.items()] + [""]
     if len(leads):
         lines += ["## Where to look first", "", "| # | signal | onset | lag (min) | change |", "|---|---|---|---|---|"]
-        lines += [f"| {r.rank} | {cell(r.signal)} | {t(r.onset)} | {r.lag_minutes:g} | {cell(r.change)} |"
-                  for r in leads.head(8).itertuples()]
+        lines += [f"| {x.rank} | {cell(x.signal)} | {t(x.onset)} | {x.lag_minutes:g} | {cell(x.change)} |"
+                  for x in leads.head(8).itertuples()]
         lines.append("")
     if len(signatures):
         lines += ["## Top error signatures", "", "| during | before | template |", "|---|---|---|"]
-        lines += [f"| {r.during} | {r.before} | {cell(r.template)} |" for r in signatures.head(5).itertuples()]
+        lines += [f"| {x.during} | {x.before} | {cell(x.template)} |" for x in signatures.head(5).itertuples()]
         lines.append("")
     lines += ["## Timeline", "", "| time (UTC) | kind | what | evidence |", "|---|---|---|---|"]
-    lines += [f"| {t(r.start)} | {r.kind} | {cell(r.summary)} | {cell(r.evidence)} |" for r in tl.itertuples()]
+    lines += [f"| {t(x.start)} | {cell(x.kind)} | {cell(x.summary)} | {cell(x.evidence)} |" for x in tl.itertuples()]
     return "\n".join(lines) + "\n"

@@ -68,11 +68,21 @@ def _http(url: str, timeout: float, data: bytes | None = None) -> tuple[int, byt
 
 
 def _cause(e: Exception) -> str:
+    """The error class and a short reason — never the full AWS error text (which can hold role ARNs and account
+    ids): stored in the health history and shown in reports."""
     if isinstance(e, (socket.timeout, TimeoutError)) or "timed out" in str(e):
         return "timed out"
     if isinstance(e, urllib.error.URLError) and isinstance(e.reason, ConnectionRefusedError):
         return "connection refused"
-    return f"{type(e).__name__}: {e}"[:300]
+    return f"{type(e).__name__}: {_short(str(e))}"
+
+
+def _short(text: str, limit: int = 80) -> str:
+    import re as _re
+
+    text = _re.sub(r"arn:aws[\w-]*:\S*", "[arn]", text.splitlines()[0] if text else "")
+    text = _re.sub(r"(?<!\d)\d{12}(?!\d)", "[account]", text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def probe_application(url: str, s: HealthSettings) -> dict:
@@ -106,8 +116,10 @@ def probe_graphql(url: str, s: HealthSettings) -> dict:
 
 
 def _aws_err(e: Exception) -> str:
+    """The AWS error code and a short reason (see :func:`_cause`)."""
     code = getattr(e, "response", {}).get("Error", {}).get("Code") if hasattr(e, "response") else None
-    return f"{code}: {e}"[:300] if code else _cause(e)
+    msg = getattr(e, "response", {}).get("Error", {}).get("Message", "") if hasattr(e, "response") else ""
+    return f"{code}: {_short(msg)}" if code else _cause(e)
 
 
 def not_configured(e: Exception) -> str | None:
@@ -175,7 +187,7 @@ def probe_lambdas(aws, functions: list[str]) -> dict:
     missing, errs = {}, {}
     for f in functions:
         try:
-            aws.client("lambda").get_function(FunctionName=f)
+            aws.client("lambda").get_function_configuration(FunctionName=f)
         except Exception as e:  # noqa: BLE001
             missing[f] = _aws_err(e)
             errs[f] = e

@@ -131,21 +131,44 @@ def _json_mask(messages: pd.Series, body: str, pattern: str) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------------ redaction
+_SECRET_KEYS = r"(?:password|passwd|pwd|token|access_token|refresh_token|id_token|secret|client_secret|" \
+               r"authorization|cookie|set-cookie|api[_-]?key|x-api-key|aws_secret_access_key|secret_access_key)"
 _REDACTIONS = [
-    ("email", re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")),
+    # JSON fields whose name says secret, whatever the value ("password": "hunter2", "token": 12345)
+    ("secret", re.compile(rf'(?i)("{_SECRET_KEYS}"\s*:\s*)("(?:[^"\\]|\\.)*"|[^,}}\s]+)'), r'\1"[secret]"'),
+    # HTTP Authorization headers of any scheme, and cookies
+    ("token", re.compile(r"(?i)\b(authorization|proxy-authorization)(\s*[:=]\s*)(?:basic|bearer|digest|aws4-hmac-sha256"
+                         r"|negotiate|token)?\s*[^\s,;\"']+"), r"\1\2[token]"),
+    ("token", re.compile(r"(?i)\b((?:set-)?cookie\s*[:=]\s*)[^\n\"]+"), r"\1[token]"),
+    ("email", re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"), "[email]"),
+    # AWS access key ids (long-term AKIA, temporary ASIA) and secret-key assignments
+    ("token", re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b"), "[token]"),
+    ("token", re.compile(r"(?i)\b(aws_secret_access_key|secret_access_key|secretaccesskey)(\s*[=:]\s*)\S+"),
+     r"\1\2[token]"),
     ("token", re.compile(r"(?i)\b(?:bearer\s+[A-Za-z0-9._~+/=-]{8,}|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.?"
-                         r"[A-Za-z0-9_-]*|AKIA[0-9A-Z]{16}|(?:api[_-]?key|token|secret|password)\s*[=:]\s*\S+)")),
-    ("ip", re.compile(r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b")),
-    ("phone", re.compile(r"(?<![\w.])\+?\d{1,2}[\s.-]?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}(?![\w.])")),
+                         r"[A-Za-z0-9_-]*|(?:api[_-]?key|token|secret|password)\s*[=:]\s*\S+)"), "[token]"),
+    ("ip", re.compile(r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b"), "[ip]"),
+    # IPv6: full, compressed (::) and bracketed forms; at least two groups and a colon pair or 7 colons
+    ("ip", re.compile(r"(?i)(?<![\w:])(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}(?![\w:])|(?<![\w:])(?:[0-9a-f]{1,4}:){1,6}"
+                      r"(?::[0-9a-f]{1,4}){1,6}(?![\w:])|(?<![\w:])(?:[0-9a-f]{1,4}:){1,7}:(?![\w:])|"
+                      r"(?<![\w:])::(?:[0-9a-f]{1,4}:){0,6}[0-9a-f]{1,4}(?![\w:])"), "[ip]"),
+    # phone numbers: international (+1 555 123 4567, +44 20 7946 0958), North American (555-123-4567,
+    # (555) 123-4567, 555.123.4567) and UK national (020 7946 0958, 07700 900123)
+    ("phone", re.compile(r"(?<![\w.])\+\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,4}(?![\w.])"), "[phone]"),
+    ("phone", re.compile(r"(?<![\w.])\(?\d{3}\)?[\s.-]?\d{3}[\s.-]\d{4}(?![\w.])"), "[phone]"),
+    ("phone", re.compile(r"(?<![\w.])0\d{2,4}\s?\d{3,4}\s?\d{3,4}(?![\w.])"), "[phone]"),
 ]
 
 
 def redact(text: pd.Series | str):
-    """Replace emails, tokens (bearer, JWT, AWS access keys, key=value secrets), IPv4 addresses and phone numbers
-    with ``[email]``, ``[token]``, ``[ip]``, ``[phone]``. Vectorised over a Series."""
+    """Replace personal data and secrets with ``[email]``, ``[token]``, ``[secret]``, ``[ip]``, ``[phone]``:
+    JSON fields named password/token/secret/authorization/cookie/api_key whatever their value, Authorization and
+    Cookie headers of any scheme (Basic, Bearer ...), JWTs, AWS access key ids (AKIA/ASIA ...) and secret-key
+    assignments, key=value secrets, emails, IPv4 and IPv6 addresses, international, North-American and UK phone
+    numbers. Vectorised over a Series."""
     s = pd.Series([text]) if isinstance(text, str) else text.astype("string")
-    for name, rx in _REDACTIONS:
-        s = s.str.replace(rx, f"[{name}]", regex=True)
+    for _name, rx, repl in _REDACTIONS:
+        s = s.str.replace(rx, repl, regex=True)
     return s.iloc[0] if isinstance(text, str) else s
 
 

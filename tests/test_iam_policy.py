@@ -20,7 +20,7 @@ def test_policy_matches_the_calls_in_the_code():
     code = "\n".join(p.read_text() for p in (ROOT / "rtanalytics").rglob("*.py"))
     called = {("logs" if s == "logs" else s) + ":" + _camel(a)
               for s, a in re.findall(r'call\("([a-z-]+)", "([a-z_]+)"', code)}
-    called |= {"dynamodb:DescribeTable", "cognito-idp:DescribeUserPool", "lambda:GetFunction"}  # client calls
+    called |= {"dynamodb:DescribeTable", "cognito-idp:DescribeUserPool", "lambda:GetFunctionConfiguration"}  # client calls
     called |= {"s3:ListBucket"}  # list_objects_v2 is authorised by s3:ListBucket
     called -= {"sts:GetCallerIdentity"}  # the cache key's account id: STS needs no permission for it
     called -= {"sns:Publish"}  # only with notifications on: docs/iam-policy-notifications.json

@@ -76,7 +76,9 @@ def test_a_simulated_day(tiny, tmp_path, aws):
     assert fail["status"].tolist() == ["failed"] and fail["notified"].iloc[0]["level"] == "Critical"
     msgs = sqs.receive_message(QueueUrl=q, MaxNumberOfMessages=10)["Messages"]
     body = json.loads(msgs[0]["Body"])
-    assert "tinyfail failed" in body["Subject"] and "boom" in body["Message"] and "report.html" in body["Message"]
+    # the status and the link leave, not the raw error text (which can hold ARNs and account ids)
+    assert "tinyfail failed" in body["Subject"] and "boom" not in body["Message"] and "report.html" in body["Message"]
+    assert "kept in the run's folder" in body["Message"]
     # healthy runs notify nobody
     assert ran["notified"].isna().all()
     # retention kept the newest 5 runs (and the latest good one)

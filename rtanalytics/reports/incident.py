@@ -239,7 +239,7 @@ def run(source: str | None = None, environment: str = "demo", incident_start: st
     inner = unwrap(src)
     truth = src.incidents(window) if hasattr(inner, "incidents") else None
     if evidence_dir:
-        src.save_bundle(evidence_dir)
+        src.save_bundle(evidence_dir, raw_logs=show_personal_data)
     title = title or f"Incident {s:%Y-%m-%d %H:%M}Z"
     from ..anomaly import scan
 

@@ -8,6 +8,8 @@ default, and off on the demo). The message is short plain text with the figures 
 
 from __future__ import annotations
 
+import re
+
 from typing import Any
 
 
@@ -34,13 +36,38 @@ def classify(summary: dict) -> tuple[str | None, list[str]]:
     return level, why
 
 
+def _one_line(text: str) -> str:
+    """No line breaks or control characters (SNS subjects must be printable ASCII-safe single lines)."""
+    return re.sub(r"\s+", " ", re.sub(r"[\x00-\x1f\x7f]", " ", str(text))).strip()
+
+
+def _safe_reason(text: str) -> str:
+    """What may leave the system about a run: no ARNs, account ids, keys or personal data."""
+    from ..logs import redact
+
+    text = re.sub(r"arn:aws[\w-]*:[^\s\"',;)]*", "[arn]", str(text))
+    text = re.sub(r"(?<!\d)\d{12}(?!\d)", "[account]", text)
+    return redact(text)
+
+
 def message(summary: dict, why: list[str], location: str) -> tuple[str, str]:
-    subject = f"[rtanalytics] {summary['report']} {summary['status']}: " + (why[0] if why else "")
-    body = "\n".join([f"Report: {summary.get('title', summary['report'])} ({summary['report']})",
-                      f"Run: {summary['run_id']} ({summary['status']})",
-                      f"Window: {summary.get('params', {}).get('start', '')} → {summary.get('params', {}).get('end', '')}",
-                      "", *why, "", f"Report: {location}"])
-    return subject[:99], body
+    """The SNS subject (one printable line under 100 characters) and body (status, window, what crossed which
+    threshold, the link) — never a raw error text, which can hold role ARNs and account ids: a failed run says
+    where its error is kept instead."""
+    status = summary.get("status", "?")
+    head = why[0] if why and status != "failed" else ("the run failed" if status == "failed" else "")
+    subject = _one_line(f"[rtanalytics] {summary['report']} {status}: {_safe_reason(head)}")
+    if len(subject) > 99:
+        subject = subject[:98] + "…"
+    lines = [f"Report: {summary.get('title', summary['report'])} ({summary['report']})",
+             f"Run: {summary['run_id']} ({status})",
+             f"Window: {summary.get('params', {}).get('start', '')} → {summary.get('params', {}).get('end', '')}", ""]
+    if status == "failed":
+        lines.append("The run failed; its error and executed notebook are kept in the run's folder.")
+    else:
+        lines += [_safe_reason(w) for w in why]
+    lines += ["", f"Report: {location}"]
+    return subject, "\n".join(lines)
 
 
 def notify(summary: dict, location: str, topics: dict[str, str], aws: Any = None) -> dict | None:

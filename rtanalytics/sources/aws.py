@@ -22,7 +22,7 @@ READ_ONLY_ACTIONS = {
     "logs": ["FilterLogEvents", "StartQuery", "GetQueryResults", "StopQuery", "DescribeLogGroups"],
     # the health checks
     "dynamodb": ["DescribeTable"], "cognito-idp": ["DescribeUserPool"], "s3": ["ListBucket"],
-    "lambda": ["GetFunction"],
+    "lambda": ["GetFunctionConfiguration"],  # not GetFunction: that one grants a code download URL
 }
 
 

@@ -37,6 +37,7 @@ class RecordingSource:
         self._incidents: list[pd.DataFrame] = []
         self._asked: set[str] = set()  # every query identity answered, empty or not
         self.problems: list[dict] = []  # what the log, alarm-history and event side could not answer
+        self.raw_logs_saved = False
 
     def __getattr__(self, item):
         return getattr(self.inner, item)
@@ -130,8 +131,11 @@ class RecordingSource:
                 h.update(pd.util.hash_pandas_object(df.astype(str), index=False).to_numpy().tobytes())
         return h.hexdigest()
 
-    def save_bundle(self, folder: Path | str) -> Path:
-        """Write the evidence bundle (see module docstring) into ``folder``; returns the manifest path."""
+    def save_bundle(self, folder: Path | str, raw_logs: bool = False) -> Path:
+        """Write the evidence bundle (see module docstring) into ``folder``; returns the manifest path.
+
+        Log text is stored redacted (:func:`rtanalytics.logs.redact`: emails, IPs, phones, tokens, secrets)
+        unless ``raw_logs`` — an explicit choice, recorded in the manifest and the run's provenance."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         files = {}
@@ -146,7 +150,14 @@ class RecordingSource:
         put("metrics.parquet", self.metrics_long())
         if self._logs:
             logs = pd.concat(self._logs, ignore_index=True)
-            put("logs.parquet", logs.astype({c: "string" for c in logs.columns if logs[c].dtype == object}))
+            logs = logs.astype({c: "string" for c in logs.columns if logs[c].dtype == object})
+            if not raw_logs:
+                from ..logs import redact
+
+                for c in logs.columns:
+                    if c in ("message",) or c.startswith("error.") or c in ("stream",):
+                        logs[c] = redact(logs[c].astype("string"))
+            put("logs.parquet", logs)
         if self._history:
             put("alarm_history.parquet", pd.concat(self._history, ignore_index=True).drop_duplicates())
         if self._incidents:
@@ -166,8 +177,9 @@ class RecordingSource:
                     "environment": getattr(getattr(self.inner, "environment", None), "name", None),
                     "rtanalytics_version": __version__, "files": files, "data_sha256": self.data_hash(),
                     "queries": sorted(self._asked), "problems": provenance(self).get("problems", []),
-                    "source_now": source_now(self).isoformat(),
+                    "source_now": source_now(self).isoformat(), "logs_redacted": not raw_logs,
                     "calls": self.calls}
+        self.raw_logs_saved = self.raw_logs_saved or bool(raw_logs and self._logs)
         path = folder / "manifest.json"
         path.write_text(json.dumps(manifest, indent=1, default=str))
         return path
@@ -198,6 +210,8 @@ def provenance(src) -> dict:
         if type(s).__name__ == "RecordingSource":
             out["data_sha256"] = s.data_hash()
             out["calls"] = s.calls
+            if s.raw_logs_saved:
+                out["evidence_logs"] = "raw (personal data NOT redacted: saved on request)"
         if type(s).__name__ == "CachedSource":
             out["cache"] = s.stats.as_dict()
     aws = getattr(inner, "aws", None)
