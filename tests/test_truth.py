@@ -458,3 +458,33 @@ def test_cache_cli_drops_a_range(tmp_path, monkeypatch, capsys):
     assert main(["cache", "drop", "--start", "2026-11-11T06:00Z"]) == 0
     assert len(list(tmp_path.rglob("*.parquet"))) < n
     assert main(["cache", "drop", "--start", "whenever"]) == 2
+
+
+# ------------------------------------------------------------- 11. ordinary inputs never end in a traceback
+def test_an_unknown_sweep_alarm_is_refused_before_any_kernel():
+    from rtanalytics.reports.registry import get_report, resolve_params
+
+    with pytest.raises(ParameterError) as e:
+        resolve_params(get_report("alarms"), {"sweep_alarm": "RealTechee-Nope"}, now=NOW)
+    assert e.value.name == "sweep_alarm" and "RealTechee-Critical-Error-Rate" in str(e.value)
+
+
+def test_alarms_on_an_export_without_incidents_say_scores_cannot_be_computed(tmp_path):
+    from rtanalytics.reports import alarms
+
+    t = pd.date_range("2026-11-19", periods=288, freq="5min", tz="UTC")
+    pd.DataFrame({"timestamp": t.strftime("%Y-%m-%dT%H:%M:%SZ"), "RealTechee-Critical-Error-Rate": 1.0}).to_csv(
+        tmp_path / "alb.csv", index=False)
+    rep = alarms.run(source="files", files_path=str(tmp_path), start="2026-11-19", end="2026-11-20", now=NOW)
+    assert rep.status == "partial"
+    assert any("no incident ground truth" in g for g in rep.gaps())
+
+
+@pytest.mark.parametrize("name,params", [("capacity", {"start": "-24h"}), ("slo", {"start": "-2h"})])
+def test_short_windows_that_crashed_now_say_what_they_lack(name, params):
+    from rtanalytics.reports import capacity, slo
+
+    rep = {"capacity": capacity.run, "slo": slo.run}[name](now=NOW, **params)
+    assert rep.status in ("ok", "partial", "no-data")
+    if rep.status != "ok":
+        assert rep.all_notes()
