@@ -214,6 +214,22 @@ def load_alarms(path=None, environment: str = "demo") -> list[Alarm]:
     return out
 
 
+def seed_names(path=None) -> dict[str, str]:
+    """The seed's alarm names and the catalog alarm implementing each (``seed_names`` in alarms.yaml); a name
+    that points at no alarm is a :class:`CatalogError`."""
+    from .errors import CatalogError
+
+    cat = catalog()
+    path = path or cat.root / "alarms.yaml"
+    data = read_yaml(path) or {}
+    mapping = data.get("seed_names") or {}
+    names = {a.get("AlarmName") for a in data.get("alarms", []) if isinstance(a, dict)}
+    for seed, name in mapping.items():
+        if name not in names:
+            raise CatalogError(str(path), f"seed_names.{seed}", f"no alarm named {name!r} in this file")
+    return dict(mapping)
+
+
 def evaluation_range(alarm: "Alarm") -> int:
     """How many recent datapoints CloudWatch retrieves for an evaluation: ``EvaluationPeriods + 2``, as in the
     AWS documentation's examples (3 evaluation periods, evaluation range 5)."""

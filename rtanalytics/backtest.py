@@ -187,11 +187,22 @@ class BusinessHours(BaseModel):
     weekdays: list[int] = [0, 1, 2, 3, 4]
 
 
+class Action(BaseModel):
+    """An alarm action besides SNS, as the seed names it (a Lambda, PagerDuty, a support case)."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: str
+    name: str
+    when: str | None = None
+    arn: str | None = None  # what AlarmActions must hold for CloudWatch to run it; None: not provisioned yet
+
+
 class Routing(BaseModel):
     model_config = ConfigDict(extra="forbid")
     business_hours: BusinessHours = BusinessHours()
     topics: dict[str, Topic]
     levels: dict[str, str] = {"P0": "Critical", "P1": "Warning", "P2": "Info"}
+    actions: dict[str, list[Action]] = {}  # seed alarm name -> its actions besides SNS
 
     def level_of_arn(self, arn: str) -> str | None:
         name = arn.rsplit(":", 1)[-1]
@@ -275,13 +286,25 @@ def history_stats(history: pd.DataFrame, flap_window="1h", flap_count: int = 3) 
 
 # --------------------------------------------------------------------------------------------------- audit
 def audit(alarms: Sequence[Alarm], routing: Routing, metrics: dict[str, pd.Series] | None = None,
-          always_pct: float = 20.0) -> pd.DataFrame:
-    """Configuration findings: ``alarm, severity, finding, fix`` (see the issue's list; each rule in the code)."""
+          always_pct: float = 20.0, seed_names: dict[str, str] | None = None) -> pd.DataFrame:
+    """Configuration findings: ``alarm, severity, finding, fix`` (see the issue's list; each rule in the code).
+    With ``seed_names`` (seed alarm → catalog alarm), each of the seed's actions besides SNS is checked too: it
+    runs only if its ARN is among the alarm's AlarmActions."""
     f = []
 
     def add(a, sev, finding, fix):
         f.append({"alarm": a.AlarmName, "severity": sev, "finding": finding, "fix": fix})
 
+    by_alarm = {v: k for k, v in (seed_names or {}).items()}
+    for a in alarms:
+        for act in routing.actions.get(by_alarm.get(a.AlarmName, ""), []):
+            what = f"{act.kind}: {act.name}" + (f" ({act.when})" if act.when else "")
+            if act.arn is None:
+                add(a, "high" if routing.intended_level(a) == "Critical" else "medium",
+                    f"the seed's action '{what}' has no ARN: CloudWatch cannot run it",
+                    "provision it and set its ARN in parameters/routing.yaml, then add it to AlarmActions")
+            elif act.arn not in a.AlarmActions:
+                add(a, "high", f"the seed's action '{what}' is not among AlarmActions", f"add {act.arn} to AlarmActions")
     for a in alarms:
         if a.Namespace == "AWS/DynamoDB" and a.TreatMissingData not in ("ignore",):
             add(a, "high" if a.MetricName in ("ThrottledRequests", "SystemErrors", "UserErrors") else "medium",

@@ -77,3 +77,21 @@ def test_pages_off_hours_escalation_and_flapping():
     st = bt.history_stats(hist).iloc[0]
     assert st["alarm_entries"] == 5 and st["flapping"] and st["mttr_minutes"] == pytest.approx((4 + 30 + 5 + 5 + 5) / 5)
     assert st["mtta_minutes"] is None  # CloudWatch history has no acknowledgements: unknown, not guessed
+
+
+def test_the_seed_p0_application_unavailable_is_modelled_backtested_and_audited(demo):
+    """3 of 3 failed 5-minute health probes (RealTechee/Health HealthCheckFailed, which the demo's probes publish)
+    catches the deploy that breaks the application; the seed's names map to alarms; its non-SNS actions show in
+    the audit."""
+    from rtanalytics.alarms import load_alarms, seed_names
+    from rtanalytics.reports import alarms as report
+
+    names = seed_names()
+    assert names["high_error_rate"] == "RealTechee-Critical-Error-Rate"
+    assert names["application_unavailable"] in {a.AlarmName for a in load_alarms()}
+    rep = report.run(now="2026-11-20T00:00Z")
+    row = rep.scores.set_index("alarm").loc["application_unavailable"]
+    assert row["detected"] >= 1 and row["false_alarms"] == 0
+    assert set(rep.seed_mapping["seed alarm"]) == set(names)
+    found = rep.audit[rep.audit["alarm"] == "database_connectivity_failure"]["finding"]
+    assert found.str.contains("activate-read-only-mode").any()

@@ -81,6 +81,9 @@ NOTEBOOKS = {
                  "figs = report.figures()\nfor n in report.notes:\n    print('note:', n)"),
         ("md", "## The alarms"),
         ("code", "report.catalog_table()"),
+        ("md", "The seed names its alarms in prose; each is implemented by one of these, and its actions besides "
+               "SNS are modelled in `parameters/routing.yaml` (the audit below says which cannot run yet)."),
+        ("code", "report.seed_mapping"),
         ("md", "## Replay against the incidents\n\nRed: ALARM; grey: INSUFFICIENT_DATA; blue bands: incidents."),
         ("code", 'figs["timeline"].show()'),
         ("md", "## Scores\n\nThe SRE Workbook's measures: *precision* (episodes that were real incidents), *recall* "

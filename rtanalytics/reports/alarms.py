@@ -31,6 +31,7 @@ class AlarmsReport(ReportResult):
     src: RecordingSource | None = None
     notes: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # what could not be replayed or scored, and why
+    seed_mapping: pd.DataFrame | None = None  # the seed's alarm names and the alarm implementing each
 
     def gaps(self) -> list[str]:
         return list(self.missing)
@@ -117,7 +118,10 @@ def run(source: str | None = None, environment: str = "demo", start: str = "-14d
                     "computed (give incidents_file, a CSV with start,end[,id])")
     scores, detections = bt.backtest(alarms, series, incidents)
     routing = bt.load_routing()
-    audit = bt.audit(alarms, routing, series)
+    from ..alarms import seed_names
+
+    mapping = seed_names() if alarms_from == "catalog" else {}
+    audit = bt.audit(alarms, routing, series, seed_names=mapping)
     history = src.alarm_history(window)
     pages = bt.pages(alarms, history, routing)
     stats = bt.history_stats(history) if len(history) else pd.DataFrame()
@@ -137,4 +141,8 @@ def run(source: str | None = None, environment: str = "demo", start: str = "-14d
     rep = AlarmsReport(window, alarms, evaluations, incidents, scores, detections, audit, pages, history, stats,
                        sweep, target.AlarmName if target else "", src, notes)
     rep.missing = gaps
+    rep.seed_mapping = pd.DataFrame([{"seed alarm": k, "implemented by": v,
+                                      "other actions (routing.yaml)": "; ".join(
+                                          f"{x.kind}: {x.name}" for x in routing.actions.get(k, [])) or "—"}
+                                     for k, v in mapping.items()])
     return rep

@@ -45,7 +45,7 @@ class Spec:
     namespace: str
     metric: str
     dims: tuple[tuple[str, str], ...]
-    kind: str  # event | dist | binary | gauge | remainder
+    kind: str  # event | dist | binary | gauge | remainder | health
     level: float = 0.0
     parent: str | None = None
     sigma: float = 0.5
@@ -160,6 +160,10 @@ def build_specs(env: Environment) -> list[Spec]:
         s.append(Spec(f"biz.actions.{act}", ns, "UserActions", _d(Action=act, **prod), "event", level=w,
                       unit="Count"))
     s.append(Spec("biz.sessions", ns, "ActiveSessions", _d(**prod), "gauge", level=40.0, unit="Count"))
+    # what the health probes publish after each 5-minute run (the seed's application check: the app fails when
+    # over 5% of its requests fail): 1 failed, 0 passed — the metric the application_unavailable alarm watches
+    s.append(Spec("health.application", "RealTechee/Health", "HealthCheckFailed", _d(Check="application", **prod),
+                  "health", parent="alb.5xx", subtract=("alb.requests",), unit="Count"))
     ns = "RealTechee/Performance"
     vitals = {"LargestContentfulPaint": (1900.0, 0.4), "FirstInputDelay": (35.0, 0.7),
               "CumulativeLayoutShift": (0.04, 0.9), "PageLoadTime": (2600.0, 0.45),
@@ -349,6 +353,11 @@ class DemoSource:
             n = self.raw(spec.parent, day)["k"]
             p = np.clip(self._level(spec, day, minutes), 0.0, 1.0)
             out = {"n": n, "k": rng.binomial(n, p).astype(np.int64)}
+        elif spec.kind == "health":  # one probe result per 5-minute block, held for the block
+            e5 = self.raw(spec.parent, day)["k"].reshape(-1, 5).sum(axis=1)
+            req = self.raw(spec.subtract[0], day)["k"].reshape(-1, 5).sum(axis=1)
+            failed = (e5 > 0.05 * req) & (req > 0)
+            out = {"v": np.repeat(failed.astype(float), 5)}
         elif spec.kind == "gauge":
             lvl = self._level(spec, day, minutes)
             v = np.maximum(lvl * (1 + 0.08 * rng.standard_normal(minutes.size)), 0.0)
@@ -456,7 +465,7 @@ class DemoSource:
         changes) for occurrences in ``window``."""
         rows = [{"id": o.id, "incident": o.incident.id, "kind": o.incident.kind, "start": o.start, "end": o.end,
                  "severity": o.incident.severity, "title": o.incident.title, "cause": _sel(o.incident.cause),
-                 "metrics": sorted({f"{e.namespace}/{e.metric}" for e in o.incident.effects})}
+                 "metrics": sorted(_with_derived({f"{e.namespace}/{e.metric}" for e in o.incident.effects}))}
                 for o in self.occurrences(window)]
         cols = ["id", "incident", "kind", "start", "end", "severity", "title", "cause", "metrics"]
         return pd.DataFrame(rows, columns=cols)
@@ -506,6 +515,13 @@ class DemoSource:
         from ..logs import demo_logs  # late import
 
         return demo_logs(self, log_group, window, filter_pattern)
+
+
+def _with_derived(metrics: set[str]) -> set[str]:
+    """Metrics an incident changes, with those derived from them (the health probe fails on ALB 5XX)."""
+    if "AWS/ApplicationELB/HTTPCode_Target_5XX_Count" in metrics:
+        metrics = metrics | {"RealTechee/Health/HealthCheckFailed"}
+    return metrics
 
 
 def _glob(value, pattern) -> bool:
