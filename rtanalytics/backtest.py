@@ -187,6 +187,15 @@ class BusinessHours(BaseModel):
     weekdays: list[int] = [0, 1, 2, 3, 4]
 
 
+def off_hours(index: pd.DatetimeIndex, bh: "BusinessHours") -> np.ndarray:
+    """Which instants fall outside business hours (the routing calendar: its time zone, weekdays, start-end),
+    vectorised."""
+    local = pd.DatetimeIndex(index).tz_convert(bh.timezone)
+    hhmm = local.strftime("%H:%M")
+    inside = np.isin(local.weekday, bh.weekdays) & (hhmm >= bh.start) & (hhmm < bh.end)
+    return ~np.asarray(inside)
+
+
 class Action(BaseModel):
     """An alarm action besides SNS, as the seed names it (a Lambda, PagerDuty, a support case)."""
 

@@ -134,7 +134,30 @@ def evaluate_kpi(kpi: Kpi, source: Source, window: TimeWindow, subs: dict[str, s
         value = sli.scale * total / hours if s_.notna().any() else np.nan
         detail = {"events": total, "hours": hours}
     series = series.rename(kpi.name).astype("float64")
-    return KpiResult(kpi, float(value), status_of(kpi, value), series, detail, sorted(set(incomplete)))
+    status = status_of(kpi, value)
+    if kpi.alert_when == "off_hours" and sli.kind == "rate":
+        status, extra = _off_hours_status(kpi, series, value, period)
+        detail |= extra
+    return KpiResult(kpi, float(value), status, series, detail, sorted(set(incomplete)))
+
+
+def _off_hours_status(kpi: Kpi, series: pd.Series, value: float, period: int) -> tuple[str, dict]:
+    """The seed's off-hours alert: the KPI's hourly rate in each whole hour outside business hours (the routing
+    calendar) against the alert threshold; the target is still judged on the whole window."""
+    from .backtest import load_routing, off_hours
+
+    per_hour = series.resample("1h").mean()  # a rate per hour, averaged over the hour's periods
+    full = series.resample("1h").count() >= max(int(3600 // period), 1)
+    off = pd.Series(off_hours(per_hour.index, load_routing().business_hours), index=per_hour.index) & full
+    hours = per_hour[off].dropna()
+    below = int(kpi.alert.met(hours.to_numpy()).sum()) if len(hours) else 0
+    extra = {"off_hours_hours": int(len(hours)), "off_hours_below_alert": below,
+             "off_hours_min": float(hours.min()) if len(hours) else float("nan")}
+    if not np.isfinite(value):
+        return "no data", extra
+    if below:
+        return "alert", extra
+    return ("warning" if not kpi.target.met(value) else "ok"), extra
 
 
 def evaluate_kpis(kpis: dict[str, Kpi], source: Source, window: TimeWindow, subs: dict[str, str],

@@ -62,3 +62,27 @@ def test_charts_render_in_headless_chromium(rendered, tmp_path):
 
     dom = dom_dump(run_dir / "report.html")
     assert dom.count('class="main-svg"') >= 2  # plotly drew its SVG layers: the charts rendered
+
+
+def test_the_throughput_alert_is_judged_off_hours_only():
+    """The seed: '< 100 requests/hour (off-hours)'. A quiet business-hours hour does not alert; a quiet
+    night hour does (business hours from parameters/routing.yaml: 08:00-18:00 America/Los_Angeles, Mon-Fri)."""
+    import numpy as np
+    import pandas as pd
+
+    from rtanalytics.catalog import catalog
+    from rtanalytics.kpis import _off_hours_status
+
+    kpi = catalog().kpis["throughput"]
+    assert kpi.alert_when == "off_hours"
+    idx = pd.date_range("2026-11-16T00:00Z", periods=48 * 12, freq="5min")  # Mon-Tue UTC
+    rate = pd.Series(1500.0, index=idx)
+    noon_la = (idx >= "2026-11-16T20:00Z") & (idx < "2026-11-16T21:00Z")  # 12:00 in Los Angeles, Monday
+    rate[noon_la] = 50.0
+    status, d = _off_hours_status(kpi, rate, float(rate.mean()), 300)
+    assert status == "ok" and d["off_hours_below_alert"] == 0
+    night_la = (idx >= "2026-11-17T10:00Z") & (idx < "2026-11-17T11:00Z")  # 02:00 in Los Angeles
+    rate[night_la] = 50.0
+    status, d = _off_hours_status(kpi, rate, float(rate.mean()), 300)
+    assert status == "alert" and d["off_hours_below_alert"] == 1 and d["off_hours_min"] == 50.0
+    assert np.isfinite(d["off_hours_hours"])

@@ -167,6 +167,9 @@ class Kpi(Strict):
     unit: str = ""
     target: Threshold
     alert: Threshold = Field(description="the alert threshold: the KPI is in alert when this holds")
+    alert_when: Literal["always", "off_hours"] = Field(
+        "always", description="off_hours: the alert threshold is judged per hour outside business hours only "
+        "(the routing calendar), as the seed's throughput alert ('< 100 requests/hour (off-hours)')")
     sli: KpiSli
     note: str = ""
 
