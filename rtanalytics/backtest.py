@@ -206,9 +206,22 @@ class Action(BaseModel):
     arn: str | None = None  # what AlarmActions must hold for CloudWatch to run it; None: not provisioned yet
 
 
+class Subscription(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    protocol: str
+    endpoint: str
+
+
+class UmbrellaTopic(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    topic: str
+    subscriptions: list[Subscription] = []
+
+
 class Routing(BaseModel):
     model_config = ConfigDict(extra="forbid")
     business_hours: BusinessHours = BusinessHours()
+    production_topic: UmbrellaTopic | None = None
     topics: dict[str, Topic]
     levels: dict[str, str] = {"P0": "Critical", "P1": "Warning", "P2": "Info"}
     actions: dict[str, list[Action]] = {}  # seed alarm name -> its actions besides SNS

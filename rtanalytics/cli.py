@@ -33,9 +33,12 @@ def _parser() -> argparse.ArgumentParser:
                     help="run: what is due now (for cron); daemon: stay up; install: print crontab lines")
     sc.add_argument("--outputs", type=Path, default=None)
     sc.add_argument("--environment", default=None, help="environment whose notification topics to use")
-    hc = sub.add_parser("health", help="run the seven health checks now (no notebook); exit 0 healthy, "
-                        "3 degraded, 1 unhealthy, 5 unknown (not configured: no credentials)")
+    hc = sub.add_parser("health", help="run the seven health checks now (no notebook); exit 1 when a probe "
+                        "failed, 0 otherwise, 5 not configured (see --exit-codes)")
     hc.add_argument("--environment", default="demo")
+    hc.add_argument("--exit-codes", choices=["seed", "detailed"], default="seed",
+                    help="seed: 1 when a probe failed (a missing Lambda included), 0 otherwise, 5 not configured; "
+                         "detailed: 0 healthy, 3 degraded, 1 unhealthy, 5 unknown")
     hc.add_argument("--history", type=Path, default=None, help="history store (default outputs/health.sqlite)")
     ca = sub.add_parser("cache", help="the local metrics cache: where it is, and dropping a range to refetch")
     ca.add_argument("action", choices=["info", "drop"], help="info: folder and size; drop: forget cached data "
@@ -128,11 +131,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "health":
             import json
 
-            from .health import EXIT, check_environment
+            from .health import check_environment, exit_code
 
             rep = check_environment(args.environment, args.history)
             print(json.dumps(rep, indent=2, default=str))
-            return EXIT.get(rep["overallStatus"], 1)
+            return exit_code(rep, args.exit_codes)
         if args.cmd == "cache":
             from .sources.cache import default_cache_dir, default_settle, drop_range
             from .timewindow import parse_time

@@ -5,7 +5,7 @@ Statuses: ``healthy``; ``degraded`` (working, but slow or partly failing — e.g
 responses slower than ``slow_ms``, response time over the performance threshold); ``unhealthy`` (not working:
 wrong HTTP status, invalid GraphQL answer, resource not found, connection refused, timed out); ``unknown`` (no data
 to judge, e.g. no recent performance datapoint). Overall: the worst of the checks (``unknown`` counts as healthy,
-as the seed's script does). Exit status for cron: 0 healthy, 3 degraded, 1 unhealthy.
+as the seed's script does). Exit status for cron: see :func:`exit_code` (the seed's by default).
 
 Every probe has a deadline (``timeout_s``): HTTP and AWS calls carry it as their own timeout, and the probe runner
 abandons a probe that still has not answered, so a check never hangs.
@@ -30,7 +30,24 @@ from .catalog import catalog, read_yaml
 from .catalog.loader import validate
 from .timewindow import utcnow
 
-EXIT = {"healthy": 0, "degraded": 3, "unhealthy": 1, "unknown": 5}  # unknown: not configured / no credentials
+EXIT = {"healthy": 0, "degraded": 3, "unhealthy": 1, "unknown": 5}  # by overall status (--exit-codes detailed)
+
+
+def exit_code(report: dict, codes: str = "seed") -> int:
+    """The process exit status for a health report.
+
+    ``seed`` (the default, as the seed's script exits): 1 when any probe failed — an unhealthy check, or a
+    degraded database or Lambda check (a table or a function unavailable) — and 0 otherwise, a slow
+    application or a degraded *performance* check included; 5 when nothing failed but some check could not
+    look (not configured, no credentials). ``detailed``: 0 healthy, 3 degraded, 1 unhealthy, 5 unknown."""
+    if codes == "detailed":
+        return EXIT.get(report["overallStatus"], 1)
+    checks = report.get("checks", {})
+    failed = any(v.get("status") == "unhealthy" or (k in ("database", "lambdaFunctions")
+                                                    and v.get("status") == "degraded") for k, v in checks.items())
+    if failed:
+        return 1
+    return 5 if report.get("overallStatus") == "unknown" else 0
 ORDER = {"healthy": 0, "unknown": 0, "degraded": 1, "unhealthy": 2}
 CHECKS = ["application", "graphqlApi", "database", "authentication", "storage", "lambdaFunctions", "performance"]
 
@@ -354,6 +371,65 @@ def retention_audit(log_groups: list[dict], base: str, policy: dict[str, int]) -
             rows.append({"group": name, "policy_days": None, "retention_days": r,
                          "finding": "not covered by the retention policy"})
     return pd.DataFrame(rows)
+
+
+def mask_endpoint(endpoint: str) -> str:
+    """A subscription endpoint for a report: an email's local part and a phone's digits mostly hidden."""
+    if "@" in endpoint:
+        local, _, domain = endpoint.partition("@")
+        return f"{local[:1]}***@{domain}"
+    digits = [c for c in endpoint if c.isdigit()]
+    return ("***" + "".join(digits[-2:])) if len(digits) > 4 else endpoint
+
+
+def sns_audit(aws, routing) -> pd.DataFrame:
+    """Who receives the alerts: every routing topic (Critical, Warning, Info, and the umbrella production topic)
+    with its subscriptions (ListTopics, ListSubscriptionsByTopic, paginated). Findings: a topic that does not
+    exist, a topic nobody is confirmed on, an expected subscription that is missing or still pending
+    confirmation (it receives nothing). Endpoints are masked. ``topic, protocol, endpoint, state, finding``."""
+    sns = aws.client("sns")
+    arns, token = [], None
+    while True:
+        resp = sns.list_topics(**({"NextToken": token} if token else {}))
+        arns += [t["TopicArn"] for t in resp.get("Topics", [])]
+        token = resp.get("NextToken")
+        if not token:
+            break
+    by_name = {a.rsplit(":", 1)[-1]: a for a in arns}
+    wanted = {t.topic: [] for t in routing.topics.values()}
+    if routing.production_topic is not None:
+        wanted[routing.production_topic.topic] = list(routing.production_topic.subscriptions)
+    rows = []
+    for name, expected in wanted.items():
+        if name not in by_name:
+            rows.append({"topic": name, "protocol": "", "endpoint": "", "state": "missing",
+                         "finding": "the topic does not exist: alarms sending to it notify nobody"})
+            continue
+        subs, token = [], None
+        while True:
+            resp = sns.list_subscriptions_by_topic(TopicArn=by_name[name], **({"NextToken": token} if token else {}))
+            subs += resp.get("Subscriptions", [])
+            token = resp.get("NextToken")
+            if not token:
+                break
+        confirmed = [x for x in subs if x.get("SubscriptionArn", "").startswith("arn:")]
+        for x in subs:
+            ok = x.get("SubscriptionArn", "").startswith("arn:")
+            rows.append({"topic": name, "protocol": x.get("Protocol", ""), "endpoint": mask_endpoint(
+                x.get("Endpoint", "")), "state": "confirmed" if ok else "pending confirmation",
+                "finding": "ok" if ok else "pending confirmation: receives nothing until confirmed"})
+        have = {(x.get("Protocol"), x.get("Endpoint")) for x in confirmed}
+        for e in expected:
+            if (e.protocol, e.endpoint) not in have:
+                pending = any((x.get("Protocol"), x.get("Endpoint")) == (e.protocol, e.endpoint) for x in subs)
+                if not pending:
+                    rows.append({"topic": name, "protocol": e.protocol, "endpoint": mask_endpoint(e.endpoint),
+                                 "state": "missing", "finding": "expected by the routing (the seed) but not "
+                                                                "subscribed"})
+        if not confirmed:
+            rows.append({"topic": name, "protocol": "", "endpoint": "", "state": "no confirmed subscription",
+                         "finding": "nobody receives this topic's alerts"})
+    return pd.DataFrame(rows, columns=["topic", "protocol", "endpoint", "state", "finding"])
 
 
 # --------------------------------------------------------------------------------------------- entry points

@@ -127,6 +127,14 @@ def seed(aws, env, retention: dict[str, int | None] | None = None) -> dict:
     for f in r.lambda_functions:
         aws.client("lambda").create_function(FunctionName=f, Runtime="nodejs20.x", Role=role, Handler="index.handler",
                                              Code={"ZipFile": buf.getvalue()})
+    sns = aws.client("sns")  # the seed's topics; the SMS number is the seed's placeholder, so never subscribed
+    for topic in ("RealTechee-Critical-Alerts", "RealTechee-Warning-Alerts", "RealTechee-Info-Alerts",
+                  "RealTechee-Production-Alerts"):
+        arn = sns.create_topic(Name=topic)["TopicArn"]
+        if topic in ("RealTechee-Critical-Alerts", "RealTechee-Production-Alerts"):
+            sns.subscribe(TopicArn=arn, Protocol="email", Endpoint="ops-team@realtechee.com")
+        if topic == "RealTechee-Production-Alerts":
+            sns.subscribe(TopicArn=arn, Protocol="email", Endpoint="info@realtechee.com")
     logs = aws.client("logs")
     for suffix, days in (retention or {}).items():
         name = r.log_group + suffix

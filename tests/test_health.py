@@ -113,3 +113,51 @@ def test_cli_health_exit_status_and_history(tmp_path):
     rep = json.loads(r.stdout)
     assert r.returncode == H.EXIT[rep["overallStatus"]]
     assert len(H.read_history(tmp_path / "h.sqlite")) == 7
+
+
+def test_exit_codes_follow_the_seed():
+    rep = {"overallStatus": "degraded", "checks": {c: {"status": "healthy"} for c in H.CHECKS}}
+    rep["checks"]["performance"] = {"status": "degraded"}
+    assert H.exit_code(rep) == 0 and H.exit_code(rep, "detailed") == 3  # slow is not a failure for cron
+    rep["checks"]["lambdaFunctions"] = {"status": "degraded"}
+    assert H.exit_code(rep) == 1  # a missing function is (the seed sets HEALTH_STATUS=1)
+    unknown = {"overallStatus": "unknown", "checks": {"database": {"status": "unknown"}}}
+    assert H.exit_code(unknown) == 5
+
+
+def test_alert_subscriptions_audit_on_the_demo_stack_and_pending_ones():
+    from botocore.stub import Stubber
+
+    from rtanalytics.backtest import load_routing
+    from rtanalytics.sources.aws import AwsContext
+
+    from .aws_helpers import session
+
+    ctx = AwsContext(session=session())
+    sns = ctx.client("sns")
+    arn = "arn:aws:sns:us-west-1:123456789012:RealTechee-Production-Alerts"
+    with Stubber(sns) as st:
+        st.add_response("list_topics", {"Topics": [{"TopicArn": arn}]})
+        st.add_response("list_subscriptions_by_topic", {"Subscriptions": [
+            {"SubscriptionArn": "PendingConfirmation", "Protocol": "email", "Endpoint": "info@realtechee.com",
+             "TopicArn": arn, "Owner": "123456789012"},
+            {"SubscriptionArn": arn + ":1", "Protocol": "email", "Endpoint": "ops-team@realtechee.com",
+             "TopicArn": arn, "Owner": "123456789012"}]})
+        out = H.sns_audit(ctx, load_routing())
+    prod = out[out["topic"] == "RealTechee-Production-Alerts"]
+    assert (prod["state"] == "pending confirmation").sum() == 1 and "receives nothing" in " ".join(prod["finding"])
+    assert "i***@realtechee.com" in set(prod["endpoint"]) and "info@realtechee.com" not in set(out["endpoint"])
+    assert (out[out["topic"] == "RealTechee-Critical-Alerts"]["state"] == "missing").all()  # no such topic
+
+
+def test_weekly_health_report_and_the_winston_group_are_in_the_catalog():
+    import yaml
+
+    from rtanalytics.catalog import catalog
+
+    entries = yaml.safe_load((catalog().root / "schedule.yaml").read_text())["entries"]
+    weekly = [e for e in entries if e.get("report") == "health" and e["cron"] == "0 6 * * 1"]
+    assert weekly and weekly[0]["params"]["start"] == "-7d"
+    audit = H.retention_audit([{"logGroupName": "/aws/amplify/RealTechee-Gen2"}], "/aws/amplify/RealTechee-Gen2",
+                              H.load_settings().log_retention)
+    assert audit.iloc[0]["group"] == "/aws/amplify/RealTechee-Gen2" and "never expires" in audit.iloc[0]["finding"]

@@ -320,6 +320,9 @@ NOTEBOOKS = {
         ("code", "report.correlation"),
         ("md", "## Log retention against the seed's policy"),
         ("code", "report.retention"),
+        ("md", "## Who receives the alerts\n\nEvery routing topic and the umbrella production topic with their "
+               "SNS subscriptions (endpoints masked). A subscription still pending confirmation receives nothing."),
+        ("code", "report.subscriptions_table()"),
         ("code", "report.publish()"),
     ],
     "daily-ops": [

@@ -25,14 +25,32 @@ def _live_checks(environment: str, history_path, now):
         with demo_stack(env) as (e, aws):
             rep = H.run_checks(e, aws, get_source("demo", environment=environment, now=now), now=now)
             groups = aws.client("logs").describe_log_groups(logGroupNamePrefix=e.resources.log_group)["logGroups"]
+            rep["_sns"] = _sns(aws)
         return rep, groups, "demo stack on loopback (moto server and the local application)"
     from ..sources.aws import AwsContext
     from ..sources.cloudwatch import CloudWatchSource
 
     aws = AwsContext(region=env.region, profile=env.profile, endpoint_url=env.endpoint_url, max_attempts=2)
     rep = H.run_checks(env, aws, CloudWatchSource(env, context=aws), now=now)
-    groups = CloudWatchSource(env, context=aws).describe_log_groups(env.resources.log_group)
+    try:
+        groups = CloudWatchSource(env, context=aws).describe_log_groups(env.resources.log_group)
+    except Exception as ex:  # noqa: BLE001 - the audit says it could not look
+        groups = None
+        rep["_retention_error"] = H.not_configured(getattr(ex, "__cause__", None) or ex) or H._cause(ex)
+    rep["_sns"] = _sns(aws)
     return rep, groups, f"{env.name} ({env.region})"
+
+
+def _sns(aws) -> pd.DataFrame:
+    """The alert-routing audit, or one row saying why it could not look."""
+    from ..backtest import load_routing
+
+    try:
+        return H.sns_audit(aws, load_routing())
+    except Exception as ex:  # noqa: BLE001
+        why = H.not_configured(ex) or H._cause(ex)
+        return pd.DataFrame([{"topic": "", "protocol": "", "endpoint": "", "state": "unknown",
+                              "finding": f"could not audit the SNS subscriptions: {why}"}])
 
 
 @dataclass
@@ -47,13 +65,24 @@ class HealthReport(ReportResult):
     window: TimeWindow
     src: RecordingSource | None = None
     notes: list = field(default_factory=list)
+    subscriptions: pd.DataFrame | None = None  # who receives the alerts (health.sns_audit)
 
     def gaps(self) -> list[str]:
         out = [f"health check {k}: unknown — {v.get('error', 'no answer')}"
                for k, v in self.current.get("checks", {}).items() if v.get("status") == "unknown"]
         if not self.current.get("checks"):
             out.append("the live health checks were not run for this source (only their history is shown)")
+        if self.subscriptions is not None and (self.subscriptions["state"] == "unknown").any():
+            out.append(self.subscriptions["finding"].iloc[0])
+        if len(self.retention) and self.retention["finding"].str.startswith("could not audit").any():
+            out.append("log retention: " + self.retention["finding"].iloc[0])
         return out
+
+    def subscriptions_table(self):
+        if self.subscriptions is None or self.subscriptions.empty:
+            print("No SNS topics audited.")
+            return None
+        return self.subscriptions.style.format(escape="html").hide(axis="index")
 
     def checks_table(self) -> pd.DataFrame:
         rows = []
@@ -120,10 +149,13 @@ def run(source=None, environment="demo", start="-7d", end="now", files_path="", 
                          "avg_response_s": float(k.loc[m, "rt"].mean())})
     corr = pd.DataFrame(rows)
     retention = H.retention_audit(groups, catalog().environment(environment).resources.log_group,
-                                  H.load_settings().log_retention)
+                                  H.load_settings().log_retention) if groups is not None else pd.DataFrame(
+        [{"group": "", "policy_days": None, "retention_days": None,
+          "finding": f"could not audit: {current.pop('_retention_error', 'DescribeLogGroups failed')}"}])
+    sns = current.pop("_sns", None)
     if evidence_dir:
         src.save_bundle(evidence_dir)
-    return HealthReport(current, target, hist, hist_from, stats, corr, retention, window, src, notes)
+    return HealthReport(current, target, hist, hist_from, stats, corr, retention, window, src, notes, sns)
 
 
 # -------------------------------------------------------------------------------------------- daily ops
@@ -139,6 +171,7 @@ class DailyOps(ReportResult):
     active_alarms: pd.DataFrame
     src: RecordingSource | None = None
     notes: list = field(default_factory=list)
+    subscriptions: pd.DataFrame | None = None
 
     def gaps(self) -> list[str]:
         out = [f"health check {k}: unknown — {v.get('error', 'no answer')}"
@@ -161,7 +194,15 @@ class DailyOps(ReportResult):
                 f"{r.table} {r.peak_read_units_per_s:.2f}" for r in self.dynamodb.itertuples())},
             {"#": 6, "check": "Active alarms", "result": ", ".join(self.active_alarms["alarm"]) if len(
                 self.active_alarms) else "none"},
+            {"#": 7, "check": "Alert subscriptions (SNS)", "result": self._subs_line()},
         ])
+
+    def _subs_line(self) -> str:
+        s = self.subscriptions
+        if s is None or s.empty:
+            return "not audited"
+        bad = s[s["finding"] != "ok"]
+        return "ok" if bad.empty else "; ".join(f"{r.topic or 'SNS'}: {r.finding}" for r in bad.head(3).itertuples())
 
     def summary(self) -> dict:
         return {"health": self.health["overallStatus"], "avg_response_s": self.avg_response_s,
@@ -182,6 +223,8 @@ def daily(source=None, environment="demo", end="today", files_path="", evidence_
     day = TimeWindow(end_ts - pd.Timedelta(days=1), end_ts)
     health, _, _ = _live_checks(environment, history_path, now) if source != "files" else (
         {"overallStatus": "unknown", "checks": {}}, [], "")
+    health.pop("_retention_error", None)
+    subscriptions = health.pop("_sns", None)
     alb = {"LoadBalancer": r.alb}
     rt = src.metrics([MetricQuery("AWS/ApplicationELB", "TargetResponseTime", alb, "Average", 86400, label="rt")],
                      day)["rt"].dropna()
@@ -217,4 +260,4 @@ def daily(source=None, environment="demo", end="today", files_path="", evidence_
     if evidence_dir:
         src.save_bundle(evidence_dir)
     return DailyOps(day, health, float(rt.iloc[0]) if len(rt) else float("nan"), errors, breakdown, new,
-                    pd.DataFrame(ddb), active.reset_index(drop=True), src)
+                    pd.DataFrame(ddb), active.reset_index(drop=True), src, subscriptions=subscriptions)

@@ -22,6 +22,7 @@ READ_ONLY_ACTIONS = {
     "logs": ["FilterLogEvents", "StartQuery", "GetQueryResults", "StopQuery", "DescribeLogGroups"],
     # the health checks
     "dynamodb": ["DescribeTable"], "cognito-idp": ["DescribeUserPool"], "s3": ["ListBucket"],
+    "sns": ["ListTopics", "ListSubscriptionsByTopic"],  # who receives the alerts (the health report's audit)
     "lambda": ["GetFunctionConfiguration"],  # not GetFunction: that one grants a code download URL
 }
 
