@@ -257,6 +257,40 @@ class DashboardView:
     empty: list
     quiet: list = field(default_factory=list)
     error: str | None = None
+    corrections: list = field(default_factory=list)  # for empty metrics: why, and the query that has data
+
+    def correction_table(self) -> pd.DataFrame:
+        return pd.DataFrame([{k: v for k, v in c.items() if k != "series"} for c in self.corrections],
+                            columns=["widget", "metric", "why", "corrected query", "metrics matched"])
+
+    def correction_figure(self) -> go.Figure | None:
+        if not self.corrections:
+            return None
+        fig = go.Figure()
+        for c in self.corrections:
+            s = c["series"]
+            fig.add_trace(go.Scatter(x=s.index, y=s.to_numpy(), name=c["metric"], mode="lines"))
+        fig.update_layout(title=html.escape(f"{self.name}: the empty widgets' metrics, queried as published"),
+                          height=320, margin=dict(l=40, r=20, t=50, b=40), legend=dict(orientation="h"))
+        return fig
+
+
+def correct(q: MetricQuery, source, window) -> dict | None:
+    """Why a widget metric matches nothing and the query that does: the same metric with any dimensions
+    (CloudWatch matches dimensions exactly, so a metric published with dimensions is invisible to a query
+    without them). The correction is a SEARCH expression, drawn here as the sum of the metrics it finds."""
+    found = source.list_metrics(q.namespace, q.metric, None)
+    found = [m for m in found if m.dimensions]
+    if not found:
+        return None
+    keys = sorted({k for m in found for k, _ in m.dimensions})
+    search = (f"SEARCH('{{{q.namespace},{','.join(keys)}}} MetricName=\"{q.metric}\"', '{q.stat}', {q.period})")
+    qs = [m.query(q.stat, q.period, label=f"c{i}") for i, m in enumerate(found)]
+    df = source.metrics(qs, window)
+    series = df.sum(axis=1, min_count=1) if q.stat in ("Sum", "SampleCount") else df.mean(axis=1)
+    return {"metric": q.metric, "why": f"published with dimensions {', '.join(keys)}; a query without them "
+                                       "matches no metric (CloudWatch matches dimensions exactly)",
+            "corrected query": search, "metrics matched": len(found), "series": series}
 
 
 def render_folder(folder: Path | str, source, window) -> list[DashboardView]:
@@ -269,7 +303,7 @@ def render_folder(folder: Path | str, source, window) -> list[DashboardView]:
             out.append(DashboardView(path.stem, [], None, pd.DataFrame(), [], [], str(e)))
             continue
         data = fetch(ws, source, window)
-        empty, quiet = [], []
+        empty, quiet, corrections = [], [], []
         for w in ws:
             for m in w.metrics:
                 q = m.query
@@ -277,6 +311,14 @@ def render_folder(folder: Path | str, source, window) -> list[DashboardView]:
                     continue
                 name = q.label.split(":", 2)[2]
                 exists = source.list_metrics(q.namespace, q.metric, dict(q.dimensions))
-                (quiet if exists else empty).append(name)
-        out.append(DashboardView(path.stem, ws, figure(ws, data, path.stem, window), query_table(ws), empty, quiet))
+                if exists:
+                    quiet.append(name)
+                    continue
+                fix = correct(q, source, window)
+                if fix is not None:
+                    corrections.append({"widget": w.title, **fix})
+                else:
+                    empty.append(name)
+        out.append(DashboardView(path.stem, ws, figure(ws, data, path.stem, window), query_table(ws), empty, quiet,
+                                 None, corrections))
     return out

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from rtanalytics.catalog import Catalog, catalog
@@ -57,3 +59,35 @@ def test_unknown_field_is_named(tmp_path):
     cat = _write(tmp_path, "environments.yaml", "environments:\n  prod:\n    regoin: us-west-1\n")
     with pytest.raises(CatalogError, match="regoin: unknown field"):
         cat.environments
+
+
+def test_bucket_and_user_pool_come_from_amplify_outputs(tmp_path, monkeypatch):
+    import shutil
+
+    import yaml
+
+    from rtanalytics.catalog import _CACHE, catalog
+    from rtanalytics.errors import CatalogError
+
+    from .conftest import ROOT
+
+    params = tmp_path / "parameters"
+    shutil.copytree(ROOT / "parameters", params)
+    (tmp_path / "amplify_outputs.json").write_text(json.dumps({
+        "auth": {"user_pool_id": "us-west-1_AbC123", "aws_region": "us-west-1"},
+        "storage": {"bucket_name": "amplify-realtechee-gen2-storage-1a2b3c", "aws_region": "us-west-1"}}))
+    envs = yaml.safe_load((params / "environments.yaml").read_text())
+    envs["environments"]["production"]["amplify_outputs"] = "../amplify_outputs.json"
+    (params / "environments.yaml").write_text(yaml.safe_dump(envs))
+    monkeypatch.setenv("RTANALYTICS_PARAMETERS", str(params))
+    _CACHE.clear()
+    try:
+        r = catalog().environment("production").resources
+        assert (r.s3_bucket, r.user_pool_id) == ("amplify-realtechee-gen2-storage-1a2b3c", "us-west-1_AbC123")
+        envs["environments"]["production"]["amplify_outputs"] = "../nope.json"
+        (params / "environments.yaml").write_text(yaml.safe_dump(envs))
+        _CACHE.clear()
+        with pytest.raises(CatalogError, match="environments.production.amplify_outputs"):
+            catalog().environment("production")
+    finally:
+        _CACHE.clear()

@@ -68,7 +68,7 @@ def test_demo_and_its_evidence_bundle(name, w, tmp_path):
     rep = call(name, w, tmp_path, evidence_dir=str(bundle))
     st = check_honest(rep)
     if w in ("24h", "7d"):  # what the demo can answer completely, it answers ok
-        want = {"kpis": "ok", "slo": "ok", "alarms": "ok", "weekly-performance": "ok", "dashboards": "partial",
+        want = {"kpis": "ok", "slo": "ok", "alarms": "ok", "weekly-performance": "ok", "dashboards": "ok",
                 "capacity": "no-data" if w == "24h" else "partial"}.get(name, st)
         assert st == want, rep.all_notes()
     again = call(name, w, tmp_path, source="files", files_path=str(bundle))

@@ -281,6 +281,11 @@ NOTEBOOKS = {
                  "files_path=files_path, evidence_dir=evidence_dir)\nprint(report.headline)"),
         ("code", "for v in report.views:\n    v.figure.show() if v.figure is not None else print(v.name, 'could not "
                  "be read:', v.error)"),
+        ("md", "## Widgets empty as written, and the query that has their data\n\nCloudWatch matches dimensions "
+               "exactly: a metric published with dimensions is invisible to a widget that names none. The JSON is "
+               "kept as given; beside it, why it is empty and the corrected query, drawn."),
+        ("code", "report.corrections()"),
+        ("code", "for v in report.views:\n    if v.corrections:\n        v.correction_figure().show()"),
         ("md", "## The queries behind the widgets"),
         ("code", "report.queries()"),
         ("md", "## Widgets without data\n\nA metric the source does not have (for example a custom metric queried "

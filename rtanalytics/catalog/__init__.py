@@ -36,7 +36,11 @@ class Catalog:
         envs = self.environments
         if name not in envs:
             raise ParameterError("environment", f"unknown environment {name!r}", ", ".join(sorted(envs)))
-        return envs[name]
+        try:
+            return envs[name].with_amplify_outputs(self.root)
+        except ValueError as e:
+            raise CatalogError(str(self.root / "environments.yaml"), f"environments.{name}.amplify_outputs",
+                               str(e).split(": ", 1)[-1]) from None
 
     @cached_property
     def kpis(self) -> dict[str, Kpi]:

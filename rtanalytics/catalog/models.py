@@ -58,6 +58,27 @@ class Environment(Strict):
     scenario: str | None = "default"
     resources: Resources = Resources()
     notifications: Notifications = Notifications()
+    amplify_outputs: str | None = Field(None, description="path of the app's amplify_outputs.json (relative to "
+                                        "parameters/): s3_bucket and user_pool_id are read from it")
+
+    def with_amplify_outputs(self, root) -> "Environment":
+        """``s3_bucket`` and ``user_pool_id`` filled from ``amplify_outputs.json`` (``storage.bucket_name``,
+        ``auth.user_pool_id``, as the seed's scripts read them) where the environment leaves them empty."""
+        import json
+        from pathlib import Path
+
+        if not self.amplify_outputs:
+            return self
+        path = Path(self.amplify_outputs)
+        path = path if path.is_absolute() else Path(root) / path
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError) as e:
+            raise ValueError(f"amplify_outputs: cannot read {path}: {e}") from None
+        got = {"s3_bucket": (data.get("storage") or {}).get("bucket_name"),
+               "user_pool_id": (data.get("auth") or {}).get("user_pool_id")}
+        upd = {k: v for k, v in got.items() if v and getattr(self.resources, k) is None}
+        return self.model_copy(update={"resources": self.resources.model_copy(update=upd)}) if upd else self
 
     @model_validator(mode="before")
     @classmethod

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -17,7 +17,11 @@ class DashboardsReport(ReportResult):
     window: TimeWindow
     views: list
     src: RecordingSource | None = None
-    notes: list = field(default_factory=list)
+
+    @property
+    def notes(self) -> list[str]:
+        return [f"dashboard {v.name}, widget {c['widget']}: {c['metric']} is empty as written — {c['why']}; "
+                f"corrected: {c['corrected query']}" for v in self.views for c in v.corrections]
 
     @property
     def headline(self) -> str:
@@ -36,6 +40,14 @@ class DashboardsReport(ReportResult):
     def queries(self) -> pd.DataFrame:
         frames = [v.queries.assign(dashboard=v.name) for v in self.views if len(v.queries)]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def corrections(self):
+        """Widgets empty as written, why, and the query that has the data (drawn below)."""
+        frames = [v.correction_table().assign(dashboard=v.name) for v in self.views if v.corrections]
+        if not frames:
+            print("Every widget's metrics match what CloudWatch has.")
+            return None
+        return pd.concat(frames, ignore_index=True).style.format(escape="html").hide(axis="index")
 
     def empty_table(self):
         rows = [{"dashboard": v.name, "metric without data": e} for v in self.views for e in v.empty]
