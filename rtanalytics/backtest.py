@@ -192,7 +192,7 @@ def off_hours(index: pd.DatetimeIndex, bh: "BusinessHours") -> np.ndarray:
     vectorised."""
     local = pd.DatetimeIndex(index).tz_convert(bh.timezone)
     hhmm = local.strftime("%H:%M")
-    inside = np.isin(local.weekday, bh.weekdays) & (hhmm >= bh.start) & (hhmm < bh.end)
+    inside = np.isin(local.day_of_week, bh.weekdays) & (hhmm >= bh.start) & (hhmm < bh.end)
     return ~np.asarray(inside)
 
 
