@@ -89,3 +89,22 @@ def test_forecasts_admit_what_they_do_not_know():
     zeros = pd.Series(0.0, index=idx3, name="z")
     with pytest.raises(ValueError, match="no non-zero value"):
         C.backtest(zeros, "7d")
+
+
+def test_business_metrics_funnel_target_and_quote_sizes(demo):
+    """The seed's business metrics: requests against 100/day, the funnel requests -> quotes -> projects as ratios
+    of sums, quote sizes in the collector's buckets, users; checked against the demo's own raw counts."""
+    from rtanalytics.business import business
+    from rtanalytics.timewindow import TimeWindow
+
+    w = TimeWindow.parse("2026-11-13", "2026-11-20")
+    b = business(demo, w)
+    assert list(b.quote_sizes["range"]) == ["under 5k", "5k–25k", "25k–100k", "100k and over"]
+    m0, m1 = int(w.start.timestamp()) // 60, int(w.end.timestamp()) // 60
+    raw_req = sum(demo.raw_range(k, m0, m1)["k"].sum() for k in demo.by_key if k.startswith("biz.requests."))
+    assert b.totals["RequestsSubmitted"] == raw_req
+    assert b.totals["quote_rate"] == pytest.approx(b.totals["QuotesGenerated"] / raw_req)
+    assert b.daily["request_target_met"].dtype == bool and b.totals["days"] == 7
+    assert b.quote_sizes["quotes"].sum() == b.totals["QuotesGenerated"]
+    assert b.quote_sizes.set_index("quote size").loc["Medium", "share"] > 0.4  # lognormal median 15k
+    assert not b.missing

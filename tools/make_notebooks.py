@@ -256,6 +256,12 @@ NOTEBOOKS = {
         ("code", "report.dynamodb"),
         ("md", "## Business growth"),
         ("code", "report.business"),
+        ("md", "## The funnel, day by day\n\nRequests submitted (the dashboard's target: 100 a day), quotes and "
+               "projects completed, the conversion rates between them, users and the average quote."),
+        ("code", "report.funnel()"),
+        ("md", "Quote sizes (the seed's categories: under 5k, 5k–25k, 25k–100k, 100k and over) and user actions:"),
+        ("code", "report.biz.quote_sizes if report.biz is not None else None"),
+        ("code", "report.biz.actions if report.biz is not None else None"),
         ("md", "## Core Web Vitals (p75 per page)\n\nGood / poor thresholds: LCP 2.5 s / 4 s, FID 100 ms / 300 ms, "
                "CLS 0.1 / 0.25."),
         ("code", "report.vitals"),
@@ -351,6 +357,10 @@ NOTEBOOKS = {
         ("code", "ops.dynamodb"),
         ("md", "## Active alarms"),
         ("code", "ops.active_alarms"),
+        ("md", "## Business (24h)\n\nNew requests against the target of 100 a day, the funnel requests → quotes → "
+               "projects, quote sizes and users."),
+        ("code", "ops.biz.daily if ops.biz is not None else None"),
+        ("code", "ops.biz.quote_sizes if ops.biz is not None else None"),
         ("code", "ops.publish()"),
     ],
     "explore": [

@@ -201,6 +201,7 @@ class WeeklyReport(ReportResult):
     vitals: pd.DataFrame
     src: RecordingSource | None = None
     notes: list = field(default_factory=list)
+    biz: object = None  # rtanalytics.business.Business: the funnel, the request target, quote sizes, users
 
     def gaps(self) -> list[str]:
         out = []
@@ -217,6 +218,8 @@ class WeeklyReport(ReportResult):
             out.append("business metrics: none found in RealTechee/Business")
         if self.vitals.empty or (self.vitals["rating"] == "no data").all():
             out.append("Core Web Vitals: no RealTechee/Performance data for the week")
+        if self.biz is not None and self.biz.missing:
+            out.append("business metrics not in this source: " + ", ".join(self.biz.missing))
         return out
 
     def has_data(self) -> bool:
@@ -236,7 +239,22 @@ class WeeklyReport(ReportResult):
                "response_trend_pct_per_day": self.response_trend_pct_per_day,
                "vitals_poor": int((self.vitals["rating"] == "poor").sum()),
                "vitals_good": int((self.vitals["rating"] == "good").sum())}
+        if self.biz is not None:
+            out |= self.biz.summary()
         return out
+
+    def funnel(self):
+        """Per day: requests (target 100/day), quotes, projects and the conversion rates; users and quotes."""
+        if self.biz is None or self.biz.daily.empty:
+            print("No business metrics in this source.")
+            return None
+        d = self.biz.daily.copy()
+        d.index = d.index.strftime("%a %Y-%m-%d")
+        fmt = {c: "{:,.0f}" for c in d.columns if c in ("RequestsSubmitted", "QuotesGenerated", "ProjectsCompleted",
+                                                       "UserLogins", "UserActions")}
+        fmt |= {"quote_rate": "{:.1%}", "project_rate": "{:.1%}", "AverageQuoteValue": "{:,.0f}",
+                "ActiveSessions.Average": "{:,.1f}", "ActiveSessions.Maximum": "{:,.0f}"}
+        return d.style.format({k: v for k, v in fmt.items() if k in d.columns}, na_rep="—", escape="html")
 
 
 def weekly(source=None, environment="demo", end="today", files_path="", evidence_dir="", now=None) -> WeeklyReport:
@@ -294,8 +312,12 @@ def weekly(source=None, environment="demo", end="today", files_path="", evidence
             val = float(v.iloc[0]) if len(v) else np.nan
             vit.append({"page": dict(m.dimensions).get("Page"), "metric": metric, "p75": val, "unit": unit,
                         "good_at_most": good, "poor_above": poor, "rating": rating(val, good, poor)})
+    from ..business import business
+
+    biz_obj = business(src, week)  # before the bundle is saved: everything read is in the evidence
     if evidence_dir:
         src.save_bundle(evidence_dir)
     return WeeklyReport(week, daily, trend, vol, pd.DataFrame(ddb), pd.DataFrame(biz, columns=[
         "metric", "by", "this_week", "previous_week", "growth_pct"]), pd.DataFrame(vit, columns=[
-            "page", "metric", "p75", "unit", "good_at_most", "poor_above", "rating"]), src)
+            "page", "metric", "p75", "unit", "good_at_most", "poor_above", "rating"]), src,
+        biz=biz_obj)

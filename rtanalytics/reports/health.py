@@ -172,6 +172,7 @@ class DailyOps(ReportResult):
     src: RecordingSource | None = None
     notes: list = field(default_factory=list)
     subscriptions: pd.DataFrame | None = None
+    biz: object = None  # rtanalytics.business.Business for the day
 
     def gaps(self) -> list[str]:
         out = [f"health check {k}: unknown — {v.get('error', 'no answer')}"
@@ -189,13 +190,27 @@ class DailyOps(ReportResult):
             {"#": 1, "check": "System health", "result": h["overallStatus"] + (f" ({', '.join(bad)})" if bad else "")},
             {"#": 2, "check": "Average response time (24h)", "result": f"{self.avg_response_s:.3f} s"},
             {"#": 3, "check": "Errors in logs (24h)", "result": f"{self.errors_24h}"},
-            {"#": 4, "check": "New requests (24h)", "result": f"{self.new_requests:.0f}"},
+            {"#": 4, "check": "New requests (24h)", "result": self._requests_line()},
             {"#": 5, "check": "DynamoDB capacity (peak read units/s)", "result": ", ".join(
                 f"{r.table} {r.peak_read_units_per_s:.2f}" for r in self.dynamodb.itertuples())},
             {"#": 6, "check": "Active alarms", "result": ", ".join(self.active_alarms["alarm"]) if len(
                 self.active_alarms) else "none"},
             {"#": 7, "check": "Alert subscriptions (SNS)", "result": self._subs_line()},
         ])
+
+    def _requests_line(self) -> str:
+        from ..business import REQUEST_TARGET_PER_DAY
+
+        n = self.new_requests
+        if n is None or not np.isfinite(n):
+            return "— (no RealTechee/Business RequestsSubmitted metric)"
+        line = f"{n:,.0f} (target {REQUEST_TARGET_PER_DAY:.0f}/day: {'met' if n >= REQUEST_TARGET_PER_DAY else 'missed'})"
+        t = self.biz.totals if self.biz is not None else {}
+        if "quote_rate" in t:
+            line += f"; funnel: {t.get('QuotesGenerated', 0):,.0f} quotes ({t['quote_rate']:.0%} of requests)"
+            if "project_rate" in t:
+                line += f", {t.get('ProjectsCompleted', 0):,.0f} projects completed"
+        return line
 
     def _subs_line(self) -> str:
         s = self.subscriptions
@@ -236,9 +251,10 @@ def daily(source=None, environment="demo", end="today", files_path="", evidence_
     breakdown = (logs.groupby("error.name").size().rename("errors").reset_index().sort_values("errors",
                  ascending=False) if errors and "error.name" in logs else pd.DataFrame(columns=["error.name",
                                                                                               "errors"]))
-    req = src.list_metrics("RealTechee/Business", "RequestsSubmitted")
-    new = float(src.metrics([m.query("Sum", 86400, label=f"r{i}") for i, m in enumerate(req)], day).sum().sum()) \
-        if req else 0.0
+    from ..business import business
+
+    biz = business(src, day, 86400)
+    new = biz.totals.get("RequestsSubmitted", float("nan"))  # no such metric: unknown, not 0 requests
     ddb = []
     for t in r.tables:
         q = MetricQuery("AWS/DynamoDB", "ConsumedReadCapacityUnits", {"TableName": f"{t}-{r.table_suffix}"}, "Sum",
@@ -260,4 +276,4 @@ def daily(source=None, environment="demo", end="today", files_path="", evidence_
     if evidence_dir:
         src.save_bundle(evidence_dir)
     return DailyOps(day, health, float(rt.iloc[0]) if len(rt) else float("nan"), errors, breakdown, new,
-                    pd.DataFrame(ddb), active.reset_index(drop=True), src, subscriptions=subscriptions)
+                    pd.DataFrame(ddb), active.reset_index(drop=True), src, subscriptions=subscriptions, biz=biz)

@@ -67,7 +67,9 @@ def _d(**kw) -> tuple[tuple[str, str], ...]:
 
 PAGES = {"/": 0.35, "/products": 0.2, "/projects": 0.2, "/contact": 0.1, "/about": 0.1, "/admin": 0.05}
 LEAD_SOURCES = {"Website": 0.4, "Referral": 0.2, "Google": 0.2, "Facebook": 0.1, "Direct": 0.1}
-QUOTE_VALUES = {"Small": 0.35, "Medium": 0.4, "Large": 0.2, "Enterprise": 0.05}
+# quote sizes as the seed's categorizeQuoteValue buckets them (<5k, 5k-25k, 25k-100k, >=100k), in the shares the
+# amounts' own distribution gives (AverageQuoteValue: lognormal, median 15k, sigma 1): P(<5k)=0.136, ...
+QUOTE_VALUES = {"Small": 0.136, "Medium": 0.559, "Large": 0.276, "Enterprise": 0.029}
 ACTIONS = {"view_property": 3.0, "submit_request": 0.1, "upload_document": 0.3, "view_quote": 0.6,
            "update_profile": 0.2}
 DDB_OPS = {"GetItem": (0.45, 4.0), "Query": (0.3, 8.0), "Scan": (0.03, 35.0), "PutItem": (0.12, 6.0),
