@@ -156,3 +156,19 @@ def test_incident_report_on_any_metrics_from_a_folder(tmp_path):
     assert any("no data for the same time last week" in n for n in r.notes)
     assert set(r.metrics.columns) == {"queue_depth", "checkout_latency"}
     assert (r.episodes["series"] == "checkout_latency").any()
+
+
+def test_a_bare_list_of_results_and_a_console_style_wide_csv(tmp_path):
+    """`aws cloudwatch get-metric-data --query MetricDataResults` prints a bare list; a graph's CSV download is a
+    time column and one column per metric label."""
+    (tmp_path / "results.json").write_text(json.dumps([
+        {"Id": "m1", "Label": "CPUUtilization", "Timestamps": ["2026-11-11T18:05:00+00:00", "2026-11-11T18:00:00+00:00"],
+         "Values": [2.0, 1.0], "StatusCode": "Complete"}]))
+    pd.DataFrame({"Label": ["2026-11-11 18:00:00", "2026-11-11 18:05:00"], "NetworkIn i-0abc": [10.0, 11.0],
+                  "NetworkOut i-0abc": [5.0, None]}).to_csv(tmp_path / "graph.csv", index=False)
+    src = FilesSource(tmp_path)
+    df = src.metrics([MetricQuery("AWS/EC2", "CPUUtilization", {}, "Average", 300, label="cpu"),
+                      MetricQuery("files", "NetworkOut i-0abc", {}, "Average", 300, label="out")], W)
+    assert df["cpu"].iloc[:2].tolist() == [1.0, 2.0]
+    assert df["out"].iloc[0] == 5.0 and np.isnan(df["out"].iloc[1])  # an empty cell stays missing
+    assert {m.metric for m in src.list_metrics("files")} >= {"NetworkIn i-0abc", "NetworkOut i-0abc"}

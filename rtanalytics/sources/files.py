@@ -96,6 +96,9 @@ class FilesSource:
                 data = json.loads(f.read_text())
             except ValueError as e:
                 raise SourceError(f"files source: {f.name} is not JSON ({e})") from None
+            if isinstance(data, list) and data and all(isinstance(r, dict) and "Timestamps" in r for r in data):
+                data = {"MetricDataResults": [dict(r, Id=r.get("Id") or r.get("Label") or f"{f.stem}{i}")
+                                              for i, r in enumerate(data)]}  # --query MetricDataResults
             if isinstance(data, dict) and "MetricDataResults" in data:
                 for r in data["MetricDataResults"]:
                     s = pd.Series(np.asarray(r.get("Values", []), dtype="float64"),
