@@ -205,8 +205,8 @@ def figure(widgets: list[Widget], data: pd.DataFrame, title: str = "", window=No
             s = data[m.query.label] if m.query.label in data else pd.Series(dtype=float)
             name = m.query.label.split(":", 2)[2]
             if s.notna().sum() == 0:
-                empty.append(f"{name}: no data (no metric matches {m.query.namespace}/{m.query.metric} with "
-                             f"{dict(m.query.dimensions) or 'no dimensions'})")
+                empty.append(f"{name}: no datapoints in the window ({m.query.namespace}/{m.query.metric} with "
+                             f"{dict(m.query.dimensions) or 'no dimensions'}; see the table below for why)")
                 continue
             color = m.options.get("color")
             if view == "singleValue":
