@@ -130,3 +130,20 @@ def test_signature_counts_over_time(demo):
     during = c.loc[(c.index >= d["start"].floor("5min")) & (c.index < d["end"]), top].sum()
     assert during == r.signatures.iloc[0]["during"] and c[top].sum() >= during
     assert len(r.signature_figure().data) == len(c.columns)
+
+
+def test_the_incident_report_reruns_from_its_evidence_to_the_same_postmortem(tmp_path):
+    """Everything the report reads (metrics, logs, Logs Insights counts, alarm history, events, health-check
+    results, ground truth) goes through the recording source: the bundle alone gives the same timeline and a
+    byte-identical postmortem.md."""
+    bundle = tmp_path / "evidence"
+    a = incident.run(now=NOW, evidence_dir=str(bundle))
+    b = incident.run(source="files", files_path=str(bundle), now=NOW)
+    assert (a.incident.start, a.incident.end) == (b.incident.start, b.incident.end)
+    pd.testing.assert_frame_equal(a.timeline.reset_index(drop=True), b.timeline.reset_index(drop=True),
+                                  check_dtype=False)
+    assert (a.timeline["kind"] == "health-check").any()
+    for name, rep in (("a", a), ("b", b)):
+        (tmp_path / name).mkdir()
+        rep.save_markdown(str(tmp_path / name))
+    assert (tmp_path / "a" / "postmortem.md").read_bytes() == (tmp_path / "b" / "postmortem.md").read_bytes()

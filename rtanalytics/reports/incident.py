@@ -101,11 +101,8 @@ def _health_events(src, window) -> pd.DataFrame:
     history store when it covers the window, else (demo) what the 5-minute checks would have recorded."""
     from .. import health as H
 
-    hist = H.read_history(H.default_history_path())
-    hist = hist[(hist["timestamp"] >= window.start) & (hist["timestamp"] < window.end)] if len(hist) else hist
-    inner = unwrap(src)
-    if hist.empty and inner.name == "demo":
-        hist = H.demo_history(inner, window)
+    hist = src.health_history(window) if hasattr(src, "health_history") else H.read_history(
+        H.default_history_path())
     rows = []
     for name, g in hist.sort_values("timestamp").groupby("check_name"):
         bad = g["status"].isin(["degraded", "unhealthy"]).to_numpy()

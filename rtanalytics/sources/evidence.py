@@ -35,6 +35,7 @@ class RecordingSource:
         self._events: list[pd.DataFrame] = []
         self._counts: list[pd.DataFrame] = []
         self._incidents: list[pd.DataFrame] = []
+        self._health: list[pd.DataFrame] = []
         self._asked: set[str] = set()  # every query identity answered, empty or not
         self.problems: list[dict] = []  # what the log, alarm-history and event side could not answer
         self.raw_logs_saved = False
@@ -99,6 +100,26 @@ class RecordingSource:
         self._incidents.append(df)
         return df
 
+    def health_history(self, window):
+        """The health checks' results in ``window`` (``timestamp, check_name, status, ...``): from the history
+        store when it covers the window, else (demo) what the 5-minute checks would have recorded; a bundle
+        answers with what it recorded. Recorded, so an incident re-runs from its evidence alone."""
+        from .. import health as H
+
+        inner = unwrap(self)
+        if hasattr(inner, "recorded_health_history"):
+            hist = inner.recorded_health_history(window)
+        else:
+            hist = H.read_history(H.default_history_path())
+            if len(hist):
+                hist = hist[(hist["timestamp"] >= window.start) & (hist["timestamp"] < window.end)]
+            if hist.empty and inner.name == "demo":
+                hist = H.demo_history(inner, window)
+        self._health.append(hist)
+        self.calls.append({"call": "health_history", "start": window.start.isoformat(),
+                           "end": window.end.isoformat(), "rows": len(hist)})
+        return hist
+
     def alarm_history(self, window, alarm_names=None):
         what = "alarm history" + (f" of {', '.join(alarm_names)}" if alarm_names else "")
         df = self._guard("alarm-history", what, window, lambda: self.inner.alarm_history(window, alarm_names),
@@ -160,6 +181,11 @@ class RecordingSource:
             put("logs.parquet", logs)
         if self._history:
             put("alarm_history.parquet", pd.concat(self._history, ignore_index=True).drop_duplicates())
+        if self._health:
+            hh = pd.concat([h for h in self._health if len(h)], ignore_index=True) if any(
+                len(h) for h in self._health) else pd.DataFrame(columns=["timestamp", "check_name", "status"])
+            hh = hh.astype({c: "string" for c in hh.columns if hh[c].dtype == object})
+            put("health_history.parquet", hh.drop_duplicates())
         if self._incidents:
             inc = pd.concat(self._incidents, ignore_index=True)
             inc = inc.astype({c: "string" for c in inc.columns if inc[c].dtype == object and c != "metrics"})

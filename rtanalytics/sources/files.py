@@ -76,6 +76,9 @@ class FilesSource:
             if man.get("source_now"):  # the recorded source's clock: retention tiers are judged as they were
                 self.now = pd.Timestamp(man["source_now"])
             self.problems += list(man.get("problems", []))  # what the recorded run could not get stays missing
+        if (p / "health_history.parquet").exists():  # the health checks' results a run used
+            self._health = pd.read_parquet(p / "health_history.parquet")
+            self.recorded_health_history = self._recorded_health
         if (p / "incidents.parquet").exists():  # ground truth recorded by the run: answered like the source did
             inc = pd.read_parquet(p / "incidents.parquet")
             if "metrics" in inc:
@@ -137,7 +140,7 @@ class FilesSource:
                 self.skipped.append(f.name)
         for f in sorted(list(p.glob("*.csv")) + [x for x in p.glob("*.parquet") if x.name not in (
                 "metrics.parquet", "logs.parquet", "alarm_history.parquet", "events.parquet", "log_counts.parquet",
-                "incidents.parquet")]):
+                "incidents.parquet", "health_history.parquet")]):
             try:
                 df = pd.read_csv(f) if f.suffix == ".csv" else pd.read_parquet(f)
             except Exception as e:  # noqa: BLE001 - name the file and go on with the others
@@ -284,6 +287,12 @@ class FilesSource:
         if df.empty:
             return pd.Series(dtype="float64", name="n")
         return df.set_index("timestamp").resample(f"{bin_s}s").size().astype("float64").rename("n")
+
+    def _recorded_health(self, window: TimeWindow) -> pd.DataFrame:
+        h = self._health
+        if "timestamp" in h and len(h):
+            h = h[(h["timestamp"] >= window.start) & (h["timestamp"] < window.end)]
+        return h.reset_index(drop=True)
 
     def _recorded_incidents(self, window: TimeWindow) -> pd.DataFrame:
         df = self._truth
