@@ -190,3 +190,42 @@ def test_insights_rows_are_typed_and_winston_parsed():
     df = insights_frame(rows)
     assert df["@timestamp"].iloc[0] == pd.Timestamp("2026-11-11T18:07:12Z") and df["n"].iloc[0] == 3
     assert df["level"].iloc[0] == "error" and df["error.name"].iloc[0] == "TypeError" and "@ptr" not in df
+
+
+def test_change_events_from_amplify_jobs_and_cloudtrail():
+    """moto implements neither Amplify nor CloudTrail LookupEvents: AWS-shaped responses via Stubber, paginated."""
+    from botocore.stub import ANY, Stubber
+
+    from rtanalytics.catalog import catalog
+    from rtanalytics.sources.aws import AwsContext
+
+    from .aws_helpers import session
+
+    env = catalog().environment("production")
+    ctx = AwsContext(session=session())
+    w = TimeWindow.parse("2026-11-11T17:00Z", "2026-11-11T20:00Z")
+    amp, ct = Stubber(ctx.client("amplify")), Stubber(ctx.client("cloudtrail"))
+    job = {"jobArn": "arn:aws:amplify:us-west-1:123456789012:apps/d200k2wsaf8th3/branches/main/jobs/0000000042",
+           "jobId": "42", "commitId": "a1b2c3d4e5f6", "commitMessage": "Fix <script>quote</script> totals",
+           "commitTime": pd.Timestamp("2026-11-11T18:00Z").to_pydatetime(),
+           "startTime": pd.Timestamp("2026-11-11T18:02Z").to_pydatetime(), "status": "SUCCEED",
+           "endTime": pd.Timestamp("2026-11-11T18:09Z").to_pydatetime(), "jobType": "RELEASE"}
+    old = dict(job, jobId="41", startTime=pd.Timestamp("2026-11-01T10:00Z").to_pydatetime(),
+               endTime=pd.Timestamp("2026-11-01T10:07Z").to_pydatetime())
+    amp.add_response("list_jobs", {"jobSummaries": [job], "nextToken": "n"},
+                     {"appId": "d200k2wsaf8th3", "branchName": "main", "maxResults": 50})
+    amp.add_response("list_jobs", {"jobSummaries": [old]}, {"appId": "d200k2wsaf8th3", "branchName": "main",
+                                                            "maxResults": 50, "nextToken": "n"})
+    for name in cwmod.CHANGE_EVENTS:
+        events = [{"EventId": "e1", "EventName": name, "EventTime": pd.Timestamp("2026-11-11T18:15Z").to_pydatetime(),
+                   "Username": "deployer", "Resources": [{"ResourceType": "AWS::Lambda::Function",
+                                                          "ResourceName": "notification-processor"}]}] \
+            if name == "UpdateFunctionConfiguration20150331v2" else []
+        ct.add_response("lookup_events", {"Events": events}, {"LookupAttributes": [
+            {"AttributeKey": "EventName", "AttributeValue": name}], "StartTime": ANY, "EndTime": ANY, "MaxResults": 50})
+    with amp, ct:
+        df = CloudWatchSource(env, context=ctx).events(w)
+    assert list(df["kind"]) == ["deploy", "change"]  # the old job is outside the window
+    assert df.iloc[0]["start"] == pd.Timestamp("2026-11-11T18:02Z") and "job 42 succeed" in df.iloc[0]["summary"]
+    assert "notification-processor by deployer" in df.iloc[1]["summary"]
+    assert df.attrs["searched"][0].startswith("Amplify jobs of d200k2wsaf8th3/main")

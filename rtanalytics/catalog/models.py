@@ -30,6 +30,8 @@ class Resources(Strict):
     app_url: str | None = None
     graphql_url: str | None = None
     log_group: str = "/aws/amplify/RealTechee-Gen2"
+    amplify_app_id: str | None = None  # Amplify Gen2 app and branch whose deploy jobs go on the timeline
+    amplify_branch: str | None = None
 
     def table_names(self) -> list[str]:
         return [f"{t}-{self.table_suffix}" for t in self.tables]

@@ -188,6 +188,11 @@ def run(source: str | None = None, environment: str = "demo", incident_start: st
     bursts = F.log_bursts(logs, s - guard)
     alarms_h = src.alarm_history(window)
     events = src.events(window)
+    if events.empty:
+        searched = events.attrs.get("searched")
+        early_notes.append(f"no deploy or configuration change found in {'; '.join(searched)} for the window"
+                           if searched else "this source records no change events (deploys, configuration "
+                           "changes): the timeline cannot show them, which does not mean nothing changed")
     tl = F.timeline(leads, alarms_h, events, bursts, sigs, s, e)
     hc = _health_events(src, window)
     if len(hc):

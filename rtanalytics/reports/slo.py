@@ -232,6 +232,8 @@ def run(source: str | None = None, environment: str = "demo", start: str = "-30d
     period = serve_period(60, history.start, source_now(src))  # the finest CloudWatch keeps for the history
     events = src.events(TimeWindow(h_start, window.end))
     intervals = exclusion_intervals(list(exclude or []), events)
+    no_deploys = "deploys" in (exclude or []) and not (events["kind"] == "deploy").any() if len(events) else \
+        "deploys" in (exclude or [])
     slis_raw = {n: build_sli(s, cat, src, history, subs, period) for n, s in chosen.items()}
     slis = {n: S.exclude(sli, intervals) for n, sli in slis_raw.items()} if intervals else slis_raw
     now_ts = to_utc(now) if now is not None else window.end
@@ -276,6 +278,10 @@ def run(source: str | None = None, environment: str = "demo", start: str = "-30d
             notes.append(f"{n}: charted from {sli.index[0]:%Y-%m-%d %H:%M} UTC, where CloudWatch's "
                          f"{sli.period_s // 60}-minute data begins")
     notes += unsimulated
+    if no_deploys:
+        notes.append("exclude deploys: the source reported no deploy in the history"
+                     + (f" ({'; '.join(events.attrs['searched'])} searched)" if events.attrs.get("searched") else
+                        " — it may record none (a files export without events): nothing was excluded"))
     notes += [f"SLO {n}: {why}" for n, why in not_computable.items()]
     return SloReport(window, chosen, slis, table, table_raw, budgets, alerts, incidents, comparison, intervals, src,
                      notes)

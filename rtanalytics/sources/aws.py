@@ -23,6 +23,7 @@ READ_ONLY_ACTIONS = {
     # the health checks
     "dynamodb": ["DescribeTable"], "cognito-idp": ["DescribeUserPool"], "s3": ["ListBucket"],
     "sns": ["ListTopics", "ListSubscriptionsByTopic"],  # who receives the alerts (the health report's audit)
+    "amplify": ["ListJobs"], "cloudtrail": ["LookupEvents"],  # change events on the incident timeline
     "lambda": ["GetFunctionConfiguration"],  # not GetFunction: that one grants a code download URL
 }
 

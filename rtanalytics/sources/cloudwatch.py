@@ -27,13 +27,17 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AuthError, SourceError
-from ..frames import ALARM_HISTORY_COLUMNS, empty_alarm_history, empty_events, empty_logs
+from ..frames import ALARM_HISTORY_COLUMNS, EVENT_COLUMNS, empty_alarm_history, empty_events, empty_logs
 from ..queries import MetricQuery
 from ..timewindow import TimeWindow, to_utc, utcnow
 from .aws import AwsContext
 from .base import (MetricId, assemble, cloudwatch_window, grid_bounds, mark_incomplete, match_metric, problem,
                    register_source, servable)
 
+# CloudTrail events that belong on a postmortem timeline (LookupEvents takes one EventName per call)
+CHANGE_EVENTS = ["UpdateFunctionCode20150331v2", "UpdateFunctionConfiguration20150331v2", "UpdateTable",
+                 "PutMetricAlarm", "DeleteAlarms", "PutRolePolicy", "AttachRolePolicy", "DetachRolePolicy",
+                 "CreatePolicyVersion"]
 MAX_QUERIES = 500
 MAX_DATAPOINTS = 100_800
 INSIGHTS_MAX_ROWS = 10_000
@@ -365,8 +369,66 @@ class CloudWatchSource:
         return out
 
     def events(self, window: TimeWindow) -> pd.DataFrame:
-        """CloudWatch has no deploy events; alarm state changes come from :meth:`alarm_history`."""
-        return empty_events()
+        """The changes a postmortem needs on its timeline, from AWS's own records (alarm state changes come
+        from :meth:`alarm_history`):
+
+        * Amplify Gen2 deploys: ListJobs for the environment's ``amplify_app_id`` and ``amplify_branch``
+          (paginated; each job's start, end, status and commit message) — kind ``deploy``;
+        * CloudTrail LookupEvents (paginated, one call per event name, the only filter the API takes) for the
+          changes that matter: Lambda code and configuration, DynamoDB tables, alarms, IAM policies — kind
+          ``change``.
+
+        ``df.attrs["searched"]`` says what was searched, so a report can say "no change found in ..." rather
+        than show an empty timeline as if nothing changed."""
+        rows, searched = [], []
+        r = self.environment.resources
+        if r.amplify_app_id and r.amplify_branch:
+            searched.append(f"Amplify jobs of {r.amplify_app_id}/{r.amplify_branch}")
+            token = None
+            while True:
+                resp = self.aws.call("amplify", "list_jobs", appId=r.amplify_app_id, branchName=r.amplify_branch,
+                                     maxResults=50, **({"nextToken": token} if token else {}))
+                for j in resp.get("jobSummaries", []):
+                    st = pd.Timestamp(j.get("startTime"))
+                    st = st.tz_localize("UTC") if st.tzinfo is None else st.tz_convert("UTC")
+                    if st >= window.end:
+                        continue
+                    en = pd.Timestamp(j["endTime"]) if j.get("endTime") else pd.NaT
+                    if pd.notna(en):
+                        en = en.tz_localize("UTC") if en.tzinfo is None else en.tz_convert("UTC")
+                    if pd.notna(en) and en < window.start:
+                        continue
+                    rows.append({"start": st, "end": en, "kind": "deploy", "source": "amplify",
+                                 "severity": "warning" if j.get("status") in ("FAILED", "CANCELLED") else "info",
+                                 "summary": f"Amplify {j.get('jobType', 'RELEASE').lower()} job {j.get('jobId')} "
+                                            f"{j.get('status', '').lower()}: commit {str(j.get('commitId', ''))[:8]} "
+                                            f"{str(j.get('commitMessage', ''))[:120]}"})
+                token = resp.get("nextToken")
+                if not token:
+                    break
+        searched.append("CloudTrail " + ", ".join(CHANGE_EVENTS))
+        for name in CHANGE_EVENTS:
+            token = None
+            while True:
+                resp = self.aws.call("cloudtrail", "lookup_events", LookupAttributes=[
+                    {"AttributeKey": "EventName", "AttributeValue": name}], StartTime=window.start.to_pydatetime(),
+                    EndTime=window.end.to_pydatetime(), MaxResults=50, **({"NextToken": token} if token else {}))
+                for e in resp.get("Events", []):
+                    t = pd.Timestamp(e["EventTime"])
+                    t = t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+                    res = ", ".join(x.get("ResourceName", "") for x in e.get("Resources", [])[:3]) or "?"
+                    rows.append({"start": t, "end": pd.NaT, "kind": "change", "source": "cloudtrail",
+                                 "severity": "info", "summary": f"{name} on {res} by {e.get('Username', '?')}"})
+                token = resp.get("NextToken")
+                if not token:
+                    break
+        df = pd.DataFrame(rows, columns=EVENT_COLUMNS) if rows else empty_events()
+        if rows:
+            df["start"] = pd.to_datetime(df["start"], utc=True)
+            df["end"] = pd.to_datetime(df["end"], utc=True)
+            df = df.sort_values("start", kind="stable").reset_index(drop=True)
+        df.attrs["searched"] = searched
+        return df
 
 
 def _with_inputs(sendable: list[MetricQuery], queries: Sequence[MetricQuery]) -> list[MetricQuery]:
