@@ -488,3 +488,34 @@ def test_short_windows_that_crashed_now_say_what_they_lack(name, params):
     assert rep.status in ("ok", "partial", "no-data")
     if rep.status != "ok":
         assert rep.all_notes()
+
+
+def test_change_events_are_cached_per_settled_day(tmp_path):
+    class Counting:
+        name = "fake"
+        now = pd.Timestamp(NOW)
+
+        def __init__(self):
+            self.calls = 0
+
+        def events(self, window):
+            self.calls += 1
+            df = pd.DataFrame({"start": pd.to_datetime(["2026-11-10T12:00Z", "2026-11-19T23:00Z"], utc=True),
+                               "end": pd.to_datetime([None, None], utc=True), "kind": ["deploy", "change"],
+                               "source": ["amplify", "cloudtrail"], "severity": ["info", "info"],
+                               "summary": ["job 1", "UpdateTable on Requests"]})
+            df = df[(df["start"] >= window.start) & (df["start"] < window.end)].reset_index(drop=True)
+            df.attrs["searched"] = ["Amplify jobs of app/main"]
+            return df
+
+    inner = Counting()
+    c = CachedSource(inner, cache_dir=tmp_path, now=NOW, key="k")
+    old = TimeWindow.parse("2026-11-09", "2026-11-12")
+    first = c.events(old)
+    again = CachedSource(inner, cache_dir=tmp_path, now=NOW, key="k").events(old)
+    assert inner.calls == 1 and list(again["summary"]) == list(first["summary"]) == ["job 1"]
+    assert again.attrs["searched"] == ["Amplify jobs of app/main"]
+    recent = TimeWindow.parse("2026-11-19", "2026-11-20")  # younger than the settle horizon: asked again
+    c.events(recent)
+    c.events(recent)
+    assert inner.calls == 3

@@ -155,6 +155,54 @@ class CachedSource:
         out.attrs["incomplete"] = incomplete
         return out
 
+    def events(self, window: TimeWindow) -> pd.DataFrame:
+        """Change events (deploys, CloudTrail changes), cached per whole UTC day once the day is older than the
+        settle horizon: a re-run over the past makes no ListJobs/LookupEvents calls. A fetch that failed raised
+        before anything was stored, so nothing incomplete is cached."""
+        now = self._now()
+        settled = now - self.settle
+        days = pd.date_range(window.start.floor("D"), window.end.ceil("D"), freq="D", inclusive="left")
+        folder = self.dir / self.key / "events"
+        cached, missing = [], False
+        for d in days:
+            if d + pd.Timedelta(days=1) > settled:
+                missing = True
+                break
+            f = folder / f"{d:%Y-%m-%d}.parquet"
+            try:
+                cached.append(pd.read_parquet(f))
+                self.stats.hits += 1
+            except Exception:  # absent or unreadable: a miss
+                missing = True
+                break
+        if not missing:
+            df = pd.concat(cached, ignore_index=True) if cached else self.inner.events(window).iloc[0:0]
+            searched = sorted({x for c in cached for x in c.attrs.get("searched", [])})
+        else:
+            self.stats.misses += 1
+            whole = TimeWindow(days[0], days[-1] + pd.Timedelta(days=1))
+            df = self.inner.events(whole)
+            searched = list(df.attrs.get("searched", []))
+            folder.mkdir(parents=True, exist_ok=True)
+            for d in days:
+                if d + pd.Timedelta(days=1) > settled:
+                    continue
+                part = df[(df["start"] >= d) & (df["start"] < d + pd.Timedelta(days=1))].reset_index(drop=True)
+                part.attrs["searched"] = searched
+                fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".parquet", dir=folder)
+                os.close(fd)
+                try:
+                    part.to_parquet(tmp, index=False)
+                    os.replace(tmp, folder / f"{d:%Y-%m-%d}.parquet")
+                except BaseException:
+                    if os.path.exists(tmp):
+                        os.unlink(tmp)
+                    raise
+        out = df[(df["start"] < window.end) & (df["end"].fillna(df["start"]) >= window.start)].reset_index(drop=True) \
+            if len(df) else df
+        out.attrs["searched"] = searched
+        return out
+
     def drop(self, queries: Sequence[MetricQuery] | None = None, start=None, end=None) -> int:
         """Forget cached data overlapping ``[start, end)`` (all of it by default), for ``queries`` or every
         query of this source; returns the number of chunk files removed. Use it when data was backfilled
