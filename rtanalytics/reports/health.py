@@ -114,13 +114,16 @@ def run(source=None, environment="demo", start="-7d", end="now", files_path="", 
     current, groups, target = _live_checks(environment, history_path, now)
     path = history_path or H.default_history_path()
     H.append_history(path, current)
-    hist = H.read_history(path, environment)
-    hist = hist[(hist["timestamp"] >= window.start) & (hist["timestamp"] <= window.end)]
     notes = []
     inner = unwrap(src)
-    if hist["check_id"].nunique() < 12 and inner.name == "demo":
-        hist = H.demo_history(inner, window)
+    hist = src.health_history(window, path)  # recorded: a bundle re-runs the same history
+    if "environment" in hist and len(hist) and inner.name != "files":
+        hist = hist[hist["environment"] == environment]
+    if inner.name == "demo" and hist["check_id"].nunique() >= 1 and "check_id" in hist and \
+            str(hist["check_id"].iloc[0]).startswith("HC-") and len(hist) > 7 * 12:
         hist_from = "derived from the demo's metrics (what a 5-minute check would have recorded)"
+    elif inner.name == "files":
+        hist_from = "the evidence bundle"
     else:
         hist_from = f"the history store {path}"
     stats = H.history_stats(hist) if len(hist) else pd.DataFrame()

@@ -100,7 +100,7 @@ class RecordingSource:
         self._incidents.append(df)
         return df
 
-    def health_history(self, window):
+    def health_history(self, window, path=None):
         """The health checks' results in ``window`` (``timestamp, check_name, status, ...``): from the history
         store when it covers the window, else (demo) what the 5-minute checks would have recorded; a bundle
         answers with what it recorded. Recorded, so an incident re-runs from its evidence alone."""
@@ -110,11 +110,11 @@ class RecordingSource:
         if hasattr(inner, "recorded_health_history"):
             hist = inner.recorded_health_history(window)
         else:
-            hist = H.read_history(H.default_history_path())
+            hist = H.read_history(path or H.default_history_path())
             if len(hist):
-                hist = hist[(hist["timestamp"] >= window.start) & (hist["timestamp"] < window.end)]
-            if hist.empty and inner.name == "demo":
-                hist = H.demo_history(inner, window)
+                hist = hist[(hist["timestamp"] >= window.start) & (hist["timestamp"] <= window.end)]
+            if hist["check_id"].nunique() < 12 and inner.name == "demo":  # too little history: what the demo's
+                hist = H.demo_history(inner, window)                       # 5-minute checks would have recorded
         self._health.append(hist)
         self.calls.append({"call": "health_history", "start": window.start.isoformat(),
                            "end": window.end.isoformat(), "rows": len(hist)})

@@ -291,7 +291,7 @@ class FilesSource:
     def _recorded_health(self, window: TimeWindow) -> pd.DataFrame:
         h = self._health
         if "timestamp" in h and len(h):
-            h = h[(h["timestamp"] >= window.start) & (h["timestamp"] < window.end)]
+            h = h[(h["timestamp"] >= window.start) & (h["timestamp"] <= window.end)]  # a check AT the end counts
         return h.reset_index(drop=True)
 
     def _recorded_incidents(self, window: TimeWindow) -> pd.DataFrame:
