@@ -17,7 +17,8 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rtanalytics", description="Observability analytics reports for AWS services.")
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list", help="list the reports and their parameters")
-    r = sub.add_parser("run", help="run a report and publish it under outputs/")
+    r = sub.add_parser("run", help="run a report and publish it under outputs/", epilog=_reports_help(),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     r.add_argument("report", nargs="*", help="report name(s); several run in parallel kernels")
     r.add_argument("--all", action="store_true", help="run every report")
     r.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
@@ -51,6 +52,18 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _reports_help() -> str:
+    """The reports and their parameters, for ``run --help``."""
+    from .reports.registry import REPORTS
+
+    lines = ["reports and their parameters (-p NAME VALUE):"]
+    for rep in REPORTS.values():
+        lines.append(f"  {rep.name}: {rep.title}")
+        for name, f in rep.fields().items():
+            lines.append(f"      {name} (default {f.default!r})")
+    return "\n".join(lines)
+
+
 def _params(args) -> dict:
     import yaml
 
@@ -76,8 +89,11 @@ def _split_params(argv: list[str]) -> tuple[list[str], list[list[str]]]:
     while i < len(argv):
         a = argv[i]
         if a in ("-p", "--parameter"):
-            if i + 2 >= len(argv):
-                raise ParameterError(a, "needs a NAME and a VALUE", "-p NAME VALUE")
+            if i + 2 >= len(argv) or argv[i + 1].startswith("-") or argv[i + 2] in ("-p", "--parameter") or (
+                    argv[i + 2].startswith("--")):
+                # a value may start with "-" (-7d), but not be the next flag: never swallow it
+                raise ParameterError(a, f"needs a NAME and a VALUE (got {' '.join(argv[i + 1:i + 3]) or 'nothing'})",
+                                     "-p NAME VALUE, e.g. -p start -7d")
             pairs.append([argv[i + 1], argv[i + 2]])
             i += 3
         else:
@@ -157,6 +173,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.cmd == "ledger":
             from .reports.ledger import read_ledger
+            from .reports.registry import REPORTS
+
+            if args.report and args.report not in REPORTS:
+                raise ParameterError("--report", f"unknown report {args.report!r}", ", ".join(REPORTS))
 
             read_ledger(args.outputs, args.report).to_csv(sys.stdout, index=False)
             return 0

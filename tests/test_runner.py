@@ -102,3 +102,21 @@ def test_stale_staging_folders_are_discarded(outputs):
     os.utime(old, (t, t))
     assert discard_partials(outputs) == [old]
     assert not old.exists() and new.exists()
+
+
+def test_cli_help_lists_reports_and_flags_are_never_swallowed(outputs):
+    h = cli("run", "--help")
+    assert h.returncode == 0 and "weekly-performance" in h.stdout and "sweep_alarm" in h.stdout
+    r = cli("run", "kpis", "-p", "start", "--outputs", str(outputs))  # no value: --outputs is not the value
+    assert r.returncode == 2 and "needs a NAME and a VALUE" in r.stderr and not outputs.exists()
+    r = cli("ledger", "--report", "nosuch")
+    assert r.returncode == 2 and "unknown report 'nosuch'" in r.stderr
+    r = cli("cache", "drop", "--start", "whenever")
+    assert r.returncode == 2 and r.stderr.count("'now', 'today'") == 1  # the time help once, not twice
+
+
+def test_report_pages_have_a_real_title(outputs):
+    res = run_report("kpis", {"start": "-2h"}, outputs, now=NOW, progress=False)
+    page = (res.run_dir / "report.html").read_text()
+    title = page.split("<title>")[1].split("</title>")[0]
+    assert title.startswith("KPI status — demo — ") and title.endswith("UTC — ok") and "Notebook" not in title

@@ -12,7 +12,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 _REMOTE = re.compile(r"""<(?:script|link|img)[^>]+(?:src|href)\s*=\s*["'](?:https?:)?//""", re.IGNORECASE)
 
 
-def render_html(nb, banner: str = "") -> str:
+def render_html(nb, banner: str = "", title: str = "") -> str:
     """Render ``nb`` (an nbformat node) with the ``rtreport`` template: inputs and prompts hidden, nothing
     loaded from the network. ``banner`` is plain text, escaped here. The summary outputs are removed from
     ``nb`` in place (no copy of a 5 MB notebook)."""
@@ -28,7 +28,9 @@ def render_html(nb, banner: str = "") -> str:
     exp.exclude_input = True
     exp.exclude_input_prompt = True
     exp.exclude_output_prompt = True
-    body, _ = exp.from_notebook_node(nb, resources={"rt_banner": html.escape(banner)})
+    # the page's <title> names the report, environment and window (nbconvert's default is "Notebook")
+    res = {"rt_banner": html.escape(banner), "metadata": {"name": html.escape(title or banner or "rtanalytics")}}
+    body, _ = exp.from_notebook_node(nb, resources=res)
     return body
 
 

@@ -132,8 +132,10 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
             glued = read_summary(nb)
             if status == "ok" and glued and glued.get("status") in ("partial", "no-data"):
                 status = glued["status"]
+            title = (f"{report.title} — {resolved.get('environment')} — {resolved['start'][:16]} → "
+                     f"{resolved['end'][:16]} UTC — {status if not error else 'FAILED'}")
             atomic_write_text(stage / "report.html", render_html(
-                nb, banner + ("FAILED: " + error if error else status)))
+                nb, banner + ("FAILED: " + error if error else status), title))
         except Exception as e:
             status = "failed"
             error = (error + "; " if error else "") + f"rendering failed: {type(e).__name__}: {e}"
