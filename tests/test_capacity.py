@@ -60,8 +60,15 @@ def test_weekly_report_on_the_demo():
     w = weekly(now=NOW, end="2026-11-20T00:00Z")
     assert len(w.response_daily) == 7
     assert (w.response_daily["maximum_s"] >= w.response_daily["average_s"]).all()
-    assert set(w.vitals["metric"]) == {"LargestContentfulPaint", "FirstInputDelay", "CumulativeLayoutShift"}
-    assert len(w.vitals) == 18  # six pages x three vitals
+    core = w.vitals[w.vitals["kind"] == "Core Web Vital"]
+    assert set(core["metric"]) == {"LargestContentfulPaint", "InteractionToNextPaint", "CumulativeLayoutShift"}
+    assert len(core) == 18  # six pages x three Core Web Vitals (INP, not FID, since March 2024)
+    fid = w.vitals[w.vitals["metric"] == "FirstInputDelay"]
+    assert len(fid) == 6 and fid["kind"].str.startswith("legacy").all()  # shown because the data still has it
+    inp = core[core["metric"] == "InteractionToNextPaint"].iloc[0]
+    assert (inp["good_at_most"], inp["poor_above"]) == (200.0, 500.0)
+    assert {"TimeToFirstByte", "PageLoadTime"} <= set(w.vitals["metric"])
+    assert (w.vitals[w.vitals["metric"] == "PageLoadTime"]["rating"] == "—").all()
     assert set(w.business["metric"]) == {"RequestsSubmitted", "QuotesGenerated", "ProjectsCompleted"}
     v = w.volume.set_index("week")["requests"]
     assert v["this"] > 0 and v["previous"] > 0

@@ -262,8 +262,9 @@ NOTEBOOKS = {
         ("md", "Quote sizes (the seed's categories: under 5k, 5k–25k, 25k–100k, 100k and over) and user actions:"),
         ("code", "report.biz.quote_sizes if report.biz is not None else None"),
         ("code", "report.biz.actions if report.biz is not None else None"),
-        ("md", "## Core Web Vitals (p75 per page)\n\nGood / poor thresholds: LCP 2.5 s / 4 s, FID 100 ms / 300 ms, "
-               "CLS 0.1 / 0.25."),
+        ("md", "## Core Web Vitals (p75 per page)\n\nGood / poor thresholds (web.dev): LCP 2.5 s / 4 s, INP 200 ms / "
+               "500 ms, CLS 0.1 / 0.25. INP replaced FID as a Core Web Vital in March 2024; FID is listed only while "
+               "the data still has it. TTFB (800 ms / 1.8 s) and page-load time are shown beside them."),
         ("code", "report.vitals"),
         ("code", 'figs["vitals"].show()'),
         ("md", "## Where these numbers come from"),

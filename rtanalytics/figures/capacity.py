@@ -33,7 +33,7 @@ def weekly_figures(r) -> dict:
     rt = go.Figure([go.Bar(x=d["day"], y=d["average_s"], name="average"),
                     go.Scatter(x=d["day"], y=d["maximum_s"], name="maximum", mode="lines+markers")])
     rt.update_layout(title="ALB TargetResponseTime per day (s)", template="plotly_white", height=350)
-    v = r.vitals
+    v = r.vitals[r.vitals["poor_above"].notna() & r.vitals["kind"].eq("Core Web Vital")] if len(r.vitals) else r.vitals
     cw = go.Figure()
     for metric, g in v.groupby("metric"):
         cw.add_trace(go.Bar(x=g["page"], y=g["p75"] / g["poor_above"], name=metric,

@@ -179,8 +179,15 @@ HEADROOM_COLUMNS = ["resource", "peak_7d", "limit", "alert", "headroom_pct", "we
 
 
 # ------------------------------------------------------------------------------------------ weekly analysis
-CWV = {"LargestContentfulPaint": (2500.0, 4000.0, "ms"), "FirstInputDelay": (100.0, 300.0, "ms"),
-       "CumulativeLayoutShift": (0.1, 0.25, "")}
+# web.dev's thresholds (good at most, poor above, unit, kind). INP replaced FID as a Core Web Vital in March 2024:
+# FID is shown only where the data still has it. TTFB has web.dev thresholds but is not a Core Web Vital; page load
+# time has none (shown without a rating).
+CWV = {"LargestContentfulPaint": (2500.0, 4000.0, "ms", "Core Web Vital"),
+       "InteractionToNextPaint": (200.0, 500.0, "ms", "Core Web Vital"),
+       "CumulativeLayoutShift": (0.1, 0.25, "", "Core Web Vital"),
+       "FirstInputDelay": (100.0, 300.0, "ms", "legacy (replaced by INP, March 2024)"),
+       "TimeToFirstByte": (800.0, 1800.0, "ms", "other"),
+       "PageLoadTime": (float("nan"), float("nan"), "ms", "other (no standard threshold)")}
 
 
 def rating(value: float, good: float, poor: float) -> str:
@@ -305,13 +312,14 @@ def weekly(source=None, environment="demo", end="today", files_path="", evidence
             biz.append({"metric": metric, "by": label, "this_week": this, "previous_week": last,
                         "growth_pct": 100 * (this / last - 1) if last else np.nan})
     vit = []
-    for metric, (good, poor, unit) in CWV.items():
+    for metric, (good, poor, unit, kind) in CWV.items():
         for m in src.list_metrics("RealTechee/Performance", metric):
             q = m.query("p75", 604800, label="x")
             v = src.metrics([q], week)["x"].dropna()
             val = float(v.iloc[0]) if len(v) else np.nan
-            vit.append({"page": dict(m.dimensions).get("Page"), "metric": metric, "p75": val, "unit": unit,
-                        "good_at_most": good, "poor_above": poor, "rating": rating(val, good, poor)})
+            rt = rating(val, good, poor) if np.isfinite(good) else ("—" if np.isfinite(val) else "no data")
+            vit.append({"page": dict(m.dimensions).get("Page"), "metric": metric, "kind": kind, "p75": val,
+                        "unit": unit, "good_at_most": good, "poor_above": poor, "rating": rt})
     from ..business import business
 
     biz_obj = business(src, week)  # before the bundle is saved: everything read is in the evidence
@@ -319,5 +327,5 @@ def weekly(source=None, environment="demo", end="today", files_path="", evidence
         src.save_bundle(evidence_dir)
     return WeeklyReport(week, daily, trend, vol, pd.DataFrame(ddb), pd.DataFrame(biz, columns=[
         "metric", "by", "this_week", "previous_week", "growth_pct"]), pd.DataFrame(vit, columns=[
-            "page", "metric", "p75", "unit", "good_at_most", "poor_above", "rating"]), src,
+            "page", "metric", "kind", "p75", "unit", "good_at_most", "poor_above", "rating"]), src,
         biz=biz_obj)

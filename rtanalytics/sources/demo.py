@@ -168,6 +168,7 @@ def build_specs(env: Environment) -> list[Spec]:
                   "health", parent="alb.5xx", subtract=("alb.requests",), unit="Count"))
     ns = "RealTechee/Performance"
     vitals = {"LargestContentfulPaint": (1900.0, 0.4), "FirstInputDelay": (35.0, 0.7),
+              "InteractionToNextPaint": (120.0, 0.6),
               "CumulativeLayoutShift": (0.04, 0.9), "PageLoadTime": (2600.0, 0.45),
               "DOMContentLoaded": (1200.0, 0.4), "TimeToFirstByte": (250.0, 0.5)}
     slow = {"/products": 1.25, "/admin": 1.1}
