@@ -161,3 +161,14 @@ def test_weekly_health_report_and_the_winston_group_are_in_the_catalog():
     audit = H.retention_audit([{"logGroupName": "/aws/amplify/RealTechee-Gen2"}], "/aws/amplify/RealTechee-Gen2",
                               H.load_settings().log_retention)
     assert audit.iloc[0]["group"] == "/aws/amplify/RealTechee-Gen2" and "never expires" in audit.iloc[0]["finding"]
+
+
+def test_health_on_an_export_never_shows_the_demo_probes_as_its_checks(tmp_path):
+    """A files source cannot be probed: no live checks (not the demo stack's), partial, said why."""
+    from rtanalytics.reports import health
+
+    health.run(now=NOW, history_path=tmp_path / "a.sqlite", evidence_dir=str(tmp_path / "ev"))
+    b = health.run(source="files", files_path=str(tmp_path / "ev"), now=NOW, history_path=tmp_path / "b.sqlite")
+    assert b.current["checks"] == {} and b.status == "partial"
+    assert any("live health checks were not run" in g for g in b.gaps())
+    assert not (tmp_path / "b.sqlite").exists() or H.read_history(tmp_path / "b.sqlite").empty
