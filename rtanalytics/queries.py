@@ -158,3 +158,11 @@ def unique_labels(queries: Iterable[MetricQuery]) -> list[MetricQuery]:
         seen[q.label] = n
         out.append(q if n == 1 else replace(q, label=f"{q.label} ({n})"))
     return out
+
+
+_EXPR_ID = re.compile(r"\b([a-z][a-zA-Z0-9_]*)\b")
+
+
+def referenced_ids(expression: str, ids) -> set[str]:
+    """The query ids (among ``ids``) a metric-math expression refers to."""
+    return set(_EXPR_ID.findall(expression)) & set(ids)

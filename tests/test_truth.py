@@ -519,3 +519,13 @@ def test_change_events_are_cached_per_settled_day(tmp_path):
     c.events(recent)
     c.events(recent)
     assert inner.calls == 3
+
+
+def test_math_whose_inputs_cannot_be_fetched_is_listed_not_silently_empty(aws):
+    src = CloudWatchSource("demo", context=aws)
+    w = TimeWindow.parse("-20d", "-19d")
+    m1 = MetricQuery(NS, "Requests", {"Series": "s0"}, "Sum", 60, id="m1", return_data=False)
+    e1 = MetricQuery(expression="m1 * 2", period=60, id="e1", label="double")
+    df = src.metrics([m1, e1], w)
+    assert gmd(src) == 0 and df["double"].isna().all()
+    assert {p["query"] for p in src.problems} >= {"double"} and "double" in df.attrs["incomplete"]

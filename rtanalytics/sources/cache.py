@@ -22,7 +22,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..queries import MetricQuery
+from ..frames import empty_events
+from ..queries import MetricQuery, referenced_ids
 from ..timewindow import TimeWindow, to_utc, utcnow
 from .base import assemble, cloudwatch_window, grid_bounds
 
@@ -176,7 +177,7 @@ class CachedSource:
                 missing = True
                 break
         if not missing:
-            df = pd.concat(cached, ignore_index=True) if cached else self.inner.events(window).iloc[0:0]
+            df = pd.concat(cached, ignore_index=True) if cached else empty_events()
             searched = sorted({x for c in cached for x in c.attrs.get("searched", [])})
         else:
             self.stats.misses += 1
@@ -276,8 +277,6 @@ class CachedSource:
 
 def _math_groups(queries: Sequence[MetricQuery]) -> set[str]:
     """Ids of the expressions in ``queries`` and of every query they reference (transitively)."""
-    import re
-
     by_id = {q.id: q for q in queries}
     out: set[str] = set()
     todo = [q for q in queries if q.expression is not None]
@@ -287,7 +286,7 @@ def _math_groups(queries: Sequence[MetricQuery]) -> set[str]:
             continue
         out.add(q.id)
         if q.expression is not None:
-            todo += [by_id[i] for i in re.findall(r"\b([a-z][a-zA-Z0-9_]*)\b", q.expression) if i in by_id]
+            todo += [by_id[i] for i in referenced_ids(q.expression, by_id)]
     return out
 
 

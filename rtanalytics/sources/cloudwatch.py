@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import time
 from typing import Sequence
 
@@ -28,7 +27,7 @@ import pandas as pd
 
 from ..errors import AuthError, SourceError
 from ..frames import ALARM_HISTORY_COLUMNS, EVENT_COLUMNS, empty_alarm_history, empty_events, empty_logs
-from ..queries import MetricQuery
+from ..queries import MetricQuery, referenced_ids
 from ..timewindow import TimeWindow, to_utc, utcnow
 from .aws import AwsContext
 from .base import (MetricId, assemble, cloudwatch_window, grid_bounds, mark_incomplete, match_metric, problem,
@@ -137,7 +136,10 @@ class CloudWatchSource:
                 raise SourceError(f"two different queries share the id {q.id!r}")
             ids[q.id] = q
         sendable, probs = servable(queries, window, now)
-        sendable = _with_inputs(sendable, queries)
+        kept = _with_inputs(sendable, queries)
+        probs += [problem(q, window, "metric math whose inputs cannot be fetched for this window (retention tier)",
+                          "retention") for q in sendable if q not in kept]
+        sendable = kept
         parts: dict[str, list] = {q.id: [] for q in queries}
         for batch, tw in plan_requests(sendable, window):
             try:
@@ -437,14 +439,13 @@ def _with_inputs(sendable: list[MetricQuery], queries: Sequence[MetricQuery]) ->
     out = []
     for q in sendable:
         if q.expression is not None:
-            refs = set(_EXPR_ID.findall(q.expression)) & {x.id for x in queries}
+            refs = referenced_ids(q.expression, {x.id for x in queries})
             if not refs <= ok:
                 continue
         out.append(q)
     return out
 
 
-_EXPR_ID = re.compile(r"\b([a-z][a-zA-Z0-9_]*)\b")
 
 
 def _series(parts: list) -> pd.Series:
