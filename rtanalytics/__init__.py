@@ -158,5 +158,8 @@ def setup_notebook() -> None:
     from .figures import use_offline_renderer
 
     use_offline_renderer()
+    from .present import register_formatters
+
+    register_formatters()  # every table through one formatting layer (units, em dash, no pandas index)
     pd.set_option("display.max_colwidth", 200)  # reasons, templates and findings are sentences: show them
     pd.set_option("display.max_rows", 100)

@@ -206,7 +206,7 @@ def figure(widgets: list[Widget], data: pd.DataFrame, title: str = "", window=No
             name = m.query.label.split(":", 2)[2]
             if s.notna().sum() == 0:
                 empty.append(f"{name}: no datapoints in the window ({m.query.namespace}/{m.query.metric} with "
-                             f"{dict(m.query.dimensions) or 'no dimensions'}; see the table below for why)")
+                             f"{', '.join(f'{k}={v}' for k, v in m.query.dimensions) or 'no dimensions'}; see the table below for why)")
                 continue
             color = m.options.get("color")
             if view == "singleValue":

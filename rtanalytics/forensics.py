@@ -76,6 +76,15 @@ def signal_queries(source, namespaces: list[str] | None = None, period: int = 60
                 continue
             qs.append(MetricQuery(m.namespace, m.metric, m.dimensions, "Average", period, label=label))
             kinds[label] = "level"
+    # short readable labels (an Amplify table is "Requests", not "Requests-aqnq…-NONE"); the query keeps the
+    # full identity (dimensions), shown in the provenance and the evidence manifest
+    from dataclasses import replace
+
+    from .present import short_labels
+
+    short = short_labels({q.label: q.label for q in qs})
+    qs = [replace(q, label=short[q.label]) for q in qs]
+    kinds = {short[k]: v for k, v in kinds.items()}
     return qs, kinds
 
 

@@ -40,3 +40,77 @@ def test_report_renders_offline(rendered, name):
     assert "Traceback" not in page and "Error" not in page.split("<body")[1][:2000]
     index = (rendered / "index.html").read_text()
     assert f"{name}/{latest}/report.html" in index
+
+
+# ----- what a person sees: every report and the index in headless Chromium at 1400 px and on a 390 px phone -----
+
+import os  # noqa: E402
+import re  # noqa: E402
+import shutil  # noqa: E402
+
+needs_chromium = pytest.mark.skipif(not shutil.which("chromium") and not os.environ.get("CI"),
+                                    reason="chromium not installed")
+LITERALS = [r"\bNaN\b", r"\bNaT\b", r"\bNone\b", "&lt;", "&gt;", "&#x27;", "&amp;", "&quot;",
+            r"\{'[^']*': ", r"\.000000000", r"\d\.\d{7,}"]  # raw pandas / Python / double-escaped HTML
+
+
+def _visible_faults(text: str) -> list[str]:
+    return [m.group(0) for pat in LITERALS for m in re.finditer(".{0,30}" + pat + ".{0,30}", text)]
+
+
+@needs_chromium
+@pytest.mark.parametrize("width", [1400, 390])
+def test_every_page_reads_cleanly_at_desktop_and_phone_width(rendered, width):
+    from tools.screenshot import probe
+
+    from rtanalytics.reports.registry import REPORTS
+
+    pages = {name: _last_run(rendered, name) / "report.html" for name in sorted(REPORTS)}
+    pages["index"] = rendered / "index.html"
+    faults = {}
+    for name, page in pages.items():
+        r = probe(page, width)
+        bad = []
+        if r["scrollWidth"] > r["innerWidth"] or r["overflowing"]:
+            bad.append(f"page wider than the screen ({r['scrollWidth']} > {r['innerWidth']}): {r['overflowing']}")
+        bad += [f"literal in visible text: {x!r}" for x in _visible_faults(r["text"])]
+        if r["title"] in ("", "Notebook") or (name != "index" and REPORTS[name].title not in r["title"]):
+            bad.append(f"title {r['title']!r}")
+        if name != "index" and not r["headline_first"]:
+            bad.append("the first thing shown is not the headline block")
+        if name == "index" and "status board" not in r["title"]:
+            bad.append("the index is not the status board")
+        if bad:
+            faults[name] = bad
+    assert not faults, faults
+
+
+@needs_chromium
+def test_the_page_probe_sees_overflow_and_raw_values(tmp_path):
+    """The check above can fail: a page that is too wide and prints raw pandas values is caught."""
+    from tools.screenshot import probe
+
+    page = tmp_path / "bad.html"
+    page.write_text("<html><head><title>Notebook</title></head><body><div style='width:900px'>wide</div>"
+                    "<p>exhausted_by NaT, mtta NaN, {'failed requests': 9}</p></body></html>")
+    r = probe(page, 390)
+    assert r["scrollWidth"] > r["innerWidth"] and r["overflowing"]
+    assert r["title"] == "Notebook" and not r["headline_first"]
+    assert len(_visible_faults(r["text"])) == 3
+
+
+def test_index_is_a_status_board_of_declared_headlines(rendered):
+    """One row per report: the figures each report declares as its headline (all seven SLO budgets, the p95
+    response time and throughput), and the window the report analysed (the daily check's day, not -7d)."""
+    index = (rendered / "index.html").read_text()
+    board = index.split("<table class='board'>")[1].split("</table>")[0]
+    assert board.count("<tr>") == len(REPORTS) + 1
+    for label in ("Response time (p95)", "Throughput", "throughput-floor budget left", "availability budget left",
+                  "Least headroom", "Detected after"):
+        assert label in board, label
+    daily = json.loads((_last_run(rendered, "daily-ops") / "summary.json").read_text())
+    start, end = daily["window"]["start"], daily["window"]["end"]
+    import pandas as pd
+
+    assert pd.Timestamp(end) - pd.Timestamp(start) == pd.Timedelta(days=1)
+    assert pd.Timestamp(start).strftime("%Y-%m-%d %H:%M UTC") in board

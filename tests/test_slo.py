@@ -291,3 +291,16 @@ def test_ratio_timeslices_without_a_slice_target_is_the_mean_of_the_slice_ratios
     assert b.attainment == pytest.approx((1.0 + 0.5 + 0.9) / 3)  # the slice without data is left out
     bad = S.fraction_sli(idx, [1.0, 0.5, float("nan"), 0.9], 300, missing="bad")
     assert S.budget(bad, 0.9, idx[0], idx[-1] + pd.Timedelta(minutes=5)).attainment == pytest.approx(2.4 / 4)
+
+
+def test_an_open_slice_at_the_end_is_not_judged_bad():
+    """Found by reading the rendered report: run at 01:02, the throughput floor (>= 100 requests every hour)
+    judged the two-minute-old hour a bad slice and showed its budget overspent (-49 %) with a 1000x burn.
+    A slice still open at the end of the window is judged when it is complete."""
+    from rtanalytics.reports import slo
+
+    closed = slo.run(now="2026-11-20T01:00Z", end="2026-11-20T01:00Z", slos=["throughput-floor"])
+    opened = slo.run(now="2026-11-20T01:02Z", end="2026-11-20T01:02Z", slos=["throughput-floor"])
+    a, b = closed.table.iloc[0], opened.table.iloc[0]
+    assert b["remaining"] == pytest.approx(a["remaining"]) and b["remaining"] > 0
+    assert b["burn_1h"] == pytest.approx(a["burn_1h"]) and b["burn_1h"] < 1

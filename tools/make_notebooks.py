@@ -43,7 +43,7 @@ NOTEBOOKS = {
                    'output_dir: str = ""  # set by the runner: this run\'s folder'),
         ("code", "import rtanalytics as rt\nfrom rtanalytics.reports import kpi\n\nrt.setup_notebook()\n"
                  "report = kpi.run(source=source, environment=environment, start=start, end=end, period=period, "
-                 "kpis=kpis, files_path=files_path, evidence_dir=evidence_dir)\nprint(report.headline)"),
+                 "kpis=kpis, files_path=files_path, evidence_dir=evidence_dir)"),
         ("md", "## Status\n\n*ok*: target met; *warning*: target missed but not past the alert threshold; "
                "*alert*: past the alert threshold; *no data*: nothing arrived in the window (never counted as good). "
                "Each value is computed over the whole window (ratios as total good / total, means weighted by "
@@ -78,7 +78,8 @@ NOTEBOOKS = {
                  "report = alarms.run(source=source, environment=environment, start=start, end=end, "
                  "alarms_from=alarms_from, sweep_alarm=sweep_alarm, thresholds=thresholds, "
                  "incidents_file=incidents_file, files_path=files_path, evidence_dir=evidence_dir)\n"
-                 "figs = report.figures()\nfor n in report.notes:\n    print('note:', n)"),
+                 "figs = report.figures()"),
+        ("code", "for n in report.notes:\n    print('note:', n)"),
         ("md", "## The alarms"),
         ("code", "report.catalog_table()"),
         ("md", "The seed names its alarms in prose; each is implemented by one of these, and its actions besides "
@@ -123,8 +124,8 @@ NOTEBOOKS = {
                    'output_dir: str = ""  # set by the runner: this run\'s folder'),
         ("code", "import rtanalytics as rt\nfrom rtanalytics.reports import slo\n\nrt.setup_notebook()\n"
                  "report = slo.run(source=source, environment=environment, start=start, end=end, slos=slos, "
-                 "exclude=exclude, files_path=files_path, evidence_dir=evidence_dir)\nfigs = report.figures()\n"
-                 "for n in report.notes:\n    print('note:', n)"),
+                 "exclude=exclude, files_path=files_path, evidence_dir=evidence_dir)\nfigs = report.figures()"),
+        ("code", "for n in report.notes:\n    print('note:', n)"),
         ("md", "## Status\n\n*remaining*: share of the window's error budget left (1 = untouched, below 0 = "
                "overspent); *minutes_left*: budget as time at a full outage; *exhausted_by*: when the budget runs "
                "out at the last 24 hours' burn rate; *stale*: the SLI stopped receiving data (never counted as good)."),
@@ -171,11 +172,12 @@ NOTEBOOKS = {
                  "incident_end=incident_end, alarm=alarm, at=at, lookback=lookback, after=after, "
                  "namespaces=namespaces, symptom=symptom, show_personal_data=show_personal_data, "
                  "files_path=files_path, evidence_dir=evidence_dir, now=end)\n"
-                 "report.save_markdown(output_dir)\nprint(report.title)\nfor n in report.notes:\n    print('note:', n)"),
+                 "_ = report.save_markdown(output_dir)"),
+        ("code", "print(report.title)\nfor n in report.notes:\n    print('note:', n)"),
         ("md", "## The standard times\n\nEach filled from data, with the reasoning."),
         ("code", "report.times_table()"),
         ("md", "## Impact"),
-        ("code", "report.impact"),
+        ("code", "report.impact_table()"),
         ("code", "report.endpoints.head(10)"),
         ("md", "## Where to look first\n\nSignals that left their baseline (compared with the same time a week "
                "earlier, so daily traffic ramps do not count), earliest first; onsets within two minutes are "
@@ -193,7 +195,7 @@ NOTEBOOKS = {
         ("md", "## Timeline"),
         ("code", "report.timeline"),
         ("md", "## For the postmortem document\n\nAlso saved as `postmortem.md` in this run's folder."),
-        ("code", "print(report.markdown)"),
+        ("code", "from IPython.display import Markdown\n\nMarkdown(report.markdown)  # every string from data escaped: inert"),
         ("md", "## Where these numbers come from"),
         ("code", "report.provenance_table()"),
         ("code", "report.publish()"),
@@ -215,8 +217,8 @@ NOTEBOOKS = {
                    'output_dir: str = ""  # set by the runner: this run\'s folder'),
         ("code", "import rtanalytics as rt\nfrom rtanalytics.reports import capacity\n\nrt.setup_notebook()\n"
                  "report = capacity.run(source=source, environment=environment, start=start, end=end, "
-                 "horizon=horizon, growth=growth, files_path=files_path, evidence_dir=evidence_dir)\n"
-                 "for n in report.notes:\n    print('note:', n)"),
+                 "horizon=horizon, growth=growth, files_path=files_path, evidence_dir=evidence_dir)"),
+        ("code", "for n in report.notes:\n    print('note:', n)"),
         ("md", "## Headroom, most urgent first\n\n*peak_7d*: the highest value of the last week; *alert_expected*, "
                "*limit_expected*: when the forecast reaches them (empty: not within the horizon); *earliest*/*latest*: "
                "the same for the interval's upper and lower bound; *x2*, *x5*: if traffic doubled or grew fivefold "
@@ -246,7 +248,7 @@ NOTEBOOKS = {
                    'output_dir: str = ""  # set by the runner: this run\'s folder'),
         ("code", "import rtanalytics as rt\nfrom rtanalytics.reports import capacity\n\nrt.setup_notebook()\n"
                  "report = capacity.weekly(source=source, environment=environment, end=end, files_path=files_path, "
-                 "evidence_dir=evidence_dir)\nfigs = report.figures()\nprint(f'Week {report.week}')"),
+                 "evidence_dir=evidence_dir)\nfigs = report.figures()"),
         ("md", "## Response time"),
         ("code", "print(f'trend: {report.response_trend_pct_per_day:+.2f}% per day')\nreport.response_daily"),
         ("code", 'figs["response"].show()'),
@@ -285,7 +287,7 @@ NOTEBOOKS = {
                    'output_dir: str = ""  # set by the runner: this run\'s folder'),
         ("code", "import rtanalytics as rt\nfrom rtanalytics.reports import dashboards\n\nrt.setup_notebook()\n"
                  "report = dashboards.run(source=source, environment=environment, start=start, end=end, "
-                 "files_path=files_path, evidence_dir=evidence_dir)\nprint(report.headline)"),
+                 "files_path=files_path, evidence_dir=evidence_dir)"),
         ("code", "for v in report.views:\n    v.figure.show() if v.figure is not None else print(v.name, 'could not "
                  "be read:', v.error)"),
         ("md", "## Widgets empty as written, and the query that has their data\n\nCloudWatch matches dimensions "
@@ -319,8 +321,7 @@ NOTEBOOKS = {
                  "from pathlib import Path\n"
                  "report = health.run(source=source, environment=environment, start=start, end=end, "
                  "files_path=files_path, evidence_dir=evidence_dir, "
-                 "history_path=Path(output_dir).parents[1] / 'health.sqlite' if output_dir else None)\n"
-                 "print(f\"{report.current['healthCheckId']}: {report.current['overallStatus']} ({report.target})\")"),
+                 "history_path=Path(output_dir).parents[1] / 'health.sqlite' if output_dir else None)"),
         ("code", "report.checks_table()"),
         ("md", "The health report in the seed's JSON shape:"),
         ("code", "print(json.dumps(report.current, indent=2))"),
@@ -350,7 +351,7 @@ NOTEBOOKS = {
                    'output_dir: str = ""  # set by the runner: this run\'s folder'),
         ("code", "import rtanalytics as rt\nfrom rtanalytics.reports import health\n\nrt.setup_notebook()\n"
                  "ops = health.daily(source=source, environment=environment, end=end, files_path=files_path, "
-                 "evidence_dir=evidence_dir)\nprint(f'Day: {ops.day}')"),
+                 "evidence_dir=evidence_dir)"),
         ("code", "ops.checklist()"),
         ("md", "## Errors by kind (24h)"),
         ("code", "ops.error_breakdown"),
@@ -398,7 +399,7 @@ def with_status(cells, var):
     """Every report says first how far to trust it (status, source, environment) and last what is missing."""
     out = list(cells)
     first = next(i for i, c in enumerate(out) if c[0] == "code")
-    out.insert(first + 1, ("code", f"print({var}.status_line())"))
+    out.insert(first + 1, ("code", f"{var}.headline_block()"))
     last = max(i for i, c in enumerate(out) if c[0] == "code" and ".publish()" in c[1])
     out[last:last] = [("md", "## Missing data\n\nWhat could not be fetched or computed, and why. A report is "
                              "**ok** only when this is empty; otherwise it is **partial** (or **no-data**) and never "

@@ -38,6 +38,73 @@ def dom_dump(page: Path) -> str:
     return r.stdout
 
 
+_PROBE = """<script>
+window.addEventListener('load', function () { setTimeout(function () {
+  var d = document.documentElement, w = window.innerWidth, wide = [];
+  document.querySelectorAll('body *').forEach(function (e) {
+    var r = e.getBoundingClientRect();
+    if (r.right > w + 1 && r.width > 0 && wide.length < 8) {
+      var inScroller = false, p = e.parentElement;
+      while (p) { var o = getComputedStyle(p).overflowX; if (o === 'auto' || o === 'scroll' || o === 'hidden') {
+        inScroller = true; break; } p = p.parentElement; }
+      if (!inScroller) wide.push(e.tagName + '.' + (e.className && e.className.baseVal === undefined ? e.className : ''));
+    }
+  });
+  var outs = Array.prototype.filter.call(document.querySelectorAll('.jp-OutputArea-output'), function (e) {
+    return e.innerText.trim() || e.querySelector('svg, img'); });
+  var first = outs.length ? outs[0] : null;
+  var r = {scrollWidth: d.scrollWidth, innerWidth: w, title: document.title, overflowing: wide,
+           text: document.body.innerText,
+           headline_first: !!(first && first.querySelector('.rt-headline')),
+           headline: !!document.querySelector('.rt-headline'),
+           charts: document.querySelectorAll('.main-svg').length};
+  if (window.parent !== window) { window.parent.postMessage(JSON.stringify(r), '*'); return; }
+  var pre = document.createElement('pre'); pre.id = 'rt-probe'; pre.textContent = JSON.stringify(r);
+  document.body.appendChild(pre);
+}, 300); });
+</script>"""
+
+# headless Chromium's window is never narrower than 500 px: a phone is a 390 px iframe, whose viewport (and
+# media queries) is then really 390 px wide; the probe inside posts its figures to the host page
+_HOST = """<!DOCTYPE html><html><body style="margin:0"><iframe src="{src}" style="border:0;width:{w}px;height:{h}px">
+</iframe><script>window.addEventListener('message', function (ev) {{ var pre = document.createElement('pre');
+pre.id = 'rt-probe'; pre.textContent = ev.data; document.body.appendChild(pre); }});</script></body></html>"""
+
+
+def probe(page: Path, width: int = 1400, height: int = 900) -> dict:
+    """Open ``page`` in headless Chromium at ``width`` px (scripts run, network off) and measure it: page
+    overflow (``scrollWidth`` against the viewport, and the elements sticking out of it outside any scrolling
+    box), the visible text, the ``<title>``, whether the first output is the headline block, charts drawn."""
+    import json
+    import re
+
+    text = page.read_text(encoding="utf-8")
+    tmp = page.with_name(f".probe-{width}-{page.name}")
+    tmp.write_text(text.replace("</body>", _PROBE + "</body>") if "</body>" in text else text + _PROBE,
+                   encoding="utf-8")
+    host = None
+    target = tmp
+    if width < 500:
+        host = page.with_name(f".probe-host-{width}-{page.name}")
+        host.write_text(_HOST.format(src=tmp.name, w=width, h=height), encoding="utf-8")
+        target = host
+    try:
+        with tempfile.TemporaryDirectory() as prof:
+            r = subprocess.run([_chromium(), *FLAGS, f"--user-data-dir={prof}",
+                                f"--window-size={max(width, 500)},{height}", "--dump-dom", target.resolve().as_uri()],
+                               check=True, capture_output=True, text=True, timeout=180)
+    finally:
+        tmp.unlink(missing_ok=True)
+        if host is not None:
+            host.unlink(missing_ok=True)
+    m = re.search(r'<pre id="rt-probe">(.*?)</pre>', r.stdout, re.S)
+    if not m:
+        raise RuntimeError(f"the page probe did not run in {page}")
+    import html as _html
+
+    return json.loads(_html.unescape(m.group(1)))
+
+
 def latest_report(outputs: Path = ROOT / "outputs", report: str = "kpis") -> Path:
     import json
 

@@ -36,6 +36,22 @@ class AlarmsReport(ReportResult):
     def gaps(self) -> list[str]:
         return list(self.missing)
 
+    def headline_figures(self) -> list:
+        from ..present import Headline
+
+        s = self.summary()
+        det, inc = s["incidents_detected_by_any"], s["incidents"]
+        return [
+            Headline("incidents_detected", "Incidents detected", det, "count",
+                     "good" if det == inc else "warn", "up", "by at least one alarm", f"of {inc}"),
+            Headline("false_alarms", "False alarms", s["false_alarms"], "count",
+                     "good" if not s["false_alarms"] else "warn", "down", "ALARM episodes with no incident"),
+            Headline("critical_pages", "Critical pages", s["critical_pages"], "count", None, "down",
+                     f"{s['off_hours_pages']} off hours"),
+            Headline("audit_findings_high", "High audit findings", s["audit_findings_high"], "count",
+                     "bad" if s["audit_findings_high"] else "good", "down", "configuration audit"),
+        ]
+
     def catalog_table(self) -> pd.DataFrame:
         return pd.DataFrame([{"alarm": a.AlarmName, "metric": f"{a.Namespace}/{a.MetricName}", "stat": a.stat,
                               "rule": f"{a.m} of {a.EvaluationPeriods} x {a.Period // 60} min "

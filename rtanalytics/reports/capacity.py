@@ -89,10 +89,13 @@ class CapacityReport(ReportResult):
                 "limit_expected"] + [c for c in t.columns if c.startswith("limit_expected x")]
         t = t.reindex(columns=cols)
         for c in cols[6:]:
-            t[c] = [x.strftime("%Y-%m-%d") if isinstance(x, pd.Timestamp) else "—" for x in t[c]]
-        return (t.rename(columns={"headroom_pct": "headroom %", "weekly_growth_pct": "growth %/week"})
-                .style.format({"peak_7d": "{:.4g}", "alert": "{:.4g}", "limit": "{:.4g}", "headroom %": "{:.1f}",
-                               "growth %/week": "{:+.2f}"}, escape="html", na_rep="—").hide(axis="index"))
+            t[c] = pd.to_datetime(pd.Series([x if isinstance(x, pd.Timestamp) else pd.NaT for x in t[c]],
+                                            index=t.index, dtype=object), utc=True)
+        from ..present import table
+
+        return table(t.rename(columns={"headroom_pct": "headroom %", "weekly_growth_pct": "growth %/week"}),
+                     units={c: "date" for c in cols[6:]},
+                     na={c: "not within the forecast horizon" for c in cols[6:]})
 
     def notes_table(self) -> pd.DataFrame:
         return self.table[["resource", "note"]]
@@ -103,6 +106,27 @@ class CapacityReport(ReportResult):
         names = list(self.table["resource"].head(top))
         return forecast_figure({n: self.forecasts[n] for n in names if n in self.forecasts},
                                {n: self.items[n] for n in names})
+
+    def headline_figures(self) -> list:
+        from ..present import Headline
+
+        t = self.table
+        out = []
+        if len(t):
+            r = t.iloc[0]
+            hr = float(r["headroom_pct"]) if pd.notna(r.get("headroom_pct")) else np.nan
+            out.append(Headline("most_urgent", "Most urgent", r["resource"], "text",
+                                "bad" if hr < 10 else "warn" if hr < 30 else "good", None,
+                                f"headroom {hr:.0f} % of its limit" if np.isfinite(hr) else ""))
+            out.append(Headline("min_headroom_pct", "Least headroom", hr, "pct_number",
+                                "bad" if hr < 10 else "warn" if hr < 30 else "good", "up"))
+        soon = int(t["alert_expected"].notna().sum()) if "alert_expected" in t else 0
+        out.append(Headline("reaching_alert", "Reaching alert level", soon, "count", "warn" if soon else "good",
+                            "down", f"of {len(t)} resources, within the horizon"))
+        if len(self.accuracy):
+            out.append(Headline("median_mape_pct", "Forecast error (median)", float(
+                self.accuracy["mape_pct"].median()), "pct_number", None, "down", "MAPE on the last 14 days"))
+        return out
 
     def summary(self) -> dict:
         out = {"resources": len(self.table)}
@@ -250,6 +274,28 @@ class WeeklyReport(ReportResult):
             out |= self.biz.summary()
         return out
 
+    def analysed_window(self):
+        return self.week
+
+    def headline_figures(self) -> list:
+        from ..present import Headline
+
+        s = self.summary()
+        tr = s["response_trend_pct_per_day"]
+        out = [Headline("avg_response_s", "Average response", s["avg_response_s"], "s", None, "down",
+                        f"trend {tr:+.1f} % a day" if tr is not None and np.isfinite(tr) else ""),
+               Headline("requests_this_week", "Requests this week", s["requests_this_week"], "count", None, "up",
+                        f"{s['requests_growth_pct']:+.1f} % on the week before"
+                        if s.get("requests_growth_pct") is not None else "")]
+        poor = s["vitals_poor"]
+        out.append(Headline("vitals_poor", "Web Vitals rated poor", poor, "count", "bad" if poor else "good",
+                            "down", f"{s['vitals_good']} good, of {len(self.vitals)} page × metric"))
+        if s.get("business.RequestsSubmitted") is not None:
+            per_day = s["business.RequestsSubmitted"] / 7
+            out.append(Headline("requests_submitted_per_day", "New requests a day", per_day, "number",
+                                "good" if per_day >= 100 else "warn", "up", "target 100 a day"))
+        return out
+
     def funnel(self):
         """Per day: requests (target 100/day), quotes, projects and the conversion rates; users and quotes."""
         if self.biz is None or self.biz.daily.empty:
@@ -261,7 +307,10 @@ class WeeklyReport(ReportResult):
                                                        "UserLogins", "UserActions")}
         fmt |= {"quote_rate": "{:.1%}", "project_rate": "{:.1%}", "AverageQuoteValue": "{:,.0f}",
                 "ActiveSessions.Average": "{:,.1f}", "ActiveSessions.Maximum": "{:,.0f}"}
-        return d.style.format({k: v for k, v in fmt.items() if k in d.columns}, na_rep="—", escape="html")
+        from ..present import table
+
+        d.index.name = "day"
+        return table(d, units={"quote_rate": "pct", "project_rate": "pct", "AverageQuoteValue": "count"})
 
 
 def weekly(source=None, environment="demo", end="today", files_path="", evidence_dir="", now=None) -> WeeklyReport:

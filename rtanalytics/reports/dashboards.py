@@ -47,14 +47,28 @@ class DashboardsReport(ReportResult):
         if not frames:
             print("Every widget's metrics match what CloudWatch has.")
             return None
-        return pd.concat(frames, ignore_index=True).style.format(escape="html").hide(axis="index")
+        from ..present import table
+
+        return table(pd.concat(frames, ignore_index=True))
 
     def empty_table(self):
         rows = [{"dashboard": v.name, "metric without data": e} for v in self.views for e in v.empty]
         if not rows:
             print("Every metric of every widget has data.")
             return None
-        return pd.DataFrame(rows).style.format(escape="html").hide(axis="index")
+        from ..present import table
+
+        return table(pd.DataFrame(rows))
+
+    def headline_figures(self) -> list:
+        from ..present import Headline
+
+        s = self.summary()
+        return [Headline("dashboards", "Dashboards", s["dashboards"], "count"),
+                Headline("widgets", "Widgets", s["widgets"], "count"),
+                Headline("metrics_without_data", "Metrics without data", s["metrics_without_data"], "count",
+                         "warn" if s["metrics_without_data"] else "good", "down",
+                         f"{len(self.notes)} with a corrected query")]
 
     def summary(self) -> dict:
         return {"dashboards": len(self.views), "widgets": sum(len(v.widgets) for v in self.views),

@@ -31,13 +31,14 @@ def _clean(v: Any) -> Any:
 
 
 def report_summary(figures: dict[str, Any], status: str = "ok", notes: list[str] | None = None,
-                   provenance: dict | None = None) -> None:
+                   provenance: dict | None = None, extra: dict | None = None) -> None:
     """Publish the report's key figures (and ``status``: ``ok`` or ``partial``, notes and the data's
     provenance) to the runner."""
     from IPython.display import display
 
     payload = {"figures": _clean(figures), "status": status, "notes": list(notes or []),
                "provenance": _clean(provenance or {})}
+    payload |= _clean(extra or {})  # e.g. the headline figures and the window analysed
     json.dumps(payload)  # fail here, in the notebook, if something is not serialisable
     display({SUMMARY_MIMETYPE: payload}, raw=True)
 

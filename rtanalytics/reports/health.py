@@ -82,7 +82,9 @@ class HealthReport(ReportResult):
         if self.subscriptions is None or self.subscriptions.empty:
             print("No SNS topics audited.")
             return None
-        return self.subscriptions.style.format(escape="html").hide(axis="index")
+        from ..present import table
+
+        return table(self.subscriptions)
 
     def checks_table(self) -> pd.DataFrame:
         rows = []
@@ -96,6 +98,25 @@ class HealthReport(ReportResult):
         from ..figures.health import availability_figure
 
         return availability_figure(self.history)
+
+    def headline_figures(self) -> list:
+        from ..present import Headline
+
+        checks = self.current.get("checks", {})
+        tone = {"healthy": "good", "degraded": "warn", "unhealthy": "bad"}
+        overall = self.current["overallStatus"]
+        n_ok = sum(v["status"] == "healthy" for v in checks.values())
+        out = [Headline("overall", "Now", overall, "text", tone.get(overall, "warn"), None, self.target),
+               Headline("checks_healthy", "Checks healthy", n_ok, "count", "good" if n_ok == len(checks) and checks
+                        else "warn", "up", "", f"of {len(checks)}")]
+        if len(self.stats):
+            w = self.stats.sort_values("availability_pct").iloc[0]
+            out.append(Headline("worst_availability_pct", "Lowest check availability", w["availability_pct"],
+                                "pct_number", "good" if w["availability_pct"] >= 99.9 else "warn", "up",
+                                f"{w['check']}, over the window"))
+        n = int((self.retention["finding"] != "ok").sum()) if len(self.retention) else 0
+        out.append(Headline("retention_findings", "Retention findings", n, "count", "warn" if n else "good", "down"))
+        return out
 
     def summary(self) -> dict:
         out = {"overall": self.current["overallStatus"]}
@@ -227,6 +248,25 @@ class DailyOps(ReportResult):
             return "not audited"
         bad = s[s["finding"] != "ok"]
         return "ok" if bad.empty else "; ".join(f"{r.topic or 'SNS'}: {r.finding}" for r in bad.head(3).itertuples())
+
+    def analysed_window(self):
+        return self.day
+
+    def headline_figures(self) -> list:
+        from ..present import Headline
+
+        tone = {"healthy": "good", "degraded": "warn", "unhealthy": "bad"}
+        h = self.health["overallStatus"]
+        n = int(len(self.active_alarms))
+        return [Headline("health", "System health", h, "text", tone.get(h, "warn")),
+                Headline("avg_response_s", "Average response (24 h)", self.avg_response_s, "s",
+                         None if not np.isfinite(self.avg_response_s or np.nan) else
+                         "good" if self.avg_response_s < 3 else "bad", "down", "target under 3 s"),
+                Headline("errors_24h", "Errors in the logs", self.errors_24h, "count", None, "down"),
+                Headline("new_requests", "New requests", self.new_requests, "count",
+                         None if self.new_requests is None or not np.isfinite(self.new_requests)
+                         else "good" if self.new_requests >= 100 else "warn", "up", "target 100 a day"),
+                Headline("active_alarms", "Active alarms", n, "count", "bad" if n else "good", "down")]
 
     def summary(self) -> dict:
         return {"health": self.health["overallStatus"], "avg_response_s": self.avg_response_s,

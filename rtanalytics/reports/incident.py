@@ -45,6 +45,31 @@ class IncidentReport(ReportResult):
             out.append("the metric series have no data in the window: what moved first cannot be computed")
         return out
 
+    def analysed_window(self):
+        return self.incident
+
+    def headline_figures(self) -> list:
+        from ..present import Headline
+
+        t, d = self.times, self.times.durations()
+        return [
+            Headline("start", "Started", t.start, "time", "bad"),
+            Headline("time_to_detect_min", "Detected after", d.get("time_to_detect_min"), "min",
+                     None, "down", "start → first alarm or failed check"),
+            Headline("time_to_mitigate_min", "Mitigated after", d.get("time_to_mitigate_min"), "min", None, "down"),
+            Headline("failed_requests", "Failed requests", self.impact.get("failed requests"), "count", None, "down",
+                     str(self.impact.get("duration", ""))),
+            Headline("top_signal", "Moved first", self.leads["signal"].iloc[0] if len(self.leads) else None,
+                     "text", None, None, "the earliest signal to leave its baseline"),
+        ]
+
+    def impact_table(self):
+        """The impact as a two-column table (what, how much), never a printed dict."""
+        from ..present import table
+
+        return table(pd.DataFrame({"impact": list(self.impact), "value": [
+            v if isinstance(v, str) else v for v in self.impact.values()]}), units={"value": "auto"})
+
     @property
     def markdown(self) -> str:
         return F.markdown(self.title, self.times, self.impact, self.timeline, self.leads, self.signatures)
@@ -94,6 +119,32 @@ class IncidentReport(ReportResult):
                 else None, "failed_requests": self.impact.get("failed requests"),
                 "signals_moved": int(len(self.leads))}
 
+
+
+_BOILERPLATE = {"level", "timestamp", "message", "msg", "service", "environment", "version"}
+
+
+def readable_excerpt(lines: pd.DataFrame) -> pd.DataFrame:
+    """Log lines as a person reads them: the time, the level, the event's own message (not 20 identical JSON
+    prefixes) and its other fields as ``key=value``; a line that is not JSON is shown whole."""
+    import json
+
+    msgs, fields = [], []
+    for raw in lines["message"].astype(str):
+        try:
+            obj = json.loads(raw)
+        except ValueError:
+            obj = None
+        if not isinstance(obj, dict):
+            msgs.append(raw)
+            fields.append("")
+            continue
+        flat = pd.json_normalize(obj).iloc[0].to_dict()
+        msgs.append(str(obj.get("message", obj.get("msg", ""))) or raw)
+        fields.append(" ".join(f"{k}={v}" for k, v in flat.items() if k not in _BOILERPLATE and v not in (None, "")))
+    ts = pd.to_datetime(lines["timestamp"], utc=True).dt.floor("s")
+    return pd.DataFrame({"time": ts.to_numpy(), "level": lines["level"].to_numpy(), "message": msgs,
+                         "fields": fields}).assign(time=lambda d: pd.to_datetime(d["time"], utc=True))
 
 
 def _health_events(src, window) -> pd.DataFrame:
@@ -219,7 +270,7 @@ def run(source: str | None = None, environment: str = "demo", incident_start: st
     if month > 0 and np.isfinite(failed):
         impact["availability budget burnt (99.9%, 30 days)"] = f"{failed / (0.001 * month):.1%}"
     endpoints = pd.DataFrame(columns=["method", "path", "5xx"])
-    excerpt = pd.DataFrame(columns=["timestamp", "level", "message"])
+    excerpt = pd.DataFrame(columns=["time", "level", "message", "fields"])
     try:
         acc = src.logs(lg + "/access", TimeWindow(imp_start, imp_end))
     except Exception as ex:  # not every source has access logs
@@ -234,9 +285,10 @@ def run(source: str | None = None, environment: str = "demo", incident_start: st
             notes.append(f"{a.attrs['malformed']} malformed access-log lines skipped")
     if len(logs):
         ex = logs[(logs["level"] == "error") & (logs["timestamp"] >= s) & (logs["timestamp"] < e)].head(20)
-        excerpt = ex[["timestamp", "level", "message"]].copy()
+        excerpt = readable_excerpt(ex)
         if not show_personal_data:
             excerpt["message"] = redact(excerpt["message"])
+            excerpt["fields"] = redact(excerpt["fields"])
             notes.append("personal data in log excerpts is redacted (show_personal_data=true shows it)")
     inner = unwrap(src)
     truth = src.incidents(window) if hasattr(inner, "incidents") else None

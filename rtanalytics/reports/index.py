@@ -19,7 +19,11 @@ font-size:.9em}th,td{border-bottom:1px solid #e0e0e0;padding:6px 8px;text-align:
 .ok{color:#2e7d32;font-weight:600}.failed{color:#c62828;font-weight:700}.partial,.no-data{color:#ef6c00;font-weight:600}
 .latest{background:#f1f8e9}.figs{color:#555;font-size:.85em}.wrap{overflow-x:auto}
 .trends{display:flex;flex-wrap:wrap;gap:4px 18px;margin:6px 0 10px}.trend{font-size:.85em;color:#333}
-.trend .k{color:#666}svg{vertical-align:middle}
+.trend .k{color:#666}svg{vertical-align:middle}.scale{color:#888;font-size:.85em}.tnote{width:100%;color:#777;
+font-size:.8em}.chip{color:#fff;border-radius:4px;padding:1px 8px;font-weight:700}.chip.ok{background:#2e7d32;color:#fff}
+.chip.partial,.chip.no-data{background:#ef6c00;color:#fff}.chip.failed{background:#c62828;color:#fff}
+.hf{display:inline-block;margin:0 12px 2px 0;white-space:nowrap}.hf .k{color:#666;font-size:.85em}
+.nw{white-space:nowrap}.small{font-size:.85em;color:#555}td.heads{min-width:16em}
 @media (max-width:600px){td.figs,th.figs{display:none}}
 """
 
@@ -76,24 +80,119 @@ def sparkline(values, width=120, height=24) -> str:
             f"<polyline fill='none' stroke='#1565c0' stroke-width='1.5' points='{pts}'/></svg>")
 
 
-def _trend_rows(outputs: Path, report: str) -> str:
-    from .ledger import trends
+def _window(s: dict) -> tuple[str, str]:
+    """The window a run analysed (the report's own, else what was asked for)."""
+    w = s.get("window") or {}
+    p = s.get("params", {})
+    return str(w.get("start") or p.get("start", "")), str(w.get("end") or p.get("end", ""))
 
+
+def _span(s: dict) -> float | None:
+    import pandas as pd
+
+    a, b = _window(s)
     try:
-        t = trends(outputs, report)
-    except Exception:
+        return (pd.Timestamp(b) - pd.Timestamp(a)).total_seconds()
+    except (ValueError, TypeError):
+        return None
+
+
+def _when(iso: str) -> str:
+    from ..present import fmt_time
+
+    return fmt_time(iso) if iso else ""
+
+
+_TONE = {"good": "#2e7d32", "warn": "#ef6c00", "bad": "#c62828"}
+
+
+def _headline_cells(s: dict) -> str:
+    e = html.escape
+    out = []
+    for f in s.get("headline") or []:
+        colour = _TONE.get(f.get("tone"), "#333")
+        out.append(f"<span class='hf'><span class='k'>{e(str(f.get('label', f.get('key'))))}</span> "
+                   f"<b style='color:{colour}'>{e(str(f.get('text', '')))}</b></span>")
+    if not out:  # a run from before headlines were declared: its first figures
+        out = [f"<span class='hf'><span class='k'>{e(str(k))}</span> <b>{e(_fmt(v))}</b></span>"
+               for k, v in list((s.get("figures") or {}).items())[:5]]
+    return "".join(out)
+
+
+def _trends(items: list[dict], last: int = 12) -> str:
+    """Sparklines of the latest run's headline figures over earlier runs of the same window length (a 24 h run
+    is never drawn beside 7 d runs), with the scale and whether the last move was good or bad."""
+    import math
+
+    if not items:
         return ""
-    if t.empty or len(t) < 2:
+    span = _span(items[0])
+    same = [s for s in items if s.get("status") in ("ok", "partial") and _span(s) == span][:last][::-1]
+    if len(same) < 2:
         return ""
-    keys = [k for k in t.columns if k != "duration_s" and t[k].notna().sum() >= 2][:6]
     e = html.escape
     cells = []
-    for k in keys:
-        s = t[k].dropna()
-        arrow = "↑" if s.iloc[-1] > s.iloc[-2] else ("↓" if s.iloc[-1] < s.iloc[-2] else "→")
-        cells.append(f"<div class='trend'><span class='k'>{e(k)}</span> {sparkline(s.tolist())} "
-                     f"<b>{e(_fmt(float(s.iloc[-1])))}</b> {arrow}</div>")
-    return "<div class='trends'>" + "".join(cells) + "</div>"
+    for f in items[0].get("headline") or []:
+        key = f.get("key")
+        vals = []
+        for s in same:
+            v = next((h.get("value") for h in s.get("headline") or [] if h.get("key") == key), None)
+            vals.append(float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                        else None)
+        pts = [v for v in vals if v is not None]
+        if len(pts) < 2:
+            continue
+        d = pts[-1] - pts[-2]
+        arrow = "→" if d == 0 else ("↑" if d > 0 else "↓")
+        better = f.get("better")
+        verdict = "" if d == 0 or better not in ("up", "down") else (
+            "better" if (d > 0) == (better == "up") else "worse")
+        colour = {"better": "#2e7d32", "worse": "#c62828"}.get(verdict, "#555")
+        cells.append(f"<div class='trend'><span class='k'>{e(str(f.get('label', key)))}</span> "
+                     f"{sparkline(pts)} <span class='scale'>{e(_fmt(min(pts)))}–{e(_fmt(max(pts)))}</span> "
+                     f"<b style='color:{colour}'>{arrow} {e(verdict)}</b></div>")
+    if not cells:
+        return ""
+    from ..present import fmt_duration
+
+    return (f"<div class='trends'><div class='tnote'>last {len(same)} runs over {e(fmt_duration(span))} windows"
+            f"</div>" + "".join(cells) + "</div>")
+
+
+def _board(runs: dict[str, list[dict]], outputs: Path) -> str:
+    """One row per report × environment × source: its latest run's status, headline figures, when it ran and the
+    window it analysed; worst first."""
+    e = html.escape
+    rows = []
+    for report, items in runs.items():
+        seen = set()
+        for s in items:
+            p = s.get("params", {})
+            key = (p.get("environment"), p.get("source"))
+            if key in seen:
+                continue
+            seen.add(key)
+            rows.append((report, s))
+    order = {"failed": 0, "no-data": 1, "partial": 2, "ok": 3}
+    rows.sort(key=lambda r: (order.get(str(r[1].get("status")), 1), r[0]))
+    out = ["<div class='wrap'><table class='board'><tr><th>report</th><th>status</th><th>headline</th>"
+           "<th>window analysed</th><th>ran · environment · source</th></tr>"]
+    for report, s in rows:
+        status = str(s.get("status", "?"))
+        p = s.get("params", {})
+        a, b = _window(s)
+        link = f"{s['_dir']}/report.html"
+        head = _headline_cells(s) if not s.get("error") else e(str(s["error"]))[:300]
+        latest = latest_good(outputs, report)
+        good = "" if s.get("run_id") == latest or not latest else (
+            f"<br><a class='small' href='{e(report + '/' + latest + '/report.html', quote=True)}'>latest good</a>")
+        out.append(f"<tr><td><a href='{e(link, quote=True)}'>{e(str(s.get('title') or report))}</a>{good}</td>"
+                   f"<td><span class='chip {e(status, quote=True)}'>{e(status)}</span></td>"
+                   f"<td class='heads'>{head}</td><td class='nw'>{e(_when(a))} →<br>{e(_when(b))}</td>"
+                   f"<td class='nw'>{e(_when(str(s.get('finished', ''))))}<br>"
+                   f"{e(str(p.get('environment', '')))} · {e(str(p.get('source', '')))}</td></tr>")
+    out.append("</table></div>")
+    return "".join(out)
 
 
 def render_index(outputs: Path) -> str:
@@ -101,33 +200,35 @@ def render_index(outputs: Path) -> str:
     e = html.escape
     parts = ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
              "<meta name='viewport' content='width=device-width, initial-scale=1'>",
-             f"<title>rtanalytics reports</title><style>{_CSS}</style></head><body>",
-             "<h1>rtanalytics reports</h1>"]
+             f"<title>rtanalytics — status board</title><style>{_CSS}</style></head><body>",
+             "<h1>rtanalytics — status board</h1>"]
     if not runs:
         parts.append("<p>No runs yet. Try <code>make demo</code> or <code>rtanalytics run kpis</code>.</p>")
+    else:
+        parts.append("<p class='small'>The latest run of every report, worst first: its status, the figures the "
+                     "report declares as its headline, and the window it analysed. Runs and trends below.</p>")
+        parts.append(_board(runs, outputs))
     for report, items in runs.items():
         latest = latest_good(outputs, report)
-        parts.append(f"<h2>{e(report)}</h2>" + _trend_rows(outputs, report))
-        parts.append("<div class='wrap'><table><tr><th>run</th><th>status</th>"
-                     "<th>window</th><th>duration</th><th class='figs'>key figures</th></tr>")
+        parts.append(f"<h2>{e(str(items[0].get('title') or report))}</h2>" + _trends(items))
+        parts.append(f"<details><summary>{len(items)} run{'s' if len(items) != 1 else ''}</summary>"
+                     "<div class='wrap'><table><tr><th>run</th><th>status</th>"
+                     "<th>window analysed</th><th>duration</th><th class='figs'>headline</th></tr>")
         for s in items:
             status = str(s.get("status", "?"))
             cls = "latest" if s.get("run_id") == latest else ""
             link = f"{s['_dir']}/report.html"
-            figs = s.get("figures") or {}
-            figtxt = "; ".join(f"{e(str(k))}: {e(_fmt(v))}" for k, v in list(figs.items())[:8])
-            if s.get("error"):
-                figtxt = e(str(s["error"]))[:300]
-            p = s.get("params", {})
-            window = f"{e(str(p.get('start', '')))[:16]} → {e(str(p.get('end', '')))[:16]}"
+            figtxt = _headline_cells(s) if not s.get("error") else e(str(s["error"]))[:300]
+            a, b = _window(s)
+            window = f"{e(_when(a))} → {e(_when(b))}"
             mark = " (latest good)" if cls else ""
             extra = [f for f in s.get("files", []) if f in ("postmortem.md", "evidence")]
             mark += "".join(f" · <a href='{e(s['_dir'] + '/' + f, quote=True)}'>{e(f)}</a>" for f in extra)
             parts.append(
                 f"<tr class='{cls}'><td><a href='{e(link, quote=True)}'>{e(str(s.get('run_id')))}</a>{mark}</td>"
                 f"<td class='{e(status, quote=True)}'>{e(status)}</td><td>{window}</td>"
-                f"<td>{e(_fmt(s.get('duration_s', '')))} s</td><td class='figs'>{figtxt}</td></tr>")
-        parts.append("</table></div>")
+                f"<td>{e(_fmt(s.get('duration_s', '')))} s</td><td class='figs heads'>{figtxt}</td></tr>")
+        parts.append("</table></div></details>")
     parts.append("</body></html>")
     return "".join(parts)
 

@@ -47,6 +47,23 @@ class KpiReport(ReportResult):
         figs["kpis_in_alert"] = int((self.table["status"] == "alert").sum())
         return figs
 
+    def headline_figures(self) -> list:
+        from ..present import Headline, kpi_kind
+
+        tone = {"ok": "good", "warning": "warn", "alert": "bad", "no data": "bad"}
+        better = {"availability": "up", "throughput": "up"}
+        out = []
+        for r in self.table.itertuples():
+            if r.kpi not in ("availability", "response_time", "error_rate", "throughput"):
+                continue
+            kind, suffix = kpi_kind(r.unit)
+            out.append(Headline(r.kpi, r.title, r.value, kind, tone.get(r.status), better.get(r.kpi, "down"),
+                                f"target {r.target}, alert {r.alert_threshold} {r.unit}".strip(), suffix))
+        n = int((self.table["status"] == "alert").sum())
+        out.append(Headline("kpis_in_alert", "KPIs in alert", n, "count", "bad" if n else "good", "down",
+                            f"of {len(self.table)}"))
+        return out
+
     def status_table(self):
         from ..figures.kpis import status_table_style
 

@@ -30,7 +30,9 @@ class ReportResult:
         return provenance(self.src) if self.src is not None else {}
 
     def provenance_table(self):
-        return provenance_frame(self.provenance).style.format(escape="html").hide(axis="index")
+        from ..present import table
+
+        return table(provenance_frame(self.provenance))
 
     def gaps(self) -> list[str]:
         """Figures this report could not compute, or computed from too little data, in words. Reports add
@@ -90,10 +92,30 @@ class ReportResult:
         if not rows:
             print("Nothing missing: every figure above was computed from complete data.")
             return None
-        return pd.DataFrame(rows).style.format(escape="html").hide(axis="index")
+        from ..present import table
+
+        return table(pd.DataFrame(rows))
+
+    def headline_figures(self) -> list:
+        """The two to five figures that matter, as :class:`rtanalytics.present.Headline` (reports override)."""
+        return []
+
+    def analysed_window(self):
+        """The window the report actually analysed (a ``TimeWindow``), for the headline and the index."""
+        return getattr(self, "window", None)
+
+    def headline_block(self):
+        """The block every report opens with: status, what it means, the window analysed and the figures."""
+        from ..present import HeadlineBlock, window_text
+
+        return HeadlineBlock(self.status, self.status_line(), self.headline_figures(),
+                             window_text(self.analysed_window()))
 
     def publish(self) -> None:
         """Hand key figures, status, notes and provenance to the runner (a report notebook's last cell)."""
         from .glue import report_summary
 
-        report_summary(self.summary(), self.status, self.all_notes(), self.provenance)
+        w = self.analysed_window()
+        extra = {"headline": [f.as_dict() for f in self.headline_figures()],
+                 "window": {"start": w.start.isoformat(), "end": w.end.isoformat()} if w is not None else None}
+        report_summary(self.summary(), self.status, self.all_notes(), self.provenance, extra=extra)

@@ -132,8 +132,12 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
             glued = read_summary(nb)
             if status == "ok" and glued and glued.get("status") in ("partial", "no-data"):
                 status = glued["status"]
-            title = (f"{report.title} — {resolved.get('environment')} — {resolved['start'][:16]} → "
-                     f"{resolved['end'][:16]} UTC — {status if not error else 'FAILED'}")
+            win = (glued or {}).get("window") or {"start": resolved["start"], "end": resolved["end"]}
+            # the window the report analysed (the daily check's day, the incident), not only what was asked for
+            banner = banner.replace(f"{resolved['start'][:16]} → {resolved['end'][:16]}",
+                                    f"{win['start'][:16]} → {win['end'][:16]}")
+            title = (f"{report.title} — {resolved.get('environment')} — {win['start'][:16]} → "
+                     f"{win['end'][:16]} UTC — {status if not error else 'FAILED'}")
             atomic_write_text(stage / "report.html", render_html(
                 nb, banner + ("FAILED: " + error if error else status), title))
         except Exception as e:
@@ -148,6 +152,7 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
                "params": resolved, "started": started.isoformat(), "finished": utcnow().isoformat(),
                "duration_s": round(duration, 2), "figures": (glued or {}).get("figures", {}),
                "notes": (glued or {}).get("notes", []), "provenance": (glued or {}).get("provenance"),
+               "headline": (glued or {}).get("headline", []), "window": (glued or {}).get("window"),
                "evidence": "evidence/manifest.json" if (final / "evidence" / "manifest.json").exists() or (
                    stage / "evidence" / "manifest.json").exists() else None,
                "rtanalytics_version": __version__,

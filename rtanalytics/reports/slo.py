@@ -59,6 +59,13 @@ def _kept(history: TimeWindow, period: int, source) -> TimeWindow:
         seconds=period)), history.end)
 
 
+def _closed(history: TimeWindow, period: int) -> TimeWindow:
+    """``history`` ending at the last slice boundary: a slice still open at the end (the current hour, with two
+    minutes of requests) is judged when it is complete, never as a bad slice."""
+    end = history.end.floor(f"{period}s")
+    return history if end >= history.end or end <= history.start else TimeWindow(history.start, end)
+
+
 def build_sli(slo: SLO, cat: OpenSLOCatalog, source, history: TimeWindow, subs: dict, period: int) -> S.Sli:
     """Fetch the SLO's metrics and build its SLI over ``history`` (from where CloudWatch keeps its period)."""
     ind = cat.indicator(slo)
@@ -68,6 +75,7 @@ def build_sli(slo: SLO, cat: OpenSLOCatalog, source, history: TimeWindow, subs: 
         rm = ind.ratioMetric
         if slo.spec.budgetingMethod in ("RatioTimeslices", "Timeslices") and obj.timeSliceWindow:
             period = int(parse_duration(obj.timeSliceWindow).total_seconds())
+            history = _closed(history, period)
         if rm.raw is not None:  # a precomputed ratio per period (of good events, or of bad ones)
             q = _query(rm.raw.metricSource.spec, subs, period, "raw")
             r = source.metrics([q], _kept(history, period, source))["raw"]
@@ -93,6 +101,7 @@ def build_sli(slo: SLO, cat: OpenSLOCatalog, source, history: TimeWindow, subs: 
         raise CatalogError("parameters/slos", f"SLO {slo.metadata.name}.objectives[0]", "a thresholdMetric "
                            "objective needs op and value")
     sp = int(parse_duration(obj.timeSliceWindow).total_seconds())
+    history = _closed(history, sp)
     q = _query(ind.thresholdMetric.metricSource.spec, subs, sp, "value")
     df = source.metrics([q], _kept(history, sp, source))
     return S.timeslice_sli(df.index, df["value"], obj.op, obj.value, sp, missing)
@@ -170,9 +179,36 @@ class SloReport(ReportResult):
         out["pages"] = int((self.alerts["severity"] == "page").sum()) if len(self.alerts) else 0
         return out
 
+    def headline_figures(self) -> list:
+        from ..present import Headline
+
+        out = []
+        t = self.table
+        for r in t.itertuples():
+            rem = float(r.remaining) if pd.notna(r.remaining) else np.nan
+            tone = None if not np.isfinite(rem) else ("bad" if rem <= 0 else "warn" if rem < 0.25 else "good")
+            out.append(Headline(f"{r.slo}.budget_remaining", f"{r.slo} budget left", rem, "pct", tone, "up",
+                                f"attainment {_pct(r.attainment)} of {_pct(r.target)}, {r.window}"))
+        if "burn_1h" in t and t["burn_1h"].notna().any():
+            i = t["burn_1h"].astype(float).idxmax()
+            b = float(t.loc[i, "burn_1h"])
+            out.append(Headline("fastest_burn", "Burning fastest (1 h)", b, "number",
+                                "bad" if b >= 14.4 else "warn" if b >= 1 else "good", "down",
+                                str(t.loc[i, "slo"]) if b > 0 else "nothing is burning budget", "×"))
+        pages = int((self.alerts["severity"] == "page").sum()) if len(self.alerts) else 0
+        out.append(Headline("pages", "Burn-rate pages", pages, "count", "bad" if pages else "good", "down",
+                            "multiwindow alerts in the window"))
+        return out
+
     def working(self) -> pd.DataFrame:
         """Every figure with its good and total counts, window boundaries and formula."""
         return pd.DataFrame([dict(slo=n, **b.row()) for n, b in self.budgets.items()])
+
+
+def _pct(v) -> str:
+    from ..present import fmt_pct
+
+    return fmt_pct(v)
 
 
 def _status(b: S.Budget, is_stale: bool, paging: bool) -> str:
