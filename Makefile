@@ -40,8 +40,9 @@ eval: $(STAMP)
 	$(PY) bench/eval_anomaly.py
 	$(PY) bench/eval_templates.py
 
-screenshot: $(STAMP)
-	$(PY) tools/screenshot.py
+screenshot: demo
+	@# a screenshot of every report's latest run and the index into docs/screenshots/ (headless chromium)
+	$(PY) tools/screenshot.py --all
 
 constraints:
 	$(PY) -m pip freeze --exclude-editable | grep -v '^rtanalytics' > constraints.txt

@@ -163,19 +163,50 @@ def fetch(widgets: list[Widget], source, window) -> pd.DataFrame:
 
 
 def figure(widgets: list[Widget], data: pd.DataFrame, title: str = "", window=None) -> go.Figure:
-    """All widgets in one figure, each in its grid cell (24 columns; ``ROW_PX`` pixels per row unit)."""
+    """All widgets in one figure, each in its grid cell (24 columns), as the console draws them: the title on
+    top, the chart, its time axis, and the widget's own legend under it (plotly's multiple legends), so no
+    title, date or legend of one widget runs into another."""
+    import math
+
+    from .present import short_labels
+
     fig = go.Figure()
     rows = max((w.y + w.height for w in widgets), default=6)
-    pad_x, pad_y = 0.012, 0.02
+    pad_x = 0.012
+    TITLE, TICKS, LINE = 26, 36, 20  # pixels: title, date ticks, one legend line
+
+    all_names = {m.query.label: m.query.label.split(":", 2)[2] for w in widgets for m in w.metrics
+                 if m.query is not None}
+    names = short_labels(all_names)  # "Contacts", not "Contacts-aqnq…-NONE"; the full name on hover
+
+    def shown(w):
+        return [m for m in w.metrics if m.query is not None and m.options.get("visible", True)
+                and m.query.label in data and data[m.query.label].notna().sum() > 0]
+
+    def legend_lines(w) -> tuple[int, int]:
+        ms = shown(w) if w.type == "metric" and w.properties.get("view", "timeSeries") != "singleValue" else []
+        if not ms:
+            return 0, 1
+        return len(ms), 1  # one entry a line, under the widget: nothing to wrap into the next widget
+
+    row_px = max([ROW_PX] + [(TITLE + TICKS + LINE * legend_lines(w)[0] + 130) / max(w.height, 1)
+                             for w in widgets])
+    P = row_px * rows  # the plotting area's height in pixels: paper coordinates are fractions of it
+
+    def py(px: float) -> float:  # pixels from the top of the grid → paper y
+        return 1 - px / P
+
     layout: dict[str, Any] = {}
     notes = []
     for n, w in enumerate(widgets, start=1):
         x0, x1 = w.x / 24 + pad_x, (w.x + w.width) / 24 - pad_x
-        y1, y0 = 1 - w.y / rows - pad_y * 2.5, 1 - (w.y + w.height) / rows + pad_y
+        top, bottom = w.y * row_px, (w.y + w.height) * row_px
+        lines, _ = legend_lines(w)
+        y1, y0 = py(top + TITLE), py(bottom - TICKS - LINE * lines - 4)
         ax = "" if n == 1 else str(n)
-        cx, cy = (x0 + x1) / 2, y1 + pad_y * 1.2
-        notes.append(dict(text=f"<b>{html.escape(w.title)}</b>", x=cx, y=cy, xref="paper", yref="paper",
-                          showarrow=False, font=dict(size=12)))
+        leg = "legend" if n == 1 else f"legend{n}"
+        notes.append(dict(text=f"<b>{html.escape(w.title)}</b>", x=x0, y=py(top + 4), xref="paper", yref="paper",
+                          showarrow=False, font=dict(size=12), xanchor="left", yanchor="top"))
         if w.type != "metric":
             text = html.escape(str(w.properties.get("markdown", ""))).replace("\n", "<br>") if w.type == "text" \
                 else f"widget type '{html.escape(w.type)}' is not rendered here"
@@ -195,18 +226,22 @@ def figure(widgets: list[Widget], data: pd.DataFrame, title: str = "", window=No
         if "min" in yl or "max" in yl:
             ydef["range"] = [yl.get("min", 0), yl.get("max", None)]
         layout[f"yaxis{ax}"] = ydef
+        if lines:
+            layout[leg] = dict(x=x0, y=py(bottom - LINE * lines - 2), xref="paper", yref="paper", xanchor="left",
+                               yanchor="top", orientation="v", font=dict(size=10), bgcolor="rgba(0,0,0,0)",
+                               tracegroupgap=0, itemsizing="constant")
         empty = []
         for k, m in enumerate(w.metrics):
             if m.query is None:
-                empty.append(f"metric math {m.expression!r} is computed by CloudWatch, not here")
+                empty.append(f"metric math {m.expression!r}: computed by CloudWatch, not here")
                 continue
             if not m.options.get("visible", True):
                 continue
             s = data[m.query.label] if m.query.label in data else pd.Series(dtype=float)
-            name = m.query.label.split(":", 2)[2]
+            full = all_names[m.query.label]
+            name = names[m.query.label]
             if s.notna().sum() == 0:
-                empty.append(f"{name}: no datapoints in the window ({m.query.namespace}/{m.query.metric} with "
-                             f"{', '.join(f'{k}={v}' for k, v in m.query.dimensions) or 'no dimensions'}; see the table below for why)")
+                empty.append(f"{name}: no data")
                 continue
             color = m.options.get("color")
             if view == "singleValue":
@@ -220,8 +255,8 @@ def figure(widgets: list[Widget], data: pd.DataFrame, title: str = "", window=No
             if right and f"yaxis{n + 100}" not in layout:
                 layout[f"yaxis{n + 100}"] = dict(overlaying=f"y{ax}" if ax else "y", side="right", anchor=f"x{ax}",
                                                  showgrid=False)
-            tr = dict(x=s.index, y=s.to_numpy(), name=name, xaxis=f"x{ax}", yaxis=yref, legendgroup=w.title,
-                      hovertemplate="%{x|%Y-%m-%d %H:%M}Z<br>%{y:.4g}<extra>" + html.escape(name) + "</extra>")
+            tr = dict(x=s.index, y=s.to_numpy(), name=html.escape(name), xaxis=f"x{ax}", yaxis=yref, legend=leg,
+                      hovertemplate="%{x|%Y-%m-%d %H:%M}Z<br>%{y:.4g}<extra>" + html.escape(full) + "</extra>")
             if view == "bar":
                 fig.add_trace(go.Bar(**tr, marker_color=color))
             else:
@@ -234,13 +269,14 @@ def figure(widgets: list[Widget], data: pd.DataFrame, title: str = "", window=No
                 notes.append(dict(text=html.escape(str(h.get("label", ""))), xref=f"x{ax} domain", x=1,
                                   yref=f"y{ax}", y=h["value"], showarrow=False, xanchor="right", yanchor="bottom",
                                   font=dict(size=10, color=h.get("color", "#c62828"))))
-        if empty:
-            notes.append(dict(text="<br>".join(html.escape(e) for e in empty[:6]), x=x0 + 0.005, y=y1 - 0.01,
-                              xref="paper", yref="paper", showarrow=False, align="left", xanchor="left",
-                              yanchor="top", font=dict(size=10, color="#c62828"), bgcolor="rgba(255,255,255,0.8)"))
-    fig.update_layout(**layout, annotations=notes, height=ROW_PX * rows + 120, template="plotly_white",
-                      title=html.escape(title), showlegend=True, legend=dict(orientation="h", y=-0.05),
-                      margin=dict(l=40, r=40, t=60, b=40))
+        if empty:  # said inside the widget, briefly; the table below the grid says why
+            more = f"<br>… {len(empty) - 6} more" if len(empty) > 6 else ""
+            notes.append(dict(text="<br>".join(html.escape(e) for e in empty[:6]) + more, x=x0 + 0.005,
+                              y=y1 - 0.01, xref="paper", yref="paper", showarrow=False, align="left",
+                              xanchor="left", yanchor="top", font=dict(size=10, color="#c62828"),
+                              bgcolor="rgba(255,255,255,0.85)"))
+    fig.update_layout(**layout, annotations=notes, height=int(P) + 100, template="plotly_white",
+                      title=html.escape(title), showlegend=True, margin=dict(l=40, r=40, t=60, b=40))
     return fig
 
 

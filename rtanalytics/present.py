@@ -307,7 +307,7 @@ def table(df, units: dict | None = None, na: dict | None = None, index: bool | N
         st = st.set_caption(html.escape(" · ".join(notes)))
     st = st.set_table_styles([{"selector": "caption", "props": "caption-side: bottom; text-align: left; "
                                                                "color: #666; font-size: .85em; padding-top: 4px"},
-                              {"selector": "td", "props": "white-space: nowrap; text-align: right"},
+                              {"selector": "td", "props": "white-space: nowrap"},
                               {"selector": "th", "props": "white-space: nowrap"}], overwrite=False)
     kinds = {c: units.get(c) or infer_kind(c, df[c]) for c in df.columns}
     text_cols = [c for c, k in kinds.items() if k in ("text", "mapping")]
@@ -414,7 +414,9 @@ class HeadlineBlock:
                 + "</div></div>"
                 "<style>.rt-fig{background:#fafafa;border-radius:4px;padding:8px 12px;min-width:9em;flex:0 1 auto}"
                 ".rt-fig-label{color:#555;font-size:.8em}.rt-fig-value{font-size:1.45em;font-weight:650;"
-                "white-space:nowrap}.rt-fig-detail{color:#666;font-size:.75em;max-width:16em}</style>")
+                "white-space:nowrap}.rt-fig-detail{color:#666;font-size:.75em;max-width:16em}"
+                "@media (max-width:600px){.rt-fig{flex:1 1 40%;min-width:0;padding:6px 8px}"
+                ".rt-fig-value{font-size:1.2em}.rt-fig-detail{max-width:none}}</style>")
 
     def __repr__(self) -> str:  # plain text (a terminal, nbval): the same facts
         figs = "; ".join(f"{f.label}: {html.unescape(f.text)}" for f in self.figures)

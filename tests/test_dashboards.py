@@ -48,10 +48,40 @@ def test_render_with_options_text_unknown_and_missing(demo):
     text = " ".join(a.text for a in fig.layout.annotations)
     assert "&lt;script&gt;" in text and "<script>" not in text
     assert "widget type 'log' is not rendered here" in text
-    assert "metric math &#x27;m1 / 60&#x27; is computed by CloudWatch" in text
+    assert "metric math &#x27;m1 / 60&#x27;: computed by CloudWatch" in text
     assert "RequestsSubmitted: no data" in text
     assert fig.layout.xaxis.domain[1] < 0.5 and fig.layout.xaxis4.domain == (0.012, 0.988)
+    # a legend per widget, as the console draws it: under its own chart, above the next widget's title
+    assert {t.legend for t in fig.data} == {"legend"}
+    leg = fig.layout.legend
+    assert leg.x == fig.layout.xaxis.domain[0] and leg.y < fig.layout.yaxis.domain[0]
+    titles = [a for a in fig.layout.annotations if a.text == "<b>metric widget 4</b>"]
+    assert titles and leg.y - 2 * 20 / (fig.layout.height - 100) >= titles[0].y - 1e-9
 
+
+def test_widgets_never_overlap_their_titles_axes_or_legends(demo):
+    """Every widget's plot area sits below its own title and above its own legend, and each legend stays inside
+    its widget's cell (the seed dashboard drew titles over the dates of the widget above and pooled the legends)."""
+    from rtanalytics.catalog import catalog
+
+    views = D.render_folder(catalog().root / "dashboards", demo, TimeWindow.parse("2026-11-18", "2026-11-19"))
+    fig = views[0].figure
+    drawn = [t for t in fig.data]
+    # each trace in the legend of the widget whose axes it is drawn on (never one pooled legend for all)
+    for t in drawn:
+        n = 1 if t.xaxis in (None, "x") else int(t.xaxis[1:])
+        assert t.legend == ("legend" if n == 1 else f"legend{n}")
+    assert len({t.legend for t in drawn}) >= 3
+    for n, w in enumerate(views[0].widgets, start=1):
+        ax = "" if n == 1 else str(n)
+        y0, y1 = fig.layout[f"yaxis{ax}"].domain
+        title = next(a for a in fig.layout.annotations if a.text == f"<b>{w.title}</b>")
+        assert title.y > y1  # the title above the plot
+        leg = fig.layout.to_plotly_json().get("legend" if n == 1 else f"legend{n}")
+        if leg:
+            leg = type("L", (), leg)
+            cell_bottom = 1 - (w.y + w.height) / max(v.y + v.height for v in views[0].widgets)
+            assert cell_bottom - 1e-9 <= leg.y < y0  # under the plot, inside the cell
 
 def test_bad_bodies_name_the_problem():
     with pytest.raises(CatalogError, match="widgets"):

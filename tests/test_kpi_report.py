@@ -86,3 +86,16 @@ def test_the_throughput_alert_is_judged_off_hours_only():
     status, d = _off_hours_status(kpi, rate, float(rate.mean()), 300)
     assert status == "alert" and d["off_hours_below_alert"] == 1 and d["off_hours_min"] == 50.0
     assert np.isfinite(d["off_hours_hours"])
+
+
+def test_a_threshold_far_from_the_data_is_named_not_drawn():
+    """Lambda durations of 0.33 s on a 0-30 s axis (the alert line at 30 s) were a flat line: a threshold more than
+    three data-spans away is left off the axis and named 'off this scale'; one near the data is drawn."""
+    import numpy as np
+
+    from rtanalytics.figures.kpis import threshold_range
+
+    lo, hi, shown, off = threshold_range(np.array([0.30, 0.33, 0.41]), [5.0, 30.0])
+    assert shown == [False, False] and off and hi < 1.0
+    lo, hi, shown, off = threshold_range(np.array([99.7, 99.95]), [99.9, 99.5])
+    assert shown == [True, True] and not off and lo < 99.5 < 99.95 < hi

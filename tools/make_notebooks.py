@@ -382,7 +382,10 @@ NOTEBOOKS = {
                  '    rt.MetricQuery("AWS/ApplicationELB", "RequestCount", alb, "Sum", 300),\n'
                  '    rt.MetricQuery("AWS/ApplicationELB", "TargetResponseTime", alb, "p95", 300),\n'
                  '], start=start, end=end, source=source, environment=environment)\ndf.describe()'),
-        ("code", "import plotly.express as px\n\npx.line(df, title=\"ALB requests and p95 latency\").show()"),
+        ("md", "One panel per unit: requests and seconds never share an axis."),
+        ("code", "from rtanalytics.figures import lines_by_unit\n\n"
+                 "lines_by_unit(df, {df.columns[0]: \"requests per 5 min\", df.columns[1]: \"s\"}, "
+                 "title=\"ALB requests and p95 latency\").show()"),
         ("md", "## KPIs and alarms by name\n\nCatalog names work too: a KPI name gives its per-period series."),
         ("code", 'rt.metrics(["availability", "error_rate"], start=start, end=end, source=source, '
                  'environment=environment).tail()'),

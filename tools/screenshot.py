@@ -112,8 +112,30 @@ def latest_report(outputs: Path = ROOT / "outputs", report: str = "kpis") -> Pat
     return outputs / report / run_id / "report.html"
 
 
+def screenshot_all(outputs: Path = ROOT / "outputs", docs: Path = ROOT / "docs" / "screenshots",
+                   width: int = 1400, height: int = 1200) -> list[Path]:
+    """A screenshot of the latest run of every report (and the index) into ``docs`` (``make screenshot``)."""
+    import json
+
+    docs.mkdir(parents=True, exist_ok=True)
+    shots = [screenshot(outputs / "index.html", docs / "index.png", width, 900)]
+    for d in sorted(p for p in outputs.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+        runs = sorted((r for r in d.iterdir() if (r / "summary.json").is_file()), key=lambda r: r.name)
+        if not runs:
+            continue
+        run = runs[-1]
+        if (d / "latest.json").is_file():
+            run = d / json.loads((d / "latest.json").read_text())["run_id"]
+        shots.append(screenshot(run / "report.html", docs / f"{d.name}.png", width, height))
+    return shots
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--all"]:
+        for p in screenshot_all():
+            print(p)
+        sys.exit(0)
     page = Path(sys.argv[1]) if len(sys.argv) > 1 else latest_report()
-    out = Path(sys.argv[2]) if len(sys.argv) > 2 else ROOT / "docs" / "kpi-report.png"
+    out = Path(sys.argv[2]) if len(sys.argv) > 2 else ROOT / "docs" / "screenshots" / "kpis.png"
     out.parent.mkdir(parents=True, exist_ok=True)
     print(screenshot(page, out, height=1500))

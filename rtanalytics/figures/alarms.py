@@ -28,14 +28,12 @@ def state_timeline(evaluations: dict, incidents: pd.DataFrame | None = None, tit
                 fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=color, width=14), name=label,
                                          legendgroup=label, showlegend=row == 0 or not fig.data,
                                          hovertemplate=f"{label}<br>%{{x|%Y-%m-%d %H:%M}}Z<extra>{name}</extra>"))
-    if incidents is not None:
-        for r in incidents.itertuples():
-            fig.add_vrect(x0=r.start, x1=r.end, fillcolor="#1565c0", opacity=0.15, line_width=0,
-                          annotation_text=str(r.incident), annotation_position="top left",
-                          annotation_font_size=9)
+    from . import incident_bands
+
     fig.update_layout(title=title, height=120 + 40 * len(names), template="plotly_white",
                       yaxis=dict(categoryorder="array", categoryarray=names[::-1]),
-                      margin=dict(l=240, r=20, t=60, b=40), legend=dict(orientation="h"))
+                      margin=dict(l=240, r=20, t=60, b=40), legend=dict(orientation="h", y=-0.08))
+    incident_bands(fig, incidents)
     return fig
 
 
@@ -43,11 +41,19 @@ def sweep_figure(sweep: pd.DataFrame, title: str) -> go.Figure:
     """Detection time against false alarms for every candidate; marker size shows recall."""
     d = sweep.copy()
     d["label"] = [f"thr {t:g}, {m} of {n}" for t, m, n in zip(d["threshold"], d["M"], d["N"])]
+    # label only the best trade-offs (no other candidate has both fewer false alarms and faster detection):
+    # labelling all of them prints "3/5" on top of "2/5"; every candidate says what it is on hover
+    fa, dm = d["false_alarms"].to_numpy(float), d["detection_minutes"].to_numpy(float)
+    front = np.array([np.isfinite(dm[i]) and not np.any((fa <= fa[i]) & (dm <= dm[i]) & ((fa < fa[i]) | (dm < dm[i])))
+                      for i in range(len(d))], dtype=bool) if len(d) else np.zeros(0, bool)
+    d["front"] = front
     fig = go.Figure()
     for thr, g in d.groupby("threshold"):
         fig.add_trace(go.Scatter(
             x=g["false_alarms"], y=g["detection_minutes"], mode="markers+text", name=f"threshold {thr:g}",
-            text=[f"{m}/{n}" for m, n in zip(g["M"], g["N"])], textposition="top center",
+            text=[f"{m}/{n}" for m, n in zip(g["M"], g["N"])],
+            texttemplate=[f"{m}/{n}" if f else "" for m, n, f in zip(g["M"], g["N"], g["front"])],
+            textposition="top center",
             marker=dict(size=8 + 22 * g["recall"].fillna(0)),
             customdata=np.c_[g["recall"].fillna(0), g["precision"].fillna(0)],
             hovertemplate="%{text}<br>false alarms %{x}<br>detection %{y:.1f} min<br>recall %{customdata[0]:.2f}"

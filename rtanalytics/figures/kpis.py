@@ -11,6 +11,23 @@ from ..catalog.models import Kpi
 from . import STATUS_COLORS
 
 
+def threshold_range(values: np.ndarray, thresholds: list[float], reach: float = 3.0):
+    """A y range for ``values`` that includes each threshold only when it lies within ``reach`` data-spans of
+    the data (a 30 s alert line beside 0.3 s durations would squash the data flat). Returns (lo, hi, [shown per
+    threshold], any_off_scale); lo/hi None without data."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if not len(v):
+        return None, None, [True] * len(thresholds), False
+    dlo, dhi = float(v.min()), float(v.max())
+    span = (dhi - dlo) or abs(dhi) or 1.0
+    shown = [dlo - reach * span <= t <= dhi + reach * span for t in thresholds]
+    lo = min([dlo] + [t for t, sh in zip(thresholds, shown) if sh])
+    hi = max([dhi] + [t for t, sh in zip(thresholds, shown) if sh])
+    pad = (hi - lo) * 0.08 or abs(hi) * 0.1 or 1
+    return lo - pad, hi + pad, shown, not all(shown)
+
+
 def kpi_group_figure(series: pd.DataFrame, table: pd.DataFrame, kpis: dict[str, Kpi], group: str,
                      title: str | None = None) -> go.Figure:
     """One panel per KPI of ``group``: the per-period series, the target (dashed) and alert threshold (dotted)."""
@@ -25,16 +42,20 @@ def kpi_group_figure(series: pd.DataFrame, table: pd.DataFrame, kpis: dict[str, 
         color = STATUS_COLORS.get(rows.iloc[i - 1]["status"], "#1565c0")
         fig.add_trace(go.Scatter(x=s.index, y=s.to_numpy(), mode="lines", name=k.title, line=dict(width=1.2),
                                  connectgaps=False, hovertemplate="%{x|%Y-%m-%d %H:%M}Z<br>%{y:.4g}"), row=i, col=1)
-        fig.add_hline(y=k.target.value, line=dict(color="#2e7d32", dash="dash", width=1), row=i, col=1,
-                      annotation_text=f"target {k.target}", annotation_position="top left")
-        fig.add_hline(y=k.alert.value, line=dict(color="#c62828", dash="dot", width=1), row=i, col=1,
-                      annotation_text=f"alert {k.alert}", annotation_position="bottom left")
         finite = s[np.isfinite(s)]
-        if len(finite):
-            lo = min(finite.min(), k.target.value, k.alert.value)
-            hi = max(finite.max(), k.target.value, k.alert.value)
-            pad = (hi - lo) * 0.08 or abs(hi) * 0.1 or 1
-            fig.update_yaxes(range=[lo - pad, hi + pad], row=i, col=1)
+        lines = [(k.target.value, f"target {k.target}", dict(color="#2e7d32", dash="dash", width=1), "top left"),
+                 (k.alert.value, f"alert {k.alert}", dict(color="#c62828", dash="dot", width=1), "bottom left")]
+        lo, hi, shown, off = threshold_range(finite.to_numpy(), [v for v, *_ in lines])
+        for (v, text, line, pos), show in zip(lines, shown):
+            if show:
+                fig.add_hline(y=v, line=line, row=i, col=1, annotation_text=text, annotation_position=pos)
+        if off:  # a threshold far from the data is named, not drawn: it would squash the data to a flat line
+            fig.add_annotation(text=" · ".join(f"{t} {k.unit}: off this scale" for (v, t, *_), sh in zip(lines, shown)
+                                               if not sh), xref=f"x{'' if i == 1 else i} domain",
+                               yref=f"y{'' if i == 1 else i} domain", x=1, y=1.0, xanchor="right", yanchor="bottom",
+                               showarrow=False, font=dict(size=10, color="#666"))
+        if lo is not None:
+            fig.update_yaxes(range=[lo, hi], row=i, col=1)
         fig.layout.annotations[i - 1].font.color = color
     fig.update_layout(height=260 * max(len(names), 1), showlegend=False, margin=dict(l=60, r=20, t=60, b=40),
                       title=title or group.replace("_", " ").title(), template="plotly_white")

@@ -34,11 +34,11 @@ def alert_timeline(alerts: pd.DataFrame, incidents: pd.DataFrame, window) -> go.
         fig.add_trace(go.Scatter(x=[r.start, end], y=[f"{r.slo} · {r.rule}"] * 2, mode="lines",
                                  line=dict(color=colors.get(r.severity, "#555"), width=12), showlegend=False,
                                  hovertemplate=f"{r.severity}: {r.rule}<br>%{{x|%Y-%m-%d %H:%M}}Z<extra></extra>"))
-    for r in incidents.itertuples():
-        fig.add_vrect(x0=r.start, x1=r.end, fillcolor="#1565c0", opacity=0.15, line_width=0,
-                      annotation_text=str(getattr(r, "incident", "")), annotation_font_size=9)
+    from . import incident_bands
+
     fig.update_layout(title="Burn-rate alerts (red: page, orange: ticket) against the incidents",
                       template="plotly_white", height=200 + 28 * max(1, alerts[["slo", "rule"]].drop_duplicates()
                                                                      .shape[0] if len(alerts) else 1),
                       xaxis=dict(range=[window.start, window.end]), margin=dict(l=260))
+    incident_bands(fig, incidents)
     return fig

@@ -52,7 +52,13 @@ class DashboardsReport(ReportResult):
         return table(pd.concat(frames, ignore_index=True))
 
     def empty_table(self):
-        rows = [{"dashboard": v.name, "metric without data": e} for v in self.views for e in v.empty]
+        rows = [{"dashboard": v.name, "metric without data": e, "why": "no CloudWatch metric matches it (a wrong "
+                 "name or dimensions)"} for v in self.views for e in v.empty]
+        rows += [{"dashboard": v.name, "metric without data": e, "why": "the metric exists but sent no datapoint "
+                  "in the window (CloudWatch publishes some counts only when non-zero)"}
+                 for v in self.views for e in v.quiet]
+        rows += [{"dashboard": v.name, "metric without data": c["metric"], "why": "empty as written: see the "
+                  "corrected query above"} for v in self.views for c in v.corrections]
         if not rows:
             print("Every metric of every widget has data.")
             return None
@@ -66,13 +72,15 @@ class DashboardsReport(ReportResult):
         s = self.summary()
         return [Headline("dashboards", "Dashboards", s["dashboards"], "count"),
                 Headline("widgets", "Widgets", s["widgets"], "count"),
-                Headline("metrics_without_data", "Metrics without data", s["metrics_without_data"], "count",
-                         "warn" if s["metrics_without_data"] else "good", "down",
-                         f"{len(self.notes)} with a corrected query")]
+                Headline("metrics_drawing_nothing", "Widget metrics drawing nothing", s["metrics_drawing_nothing"],
+                         "count", "warn" if s["metrics_drawing_nothing"] else "good", "down",
+                         f"{len(self.notes)} with a corrected query, {s['metrics_quiet']} without datapoints")]
 
     def summary(self) -> dict:
         return {"dashboards": len(self.views), "widgets": sum(len(v.widgets) for v in self.views),
-                "metrics_without_data": sum(len(v.empty) for v in self.views)}
+                "metrics_without_data": sum(len(v.empty) for v in self.views),
+                "metrics_quiet": sum(len(v.quiet) for v in self.views),
+                "metrics_drawing_nothing": sum(len(v.empty) + len(v.quiet) + len(v.corrections) for v in self.views)}
 
 
 def run(source: str | None = None, environment: str = "demo", start: str = "-24h", end: str = "now",
