@@ -7,17 +7,30 @@ Parquet cache. moto's GetMetricData scans every stored datapoint of the time ran
 query (quadratic), so the bench seeds a single datapoint per series, each on a different day and minute:
 density changes the bytes moved, not the number of requests, which depend only on queries and time range.
 
-Last line: api_calls=N lower_bound=N ratio=X naive_calls=N rerun_calls=N
+Then the same 200 x 14 d x 1-minute fetch at full density (4,032,000 datapoints, every period filled) from a
+loopback stub shaped like the GetMetricData API reference (awsJson1_0, as botocore speaks to CloudWatch; paging
+at 100,800 datapoints with NextToken), through the cloudwatch source and again through the Parquet cache. Every
+value is compared with the stub's own generator. Our parsing cost is timed separately from botocore's
+(``_series`` + ``assemble``: from the responses' arrays to the frame), and the per-datapoint figure is printed
+with the reference implementation (a ``pd.Timestamp`` per point, the code before) measured in the same run.
+
+Last line: api_calls=N lower_bound=N ratio=X naive_calls=N rerun_calls=N dense_points=N parse_us_per_point=X
+reference_us_per_point=X parse_speedup=X botocore_us_per_point=X dense_fetch_s=X cache_write_s=X cache_read_s=X
+identical=true|false
 """
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 import tempfile
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -83,10 +96,156 @@ def main() -> None:
             same = df2.equals(df)
             print(f"rerun through the cache: {src2.aws.api_calls} calls in {rerun_wall:.2f} s "
                   f"({again.stats.hits} chunk hits), identical frame: {same}")
+        dense = dense_fetch(queries, window)
         print(f"api_calls={calls} lower_bound={lower} ratio={calls / lower:.2f} naive_calls={naive.api_calls} "
-              f"rerun_calls={src2.aws.api_calls}")
+              f"rerun_calls={src2.aws.api_calls} " + " ".join(f"{k}={v}" for k, v in dense.items()))
     finally:
         srv.stop()
+
+
+# ----------------------------------------------------------------------------- full density, loopback API stub
+
+def _value(qnum: int, minute: np.ndarray) -> np.ndarray:
+    """The stub's datapoint for query ``qnum`` at epoch minute ``minute``: exact in float64, never constant."""
+    return ((qnum * 7919 + minute * 31) % 100_003) / 8.0
+
+
+class _Stub(BaseHTTPRequestHandler):
+    """GetMetricData (awsJson1_0): every period of [StartTime, EndTime) filled, pages of 100,800 datapoints."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        target = self.headers.get("X-Amz-Target", "")
+        if not target.endswith("GetMetricData"):
+            return self._send(400, {"__type": "UnknownOperationException", "message": target})
+        start, end = int(body["StartTime"]), int(body["EndTime"])
+        qs = body["MetricDataQueries"]
+        per = int(qs[0]["MetricStat"]["Period"])
+        stamps = np.arange(start - start % per, end, per, dtype=np.int64)
+        offset = int(body.get("NextToken") or 0)  # datapoints already sent, over the queries in order
+        budget, results = 100_800, []
+        pos = offset
+        for q in qs:
+            n = len(stamps)
+            qoff = max(0, min(n, offset - qs.index(q) * n))
+            if qoff >= n or budget <= 0:
+                results.append({"Id": q["Id"], "Label": q["Id"], "Timestamps": [], "Values": [],
+                                "StatusCode": "Complete" if qoff >= n else "PartialData"})
+                continue
+            take = stamps[qoff:qoff + budget]
+            qnum = int(q["Id"][1:])
+            results.append({"Id": q["Id"], "Label": q["Id"], "Timestamps": take.tolist(),
+                            "Values": _value(qnum, take // 60).tolist(),
+                            "StatusCode": "Complete" if qoff + len(take) >= n else "PartialData"})
+            budget -= len(take)
+            pos = qs.index(q) * n + qoff + len(take)
+        total = len(qs) * len(stamps)
+        resp = {"MetricDataResults": results, "Messages": []}
+        if pos < total:
+            resp["NextToken"] = str(pos)
+        self._send(200, resp)
+
+    def _send(self, code, obj):
+        data = json.dumps(obj).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/x-amz-json-1.0")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("x-amzn-RequestId", "bench")
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def _series_reference(parts):
+    """The parsing before (for the ratio): a dict keyed by ``pd.Timestamp`` built per datapoint."""
+    d = {}
+    for ts, vs in parts:
+        for t, v in zip(ts, vs):
+            d[pd.Timestamp(t, unit="s", tz="UTC") if isinstance(t, (int, float)) else pd.Timestamp(t)] = float(v)
+    return pd.Series(d, dtype="float64").sort_index()
+
+
+def dense_fetch(queries, window) -> dict:
+    import rtanalytics.sources.base as base
+    import rtanalytics.sources.cloudwatch as cwmod
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Stub)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{srv.server_address[1]}"
+    timers = {"series": 0.0, "assemble": 0.0}
+    captured = []
+    orig_series, orig_assemble = cwmod._series, cwmod.assemble
+
+    def timed_series(parts):
+        captured.append(parts)
+        t = time.perf_counter()
+        try:
+            return orig_series(parts)
+        finally:
+            timers["series"] += time.perf_counter() - t
+
+    def timed_assemble(*a, **k):
+        t = time.perf_counter()
+        try:
+            return orig_assemble(*a, **k)
+        finally:
+            timers["assemble"] += time.perf_counter() - t
+
+    cwmod._series, cwmod.assemble = timed_series, timed_assemble
+    try:
+        src = CloudWatchSource("demo", context=AwsContext(endpoint_url=url, session=session()))
+        t0 = time.perf_counter()
+        df = src.metrics(queries, window)
+        fetch_s = time.perf_counter() - t0
+    finally:
+        cwmod._series, cwmod.assemble = orig_series, orig_assemble
+        srv.shutdown()
+    points = int(df.notna().sum().sum())
+    ours = timers["series"] + timers["assemble"]
+    # the reference on a sample of the same responses (it is slow), scaled per datapoint
+    sample = captured[: max(1, len(captured) // 20)]
+    n_ref = sum(len(ts) for parts in sample for ts, _ in parts)
+    t0 = time.perf_counter()
+    for parts in sample:
+        _series_reference(parts)
+    ref_us = (time.perf_counter() - t0) / max(n_ref, 1) * 1e6
+    # every value against the stub's generator
+    minutes = (df.index.asi8 // 60_000_000_000)
+    expected = np.stack([_value(int(q.id[1:]), minutes) for q in queries], axis=1)
+    identical = bool(np.array_equal(df.to_numpy(), expected))
+    with tempfile.TemporaryDirectory() as cache_dir:
+        stub2 = ThreadingHTTPServer(("127.0.0.1", 0), _Stub)
+        threading.Thread(target=stub2.serve_forever, daemon=True).start()
+        try:
+            cached = CachedSource(CloudWatchSource("demo", context=AwsContext(
+                endpoint_url=f"http://127.0.0.1:{stub2.server_address[1]}", session=session())), cache_dir=cache_dir)
+            t0 = time.perf_counter()
+            cached.metrics(queries, window)
+            write_s = time.perf_counter() - t0
+        finally:
+            stub2.shutdown()
+        again = CachedSource(CloudWatchSource("demo", context=AwsContext(endpoint_url="http://127.0.0.1:9",
+                                                                         session=session())), cache_dir=cache_dir)
+        t0 = time.perf_counter()
+        back = again.metrics(queries, window)
+        read_s = time.perf_counter() - t0
+        identical = identical and bool(np.array_equal(back.to_numpy(), expected))
+    botocore_us = (fetch_s - ours) / points * 1e6  # requests, JSON and botocore's parsing: not ours
+    print(f"full density: {points:,} datapoints of {len(queries)} queries fetched in {fetch_s:.2f} s from a loopback "
+          f"GetMetricData stub; our parsing (arrays to frame) {ours:.2f} s = {ours / points * 1e6:.3f} us per "
+          f"datapoint (reference, a Timestamp per point: {ref_us:.2f} us); everything else (HTTP, JSON, botocore) "
+          f"{botocore_us:.2f} us per datapoint")
+    print(f"through the cache: written in {write_s:.2f} s (fetch included), read back in {read_s:.2f} s; every value "
+          f"equal to the stub's: {identical}")
+    return {"dense_points": points, "parse_us_per_point": round(ours / points * 1e6, 3),
+            "reference_us_per_point": round(ref_us, 2), "parse_speedup": round(ref_us / (ours / points * 1e6), 1),
+            "botocore_us_per_point": round(botocore_us, 2), "dense_fetch_s": round(fetch_s, 2),
+            "cache_write_s": round(write_s, 2), "cache_read_s": round(read_s, 2),
+            "identical": str(identical).lower()}
 
 
 if __name__ == "__main__":

@@ -27,6 +27,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--timeout", type=float, default=900, help="seconds allowed per notebook cell (default 900)")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.add_argument("--jobs", type=int, default=2, help="parallel runs when several reports are given")
+    r.add_argument("--standalone", action="store_true",
+                   help="inline plotly.js in each report.html (a report sent by itself; default: one shared copy "
+                        "under OUTPUTS/_assets/, ~5 MB less per report)")
     i = sub.add_parser("index", help="rebuild outputs/index.html")
     i.add_argument("--outputs", type=Path, default=None)
     sc = sub.add_parser("schedule", help="scheduled runs from parameters/schedule.yaml")
@@ -209,12 +212,13 @@ def _run(args) -> int:
     outputs = args.outputs or DEFAULT_OUTPUTS
     if len(args.report) == 1:
         results = [run_report(args.report[0], params, outputs, now=now, timeout=args.timeout,
-                              progress=not args.no_progress)]
+                              progress=not args.no_progress, standalone=args.standalone)]
     else:
         import multiprocessing as mp
 
         with ProcessPoolExecutor(max_workers=max(1, args.jobs), mp_context=mp.get_context("spawn")) as ex:
-            futs = [ex.submit(run_report, n, params, outputs, now, args.timeout, False) for n in args.report]
+            futs = [ex.submit(run_report, n, params, outputs, now, args.timeout, False, args.standalone)
+                    for n in args.report]
             results = [f.result() for f in futs]
     bad = incomplete = 0
     for res in results:

@@ -51,8 +51,27 @@ def test_html_is_offline_and_hides_code(rendered):
     page = (run_dir / "report.html").read_text()
     assert remote_references(page) == []
     assert "kpi.run(" not in page  # code cells are hidden
-    assert page.count("window.Plotly = Plotly") == 1  # plotly.js inlined exactly once
     assert "Availability" in page
+    # small: plotly.js and JupyterLab's theme are one shared, versioned copy under outputs/_assets/, not 5 MB a page
+    from rtanalytics.figures import plotlyjs_asset_name
+
+    out = run_dir.parents[1]
+    assert len(page.encode()) <= 300_000, len(page.encode())
+    assert page.count(f'src="../../_assets/{plotlyjs_asset_name()}"') == 1 and "window.Plotly = Plotly" not in page
+    assert (out / "_assets" / plotlyjs_asset_name()).stat().st_size > 1_000_000
+    css = [line for line in page.splitlines() if 'rel="stylesheet" href="../../_assets/report-' in line]
+    assert len(css) == 1 and (run_dir / css[0].split('href="')[1].split('"')[0]).resolve().is_file()
+
+
+def test_standalone_inlines_plotly_for_a_report_sent_by_itself(tmp_path):
+    r = subprocess.run([str(ROOT / ".venv/bin/rtanalytics"), "run", "kpis", "--outputs", str(tmp_path), "--no-progress",
+                        "--standalone", "-p", "start", START, "-p", "end", END], capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stderr
+    (run_dir,) = [p for p in (tmp_path / "kpis").iterdir() if p.is_dir()]
+    page = (run_dir / "report.html").read_text()
+    assert page.count("window.Plotly = Plotly") == 1 and "_assets/" not in page
+    assert remote_references(page) == []
 
 
 @pytest.mark.skipif(not shutil.which("chromium") and not os.environ.get("CI"), reason="chromium not installed")

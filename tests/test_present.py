@@ -81,3 +81,33 @@ def test_headline_block_escapes_and_orders_status_first():
 def test_a_word_where_a_number_was_expected_is_shown_as_text():
     assert P.fmt_value("unknown", "count") == "unknown"
     assert P.fmt_value("<b>", "s") == "&lt;b&gt;"
+
+
+def test_decimation_keeps_spikes_dips_and_gaps():
+    from rtanalytics.figures import decimate_xy
+
+    n = 100_000
+    x = np.arange(n)
+    y = np.sin(np.arange(n) / 5000.0)
+    y[31_337] = 50.0  # one spike
+    y[77_777] = -40.0  # one dip
+    y[50_000:52_000] = np.nan  # a gap wider than a bucket
+    xs, ys = decimate_xy(x, y, 2000)
+    assert len(ys) <= 2000 and np.all(np.diff(xs) > 0)
+    assert 31_337 in xs and 77_777 in xs and np.nanmax(ys) == 50.0 and np.nanmin(ys) == -40.0
+    assert np.isnan(ys[(xs >= 50_000) & (xs < 52_000)]).all() and ((xs >= 50_000) & (xs < 52_000)).any()
+
+
+def test_figures_are_sent_small_with_dates_as_milliseconds():
+    import plotly.graph_objects as go
+
+    from rtanalytics.figures import _array, decimate_figure
+
+    t = pd.date_range("2026-11-01", periods=40_000, freq="min", tz="UTC")
+    fig = go.Figure([go.Scatter(x=t, y=np.arange(40_000.0)), go.Scatter(x=t[:10], y=np.arange(10.0))])
+    d = decimate_figure(fig.to_dict())
+    big, small = d["data"]
+    assert len(_array(big["y"])) <= 2000 and d["layout"]["xaxis"]["type"] == "date"
+    ms = _array(big["x"])
+    assert ms[0] == t[0].value / 1e6 and ms[-1] == t[-1].value / 1e6  # first and last minute kept, exactly
+    assert len(_array(small["y"])) == 10

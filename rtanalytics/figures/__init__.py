@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import plotly.io as pio
-from plotly.io._base_renderers import MimetypeRenderer
+from plotly.io._base_renderers import MimetypeRenderer, PlotlyRenderer
 
 STATUS_COLORS = {"ok": "#2e7d32", "warning": "#ef6c00", "alert": "#c62828", "no data": "#757575",
                  "failed": "#c62828", "partial": "#ef6c00"}
@@ -17,9 +17,16 @@ class OfflineHtmlRenderer(MimetypeRenderer):
     plotlyjs_sent = False  # class-wide: plotly copies renderer objects for every figure
 
     def to_mimebundle(self, fig_dict):
+        import os
+
+        fig_dict = decimate_figure(fig_dict)
         from plotly.io import to_html
 
-        html = to_html(fig_dict, include_plotlyjs=not OfflineHtmlRenderer.plotlyjs_sent, include_mathjax=False, full_html=False,
+        # run by the runner: one shared, versioned plotly.js under outputs/_assets/ (a report is ~100s of KB, not
+        # 5 MB); otherwise (JupyterLab, --standalone) inlined once
+        shared = os.environ.get("RTANALYTICS_PLOTLYJS_SRC", "")
+        include = (shared or True) if not OfflineHtmlRenderer.plotlyjs_sent else False
+        html = to_html(fig_dict, include_plotlyjs=include, include_mathjax=False, full_html=False,
                        default_width="100%", default_height=525, validate=False,
                        config={"displaylogo": False})
         OfflineHtmlRenderer.plotlyjs_sent = True
@@ -28,11 +35,158 @@ class OfflineHtmlRenderer(MimetypeRenderer):
 
 pio.renderers["rt_offline"] = OfflineHtmlRenderer()
 
+MAX_POINTS = 2000  # per line: more than a chart's width in pixels
+
+
+def decimate_xy(x, y, max_points: int = MAX_POINTS):
+    """``(x, y)`` reduced to at most ``max_points`` points by keeping each bucket's minimum and maximum (in their
+    order), so spikes and dips stay visible and a gap (a bucket without data) stays a gap. Whole arrays: no
+    Python loop over points."""
+    import numpy as np
+
+    y = np.asarray(y, dtype=float)
+    n = len(y)
+    if n <= max_points:
+        return x, y
+    buckets = max(1, max_points // 2)
+    size = -(-n // buckets)
+    pad = buckets * size - n
+    yy = np.concatenate([y, np.full(pad, np.nan)]).reshape(buckets, size)
+    nan = np.isnan(yy)
+    lo = np.argmin(np.where(nan, np.inf, yy), axis=1)
+    hi = np.argmax(np.where(nan, -np.inf, yy), axis=1)
+    base = np.arange(buckets) * size
+    idx = np.sort(np.stack([base + np.minimum(lo, hi), base + np.maximum(lo, hi)], axis=1), axis=1).ravel()
+    idx = np.unique(idx[idx < n])
+    xs = np.asarray(x)[idx] if not isinstance(x, (list, tuple)) else np.asarray(x, dtype=object)[idx]
+    return xs, y[idx]
+
+
+def _array(v):
+    """A trace's x or y as a numpy array: plotly hands numeric arrays over base64-encoded ({dtype, bdata})."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(v, dict) and "bdata" in v:
+        a = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
+        return a.reshape(v["shape"]) if "shape" in v and isinstance(v["shape"], (list, tuple)) else a
+    return np.asarray(v)
+
+
+def _typed(a) -> dict:
+    """A float array as plotly's base64 typed array (~11 bytes a point instead of ~20 of JSON text)."""
+    import base64
+
+    import numpy as np
+
+    a = np.ascontiguousarray(a, dtype="<f8")
+    return {"dtype": "f8", "bdata": base64.b64encode(a.tobytes()).decode("ascii")}
+
+
+def _epoch_ms(xa):
+    """Datetimes (numpy datetime64 of any unit, or Timestamps / aware datetimes) as UTC epoch milliseconds
+    (float), else None."""
+    import pandas as pd
+
+    if xa.dtype.kind == "M":
+        return xa.astype("datetime64[ms]").astype("int64").astype(float)
+    if xa.dtype == object and len(xa) and hasattr(xa[0], "tzinfo") and hasattr(xa[0], "year"):
+        try:
+            idx = pd.DatetimeIndex(xa)
+        except (TypeError, ValueError):
+            return None
+        idx = idx.tz_convert("UTC") if idx.tz is not None else idx
+        return idx.as_unit("ms").asi8.astype(float)
+    return None
+
+
+def decimate_figure(fig_dict: dict, budget: int = 8000, max_points: int = MAX_POINTS) -> dict:
+    """A figure as small as what it shows: line traces longer than their share of ``budget`` points (at most
+    ``max_points``, at least 400) decimated (:func:`decimate_xy`), and time axes sent as epoch milliseconds in
+    base64 typed arrays (plotly draws them on a date axis) instead of ISO strings. Everything else untouched."""
+    import numpy as np
+
+    data = fig_dict.get("data") or []
+    lines = [t for t in data if t.get("type", "scatter") in ("scatter", "scattergl") and t.get("x") is not None
+             and t.get("y") is not None]
+    if not lines:
+        return fig_dict
+    per_trace = int(min(max_points, max(400, budget // max(len(lines), 1))))
+    out = dict(fig_dict)
+    layout = dict(out.get("layout") or {})
+    traces = []
+    for t in data:
+        if not any(t is x for x in lines):
+            traces.append(t)
+            continue
+        try:
+            ya, xa = _array(t["y"]), _array(t["x"])
+        except (TypeError, ValueError):
+            traces.append(t)
+            continue
+        if ya.ndim != 1 or len(xa) != len(ya) or ya.dtype.kind not in "fiu":
+            traces.append(t)
+            continue
+        ms = _epoch_ms(xa)
+        if len(ya) > per_trace and not t.get("stackgroup"):
+            keep_x = ms if ms is not None else xa
+            keep_x, ya = decimate_xy(keep_x, ya, per_trace)
+            if ms is not None:
+                ms = keep_x
+            else:
+                xa = keep_x
+        t = dict(t, y=_typed(ya))
+        if ms is not None and len(ms) > 50:  # a date axis fed milliseconds: say so on the axis
+            t["x"] = _typed(ms)
+            key = "xaxis" + (t.get("xaxis", "x")[1:] or "")
+            layout[key] = dict(layout.get(key) or {}, type="date")
+        else:
+            t["x"] = xa
+        traces.append(t)
+    out["data"] = traces
+    out["layout"] = layout
+    return out
+
+
+class DecimatingPlotlyRenderer(PlotlyRenderer):
+    """plotly's own mimetype (interactive in JupyterLab), with long lines decimated like the HTML's."""
+
+    def to_mimebundle(self, fig_dict):
+        return super().to_mimebundle(decimate_figure(fig_dict))
+
+
+pio.renderers["rt_plotly"] = DecimatingPlotlyRenderer()
+
+
+def plotlyjs_asset_name() -> str:
+    """The shared plotly.js file's name, versioned: a new plotly.js never overwrites what old reports load."""
+    from plotly.offline import get_plotlyjs_version
+
+    return f"plotly-{get_plotlyjs_version()}.min.js"
+
+
+def write_plotlyjs_asset(outputs) -> str:
+    """``outputs/_assets/plotly-<version>.min.js`` (written once, atomically); returns the path relative to a
+    run's folder (``outputs/REPORT/RUN/``), as its report.html references it."""
+    from pathlib import Path
+
+    from plotly.offline import get_plotlyjs
+
+    from ..reports.publish import atomic_write_text
+
+    name = plotlyjs_asset_name()
+    path = Path(outputs) / "_assets" / name
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, get_plotlyjs())
+    return f"../../_assets/{name}"
+
 
 def use_offline_renderer() -> None:
     """Render figures so they show in JupyterLab (plotly mimetype) and survive nbconvert's HTML export offline
     (plotly's default ``plotly_mimetype`` alone is dropped by nbconvert without a warning)."""
-    pio.renderers.default = "plotly_mimetype+rt_offline"
+    pio.renderers.default = "rt_plotly+rt_offline"
 
 
 def lines_by_unit(df, units: dict | None = None, title: str = ""):

@@ -12,6 +12,37 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 _REMOTE = re.compile(r"""<(?:script|link|img)[^>]+(?:src|href)\s*=\s*["'](?:https?:)?//""", re.IGNORECASE)
 
 
+_BIG_STYLE = re.compile(r'<style type="text/css">((?:(?!</style>).){5000,}?)</style>', re.S)
+
+
+def share_styles(page: str, assets: Path) -> str:
+    """The page's large stylesheets (JupyterLab's theme, ~250 KB, identical in every report) moved to one
+    content-addressed file ``assets/report-<hash>.css`` linked relatively from a run folder
+    (``outputs/REPORT/RUN/``); the page keeps its own small styles."""
+    import hashlib
+
+    from .publish import atomic_write_text
+
+    blocks = _BIG_STYLE.findall(page)
+    if not blocks:
+        return page
+    css = "\n".join(blocks)
+    name = f"report-{hashlib.sha256(css.encode()).hexdigest()[:12]}.css"
+    path = Path(assets) / name
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, css)
+    first = [True]
+
+    def sub(_m):
+        if first[0]:
+            first[0] = False
+            return f'<link rel="stylesheet" href="../../{Path(assets).name}/{name}">'
+        return ""
+
+    return _BIG_STYLE.sub(sub, page)
+
+
 def render_html(nb, banner: str = "", title: str = "") -> str:
     """Render ``nb`` (an nbformat node) with the ``rtreport`` template: inputs and prompts hidden, nothing
     loaded from the network. ``banner`` is plain text, escaped here. The summary outputs are removed from

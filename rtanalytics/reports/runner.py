@@ -80,13 +80,14 @@ def new_run_id(now) -> str:
 
 
 def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | str | None = None,
-               now=None, timeout: float | None = 900, progress: bool = True) -> RunResult:
+               now=None, timeout: float | None = 900, progress: bool = True, standalone: bool = False) -> RunResult:
     """Run report ``name`` with ``params`` and publish it under ``outputs``.
 
     Raises :class:`~rtanalytics.errors.ParameterError` (nothing written) when parameters are bad. Otherwise
     always publishes a run folder and returns its :class:`RunResult`; a failed run has ``status == "failed"``
     and keeps its executed notebook and error, and ``latest.json`` still names the last good run.
-    ``timeout`` bounds each cell (seconds).
+    ``timeout`` bounds each cell (seconds). The page loads plotly.js from ``outputs/_assets/`` (one shared,
+    versioned copy that works offline from disk); ``standalone`` inlines it instead (a report sent by itself).
     """
     import papermill as pm
 
@@ -107,6 +108,10 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
     nb_out = stage / "report.ipynb"
     inject = dict(resolved, evidence_dir=str((stage / "evidence").resolve()) if resolved.get("evidence") else "",
                   output_dir=str(stage.resolve()))
+    from ..figures import write_plotlyjs_asset
+
+    # the kernel inherits this: the same relative path for every report (outputs/REPORT/RUN/report.html)
+    os.environ["RTANALYTICS_PLOTLYJS_SRC"] = "" if standalone else write_plotlyjs_asset(outputs)
     t0 = time.perf_counter()
     error = None
     status = "ok"
@@ -138,8 +143,12 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
                                     f"{win['start'][:16]} → {win['end'][:16]}")
             title = (f"{report.title} — {resolved.get('environment')} — {win['start'][:16]} → "
                      f"{win['end'][:16]} UTC — {status if not error else 'FAILED'}")
-            atomic_write_text(stage / "report.html", render_html(
-                nb, banner + ("FAILED: " + error if error else status), title))
+            page = render_html(nb, banner + ("FAILED: " + error if error else status), title)
+            if not standalone:  # JupyterLab's 250 KB theme once under _assets/, not in every report
+                from .html import share_styles
+
+                page = share_styles(page, outputs / "_assets")
+            atomic_write_text(stage / "report.html", page)
         except Exception as e:
             status = "failed"
             error = (error + "; " if error else "") + f"rendering failed: {type(e).__name__}: {e}"
