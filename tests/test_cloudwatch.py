@@ -229,3 +229,36 @@ def test_change_events_from_amplify_jobs_and_cloudtrail():
     assert df.iloc[0]["start"] == pd.Timestamp("2026-11-11T18:02Z") and "job 42 succeed" in df.iloc[0]["summary"]
     assert "notification-processor by deployer" in df.iloc[1]["summary"]
     assert df.attrs["searched"][0].startswith("Amplify jobs of d200k2wsaf8th3/main")
+
+
+def test_getmetricdata_timestamps_are_parsed_as_whole_arrays(aws):
+    """GetMetricData's timestamps reach us raw (epoch seconds, botocore's JSON protocol) and become the index in
+    one vectorised step; epoch numbers, ISO strings and datetimes give the same series, pages out of order and
+    overlapping slices keep the last value of a period. Other APIs still get datetimes."""
+    from rtanalytics.sources.cloudwatch import _series
+
+    t0 = pd.Timestamp("2026-11-11T18:00Z")
+    aws.call("cloudwatch", "put_metric_data", Namespace="T/Raw", MetricData=[
+        {"MetricName": "m", "Timestamp": (t0 + pd.Timedelta(minutes=i)).to_pydatetime(), "Value": float(i)}
+        for i in range(5)])
+    resp = aws.call("cloudwatch", "get_metric_data", StartTime=t0.to_pydatetime(),
+                    EndTime=(t0 + pd.Timedelta(minutes=5)).to_pydatetime(), MetricDataQueries=[
+                        {"Id": "a", "MetricStat": {"Metric": {"Namespace": "T/Raw", "MetricName": "m"}, "Period": 60,
+                                                   "Stat": "Sum"}}])
+    raw = resp["MetricDataResults"][0]["Timestamps"]
+    assert raw and all(isinstance(t, (int, float)) for t in raw)
+    aws.call("cloudwatch", "put_metric_alarm", AlarmName="raw-check", Namespace="T/Raw", MetricName="m",
+             Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold")
+    alarm = aws.call("cloudwatch", "describe_alarms")["MetricAlarms"][0]  # not GetMetricData: parsed as usual
+    import datetime as dt
+
+    assert isinstance(alarm["StateUpdatedTimestamp"], dt.datetime)
+    epoch = [t0.timestamp() + 60 * i for i in (2, 0, 1, 1)]
+    vals = [2.0, 0.0, 1.0, 1.5]
+    a = _series([(epoch[:2], vals[:2]), (epoch[2:], vals[2:])])
+    b = _series([([pd.Timestamp(x, unit="s", tz="UTC").isoformat() for x in epoch], vals)])
+    c = _series([([pd.Timestamp(x, unit="s", tz="UTC").to_pydatetime() for x in epoch], vals)])
+    for s in (a, b, c):
+        assert str(s.index.tz) == "UTC" and s.index.is_monotonic_increasing
+        assert s.tolist() == [0.0, 1.5, 2.0]  # sorted; the later of the two 18:01 values wins
+    assert a.index.equals(b.index) and a.index.equals(c.index)

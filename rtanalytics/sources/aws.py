@@ -42,21 +42,51 @@ class AwsContext:
     session: Any = None
     requests: list[dict] = field(default_factory=list)
     _clients: dict = field(default_factory=dict)
+    _raw_factory: Any = None
 
     def client(self, service: str):
         if service not in self._clients:
-            import boto3
-            from botocore.config import Config
-
-            if self.session is None:
-                self.session = boto3.Session(profile_name=self.profile, region_name=self.region)
-            # ``total_max_attempts`` counts the first attempt (``max_attempts`` would count retries only: 5 meant 6)
-            cfg = Config(retries={"mode": self.retry_mode, "total_max_attempts": self.max_attempts},
-                         connect_timeout=self.connect_timeout, read_timeout=self.read_timeout,
-                         user_agent_extra="rtanalytics")
-            self._clients[service] = self.session.client(service, region_name=self.region,
-                                                         endpoint_url=self.endpoint_url, config=cfg)
+            self._clients[service] = self._new_client(service)
         return self._clients[service]
+
+    def _raw_timestamps(self, client):
+        """A context in which ``client`` leaves timestamps as the wire has them (epoch seconds in the JSON
+        protocol botocore speaks to CloudWatch) instead of building a ``datetime`` per value: GetMetricData
+        returns up to 100,800 per page, which :func:`rtanalytics.sources.cloudwatch._series` converts as whole
+        arrays. The same client (stubs, retries, credentials); only its parser differs for the call."""
+        import contextlib
+
+        endpoint = getattr(client, "_endpoint", None)
+        if endpoint is None or not hasattr(endpoint, "_response_parser_factory"):
+            return contextlib.nullcontext()  # another botocore: datetimes, which _series also takes
+        if self._raw_factory is None:
+            from botocore.parsers import ResponseParserFactory
+
+            self._raw_factory = ResponseParserFactory()
+            self._raw_factory.set_parser_defaults(timestamp_parser=lambda value: value)
+
+        @contextlib.contextmanager
+        def swapped():
+            saved = endpoint._response_parser_factory
+            endpoint._response_parser_factory = self._raw_factory
+            try:
+                yield
+            finally:
+                endpoint._response_parser_factory = saved
+
+        return swapped()
+
+    def _new_client(self, service: str):
+        import boto3
+        from botocore.config import Config
+
+        if self.session is None:
+            self.session = boto3.Session(profile_name=self.profile, region_name=self.region)
+        # ``total_max_attempts`` counts the first attempt (``max_attempts`` would count retries only: 5 meant 6)
+        cfg = Config(retries={"mode": self.retry_mode, "total_max_attempts": self.max_attempts},
+                     connect_timeout=self.connect_timeout, read_timeout=self.read_timeout,
+                     user_agent_extra="rtanalytics")
+        return self.session.client(service, region_name=self.region, endpoint_url=self.endpoint_url, config=cfg)
 
     def call(self, service: str, api: str, **params):
         """Call ``api`` (snake_case boto3 name) and log it; AWS errors become :class:`SourceError`."""
@@ -65,7 +95,12 @@ class AwsContext:
         t0 = time.perf_counter()
         entry = {"service": service, "api": api, "params": _loggable(params)}
         try:
-            resp = getattr(self.client(service), api)(**params)
+            client = self.client(service)
+            if (service, api) in RAW_TIMESTAMP_APIS:
+                with self._raw_timestamps(client):
+                    resp = getattr(client, api)(**params)
+            else:
+                resp = getattr(client, api)(**params)
         except ClientError as e:
             err = e.response.get("Error", {})
             entry.update(ok=False, error=f"{err.get('Code')}: {err.get('Message')}",
@@ -89,6 +124,8 @@ class AwsContext:
     def api_calls(self) -> int:
         return len(self.requests)
 
+
+RAW_TIMESTAMP_APIS = {("cloudwatch", "get_metric_data")}  # timestamps parsed as whole arrays, not per value
 
 AUTH_CODES = {"NoCredentialsError", "PartialCredentialsError", "UnrecognizedClientException",
               "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException", "AccessDenied",

@@ -132,26 +132,35 @@ def assemble(columns: dict[str, pd.Series], queries: Sequence[MetricQuery], wind
     """Put per-query series on the union of the queries' period grids, in query order.
 
     A value stamped between grid points (CloudWatch rounds the start time of old data to 5 minutes or an hour;
-    an export may have started at another minute) goes to the period that contains it rather than being lost."""
+    an export may have started at another minute) goes to the period that contains it rather than being lost.
+    Whole arrays: each column's values are written into one preallocated block at their grid positions."""
     grids = {p: period_grid(window, p) for p in sorted({q.period for q in queries})}
     grid = None
     for g in grids.values():
         grid = g if grid is None else grid.union(g)
-    df = metrics_frame({}, grid if grid is not None else [])
-    out = {}
-    for q in queries:
-        if not q.return_data:
-            continue
+    index = metrics_frame({}, grid if grid is not None else []).index
+    gi = index.asi8
+    kept = [q for q in queries if q.return_data]
+    block = np.full((len(index), len(kept)), np.nan)
+    for j, q in enumerate(kept):
         s = columns[q.label]
         g = grids[q.period]
-        if len(s) and len(g):
-            ts = pd.DatetimeIndex(s.index)
-            pos = g.searchsorted(ts, side="right") - 1
-            ok = (pos >= 0) & (ts < g[-1] + pd.Timedelta(seconds=q.period))
-            s = pd.Series(s.to_numpy(dtype=float)[ok], index=g[pos[ok]])
-            s = s[~s.index.duplicated(keep="last")]
-        out[q.label] = s.reindex(df.index)
-    return metrics_frame({k: v.to_numpy() for k, v in out.items()}, df.index)
+        if not len(s) or not len(g):
+            continue
+        ts = pd.DatetimeIndex(s.index)
+        ts = (ts.tz_convert("UTC") if ts.tz is not None else ts.tz_localize("UTC")).as_unit(index.unit).asi8
+        ga = g.as_unit(index.unit).asi8
+        pos = np.searchsorted(ga, ts, side="right") - 1
+        ok = (pos >= 0) & (ts < ga[-1] + q.period * _per_second(index.unit))
+        vals = s.to_numpy(dtype=float)[ok]
+        rows = np.searchsorted(gi, ga[pos[ok]])  # the period's row in the union grid
+        block[rows, j] = vals  # in time order: a later value for the same period wins, as before
+    df = pd.DataFrame(block, index=index, columns=pd.Index([q.label for q in kept], name="label"))
+    return df
+
+
+def _per_second(unit: str) -> int:
+    return {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}[unit]
 
 
 _REGISTRY: dict[str, Callable[..., Source]] = {}

@@ -153,7 +153,7 @@ class CloudWatchSource:
                 text = "; ".join(f"{m.get('Code', '')}: {m.get('Value', '')}".strip(": ") for m in messages)
                 probs += [problem(q, tw, f"GetMetricData message: {text}", "partial") for q in batch]
             for res in results:
-                parts.setdefault(res["Id"], []).append((res["Timestamps"], res["Values"]))
+                parts.setdefault(res["Id"], []).extend(zip(res["Timestamps"], res["Values"]))
                 code = res["StatusCode"]
                 if code != "Complete":
                     why = "; ".join(m.get("Value", "") for m in res.get("Messages", []) if m.get("Value"))
@@ -183,8 +183,8 @@ class CloudWatchSource:
             for r in resp.get("MetricDataResults", []):
                 m = merged.setdefault(r["Id"], {"Id": r["Id"], "Label": r.get("Label"), "Timestamps": [],
                                                 "Values": [], "StatusCode": "Complete", "Messages": []})
-                m["Timestamps"] += list(r.get("Timestamps", []))
-                m["Values"] += list(r.get("Values", []))
+                m["Timestamps"].append(r.get("Timestamps", []))  # pages kept as they came: joined as arrays
+                m["Values"].append(r.get("Values", []))
                 code = r.get("StatusCode") or "Complete"
                 if m["StatusCode"] in ("Complete", "PartialData"):  # a later page's word on paging wins
                     m["StatusCode"] = code
@@ -192,6 +192,9 @@ class CloudWatchSource:
             token = resp.get("NextToken")
             if not token:
                 break
+        for m in merged.values():
+            m["Timestamps"] = [t for page in m["Timestamps"] for t in ([page] if len(page) else [])]
+            m["Values"] = [v for page in m["Values"] for v in ([page] if len(page) else [])]
         return list(merged.values()), messages
 
     def list_metrics(self, namespace=None, metric=None, dimensions=None) -> list[MetricId]:
@@ -448,16 +451,37 @@ def _with_inputs(sendable: list[MetricQuery], queries: Sequence[MetricQuery]) ->
 
 
 
+def _epoch_ns(ts) -> np.ndarray:
+    """One page's timestamps as int64 nanoseconds since the epoch, converted as a whole array: epoch seconds (the
+    JSON protocol, with the raw-timestamp client), ISO 8601 strings (the query protocol, exports) or datetimes
+    (botocore's default parser; test doubles)."""
+    if isinstance(ts, np.ndarray) and ts.dtype.kind in "fiu":
+        first = ts
+    else:
+        first = ts[0]
+    if isinstance(first, np.ndarray) or isinstance(first, (int, float, np.integer, np.floating)):
+        sec = np.asarray(ts, dtype="float64")
+        return np.rint(sec * 1e3).astype("int64") * 1_000_000  # CloudWatch timestamps are whole milliseconds
+    if isinstance(first, str):
+        return pd.DatetimeIndex(pd.to_datetime(np.asarray(ts, dtype=object), utc=True, format="ISO8601")) \
+            .as_unit("ns").asi8
+    return pd.DatetimeIndex(pd.to_datetime(list(ts), utc=True)).as_unit("ns").asi8
+
+
 def _series(parts: list) -> pd.Series:
-    """Datapoints of every page and slice of one query as a UTC-indexed float series, built from whole arrays
-    (timestamps as botocore parses them: timezone-aware datetimes)."""
-    ts = [t for p in parts for t in p[0]]
-    vs = [v for p in parts for v in p[1]]
-    if not ts:
+    """Datapoints of every page and slice of one query as a UTC-indexed float series, built from whole arrays:
+    no Python work per datapoint. Duplicated timestamps (overlapping slices) keep the last value."""
+    parts = [(t, v) for t, v in parts if len(t)]
+    if not parts:
         return pd.Series(dtype="float64")
-    idx = pd.DatetimeIndex(pd.to_datetime(ts, utc=True))
-    s = pd.Series(np.asarray(vs, dtype="float64"), index=idx)
-    return s[~s.index.duplicated(keep="last")].sort_index()
+    ns = np.concatenate([_epoch_ns(t) for t, _ in parts])
+    vals = np.concatenate([np.asarray(v, dtype="float64") for _, v in parts])
+    if len(ns) > 1 and not (np.diff(ns) > 0).all():  # out of order or duplicated: sort, keep the last of each
+        order = np.argsort(ns, kind="stable")
+        ns, vals = ns[order], vals[order]
+        last = np.r_[ns[1:] != ns[:-1], True]
+        ns, vals = ns[last], vals[last]
+    return pd.Series(vals, index=pd.DatetimeIndex(ns.view("M8[ns]")).tz_localize("UTC"))
 
 
 def _ms(ts: pd.Timestamp) -> int:
