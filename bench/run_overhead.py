@@ -1,7 +1,10 @@
-"""Wall time of `rtanalytics run kpis` against the kernel floor: a bare papermill run of an empty notebook in
-the same environment, both as fresh processes (what cron and `make demo` pay). Prints the ratio.
+"""Wall time of `rtanalytics run kpis` (and `--all`) against the floor: a trivial notebook through papermill in a
+lean environment (papermill + ipykernel + nbformat only, nothing else), both as fresh processes (what cron and
+`make demo` pay). The benchmark builds the lean environment itself (`.cache/bench-lean-venv`, reused) and also
+prints the floor in the project's own venv (heavier imports), to show where the difference lies.
 
 Run: .venv/bin/python bench/run_overhead.py [repeats]
+Last line: floor_seconds=X project_floor_seconds=X run_seconds=X ratio=X all_seconds=X
 """
 
 from __future__ import annotations
@@ -18,6 +21,20 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+LEAN = ROOT / ".cache" / "bench-lean-venv"
+
+
+def lean_env() -> Path:
+    """A venv with papermill, ipykernel and nbformat only (built once; the same versions as the project's)."""
+    py = LEAN / "bin" / "python"
+    if not (LEAN / ".ready").exists():
+        from importlib.metadata import version
+
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(LEAN)], check=True)
+        pins = [f"{p}=={version(p)}" for p in ("papermill", "ipykernel", "nbformat")]
+        subprocess.run([str(py), "-m", "pip", "install", "-q", *pins], check=True)
+        (LEAN / ".ready").write_text(" ".join(pins))
+    return LEAN / "bin"
 
 
 def timed(cmd: list[str]) -> float:
@@ -33,15 +50,28 @@ def main(repeats: int = 3) -> None:
         nb = new_notebook(cells=[new_code_cell("x = 1", metadata={"tags": ["parameters"]})])
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         nbformat.write(nb, str(empty))
-        floor = [timed([str(BIN / "papermill"), "-k", "python3", "--no-progress-bar", str(empty),
+        lean = lean_env()
+        # the lean venv's own kernel (its ipykernel), never the project's
+        subprocess.run([str(lean / "python"), "-m", "ipykernel", "install", "--prefix", str(LEAN), "--name",
+                        "leanpy"], check=True, capture_output=True)
+        nb.metadata["kernelspec"] = {"name": "leanpy", "display_name": "lean", "language": "python"}
+        nbformat.write(nb, str(empty))
+        floor = [timed([str(lean / "papermill"), "-k", "leanpy", "--no-progress-bar", str(empty),
                         str(tmp / "out.ipynb")]) for _ in range(repeats)]
+        project_floor = [timed([str(BIN / "papermill"), "-k", "python3", "--no-progress-bar", str(empty),
+                                str(tmp / "out2.ipynb")]) for _ in range(repeats)]
         window = ["-p", "start", "2026-11-13T00:00Z", "-p", "end", "2026-11-20T00:00Z"]
         run = [timed([str(BIN / "rtanalytics"), "run", "kpis", "--no-progress", "--outputs", str(tmp / "o"),
                       *window]) for _ in range(repeats)]
-    f, r = statistics.median(floor), statistics.median(run)
-    print(f"bare papermill, empty notebook (kernel floor): {', '.join(f'{x:.2f}' for x in floor)} s")
+        every = timed([str(BIN / "rtanalytics"), "run", "--all", "--no-progress", "--outputs", str(tmp / "a")])
+    f, pf, r = statistics.median(floor), statistics.median(project_floor), statistics.median(run)
+    print(f"lean floor (papermill + ipykernel + nbformat only, trivial notebook): "
+          f"{', '.join(f'{x:.2f}' for x in floor)} s")
+    print(f"the same notebook in the project's venv: {', '.join(f'{x:.2f}' for x in project_floor)} s")
     print(f"rtanalytics run kpis (7 days, validate+execute+render+publish): {', '.join(f'{x:.2f}' for x in run)} s")
-    print(f"floor_seconds={f:.2f} run_seconds={r:.2f} ratio={r / f:.2f}")
+    print(f"rtanalytics run --all (9 reports, 2 at a time): {every:.2f} s")
+    print(f"floor_seconds={f:.2f} project_floor_seconds={pf:.2f} run_seconds={r:.2f} ratio={r / f:.2f} "
+          f"all_seconds={every:.2f}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,10 @@ Full analysis per SLO: rolling attainment over 28 and 30 days, the 30-day error 
 rates over 5m, 30m, 1h, 6h and 3d, and the multiwindow alert simulation. The baseline does the same with
 pandas' time-based ``rolling(...).sum()`` on Series, in the same process, and the results are compared.
 
-Last line: slos=100 seconds=X baseline_seconds=Y speedup=Z
+Compared: every array with NaN in the same positions and every other value within 1e-9, and the alert episodes
+as (rule, start, end).
+
+Last line: slos=100 seconds=X baseline_seconds=Y speedup=Z identical=true episodes=N
 """
 
 from __future__ import annotations
@@ -51,7 +54,8 @@ def ours(idx, total, bad):
     out["burndown"] = S.burndown(sli, TARGET, end - pd.Timedelta(days=30), end).to_numpy()
     for w in ("5m", "30m", "1h", "6h", "3d"):
         out[f"burn_{w}"] = S.burn_rate(sli, w, TARGET)
-    out["alerts"] = len(S.burn_alerts(sli, TARGET))
+    al = S.burn_alerts(sli, TARGET)
+    out["episodes"] = [(r.rule, r.start, r.end) for r in al.itertuples()]
     return out
 
 
@@ -73,16 +77,18 @@ def baseline(idx, total, bad):
         bs, ts = b.rolling(pw).sum(), t.rolling(pw).sum()
         burns[w] = ((bs / ts).where(ts > 0, 0.0) / (1 - TARGET)).to_numpy()
         out[f"burn_{w}"] = burns[w]
-    n = 0
-    for lw, sw, rate in (("1h", "5m", 14.4), ("6h", "30m", 6.0), ("3d", "6h", 1.0)):
-        if sw == "6h":
-            bs, ts = b.rolling("6h").sum(), t.rolling("6h").sum()
-            short = ((bs / ts).where(ts > 0, 0.0) / (1 - TARGET)).to_numpy()
-        else:
-            short = burns[sw]
-        on = (burns[lw] >= rate) & (short >= rate)
-        n += int(np.sum(np.diff(np.r_[0, on.astype(int)]) == 1))
-    out["alerts"] = n
+    episodes = []
+    step = pd.Timedelta(minutes=1)
+    for name, lw, sw, rate in (("page-fast-burn", "1h", "5m", 14.4), ("page-slow-burn", "6h", "30m", 6.0),
+                               ("ticket-burn", "3d", "6h", 1.0)):
+        on = pd.Series((burns[lw] >= rate) & (burns[sw] >= rate), index=idx)
+        change = on.astype(int).diff().fillna(on.astype(int))
+        starts = idx[(change == 1).to_numpy()]
+        ends = list(idx[(change == -1).to_numpy()])
+        for k, st in enumerate(starts):  # an episode ends at the first minute the rule no longer holds
+            en = ends[k] + step if k < len(ends) else pd.NaT
+            episodes.append((name, st + step, en))
+    out["episodes"] = episodes
     return out
 
 
@@ -95,13 +101,27 @@ def main() -> None:
     t0 = time.perf_counter()
     ref = [baseline(idx, t, b) for t, b in data]
     base_s = time.perf_counter() - t0
-    same = all(np.allclose(np.nan_to_num(a[k]), np.nan_to_num(r[k]), rtol=1e-9, atol=1e-9)
-               for a, r in zip(res, ref) for k in a if k != "alerts") and all(
-        a["alerts"] == r["alerts"] for a, r in zip(res, ref))
+    def same_array(x, y):  # NaN exactly where the other has NaN, every other value within 1e-9
+        x, y = np.atleast_1d(np.asarray(x, dtype=float)), np.atleast_1d(np.asarray(y, dtype=float))
+        nx, ny = np.isnan(x), np.isnan(y)
+        return x.shape == y.shape and np.array_equal(nx, ny) and np.allclose(x[~nx], y[~ny], rtol=1e-9, atol=1e-9)
+
+    def same_episodes(x, y):
+        return len(x) == len(y) and all(a[0] == b[0] and a[1] == b[1] and (a[2] == b[2] or (pd.isna(a[2]) and
+                                                                                          pd.isna(b[2])))
+                                        for a, b in zip(sorted(x, key=str), sorted(y, key=str)))
+
+    values_same = all(same_array(a[k], r[k]) for a, r in zip(res, ref) for k in a if k != "episodes")
+    episodes_same = all(same_episodes(a["episodes"], r["episodes"]) for a, r in zip(res, ref))
+    n_nan = sum(int(np.isnan(np.asarray(a[k], dtype=float)).sum()) for a in res for k in a if k != "episodes")
+    n_ep = sum(len(a["episodes"]) for a in res)
+    same = values_same and episodes_same
     print(f"rtanalytics.slo: {N_SLO} SLOs x {len(idx):,} minutes (attainment 28d/30d, budget, burndown, 5 burn-rate "
           f"windows, multiwindow alerts) in {ours_s:.2f} s; peak RSS {rss:.0f} MiB")
-    print(f"pandas rolling baseline: {base_s:.2f} s; results identical: {same}")
-    print(f"slos={N_SLO} seconds={ours_s:.2f} baseline_seconds={base_s:.2f} speedup={base_s / ours_s:.1f}")
+    print(f"pandas rolling baseline: {base_s:.2f} s; values identical (NaN positions included, {n_nan:,} NaN): "
+          f"{values_same}; alert episodes identical (rule, start, end; {n_ep} episodes): {episodes_same}")
+    print(f"slos={N_SLO} seconds={ours_s:.2f} baseline_seconds={base_s:.2f} speedup={base_s / ours_s:.1f} "
+          f"identical={'true' if same else 'false'} episodes={n_ep}")
 
 
 if __name__ == "__main__":

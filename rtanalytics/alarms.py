@@ -269,7 +269,8 @@ STATE_NAMES = np.array(["OK", "INSUFFICIENT_DATA", "ALARM"])
 
 
 def evaluate_states(alarm: "Alarm", values: np.ndarray, band: pd.DataFrame | None = None,
-                    sample_counts: np.ndarray | None = None, initial_state: int = INSUFFICIENT) -> np.ndarray:
+                    sample_counts: np.ndarray | None = None, initial_state: int = INSUFFICIENT,
+                    prep: "SeriesPrep | None" = None) -> np.ndarray:
     """The alarm's state code after each datapoint (0 OK, 1 INSUFFICIENT_DATA, 2 ALARM), vectorised.
 
     At each evaluation CloudWatch retrieves the evaluation range R (``EvaluationPeriods + 2``) of recent
@@ -295,55 +296,118 @@ def evaluate_states(alarm: "Alarm", values: np.ndarray, band: pd.DataFrame | Non
     a = alarm
     n, m = a.EvaluationPeriods, a.m
     r = evaluation_range(a)
-    v = np.asarray(values, dtype="float64")
-    size = v.size
-    real = ~np.isnan(v)
-    br = breaching(a, v, band)
-    good = real & ~br
-    # rolling counts over the evaluation range (positions before the series start count as missing)
-    c_real = np.cumsum(np.r_[0, real.astype(np.int64)])
-    c_br = np.cumsum(np.r_[0, br.astype(np.int64)])
-    c_good = np.cumsum(np.r_[0, good.astype(np.int64)])
-    idx = np.arange(1, size + 1)
-    lo = np.maximum(idx - r, 0)
-    real_in = c_real[idx] - c_real[lo]
-    br_in = c_br[idx] - c_br[lo]
-    good_in = c_good[idx] - c_good[lo]
+    p = prep if prep is not None and prep.matches(values) else SeriesPrep(values)
+    size = p.size
+    if size == 0:
+        return np.zeros(0, dtype=np.int8)
+    real = p.real
+    br = breaching(a, p.v, band)
+    # breaching datapoints counted over the evaluation range (positions before the series start are missing);
+    # what depends on the series alone (real counts, positions of real datapoints) comes from ``p``, shared by
+    # every alarm on the same series
+    c_br = np.zeros(size + 1, dtype=np.int32)
+    np.cumsum(br, dtype=np.int32, out=c_br[1:])
+    br_in = c_br[1:] - p.lagged(c_br, r)
+    real_in = p.real_in(r)
     # case 1: breaching among the N most recent real datapoints
-    real_pos = np.flatnonzero(real)
-    k = c_real[idx]  # real datapoints up to and including i
-    start_of_last_n = real_pos[np.clip(k - n, 0, max(real_pos.size - 1, 0))] if real_pos.size else np.zeros(size, int)
-    br_last_n = c_br[idx] - c_br[start_of_last_n]
-    state = np.where(br_last_n >= m, ALARM, OK)
+    br_last_n = c_br[1:] - c_br[p.start_of_last(n)]
+    state = np.where(br_last_n >= m, np.int8(ALARM), np.int8(OK))
     few = real_in < n
-    mode = a.effective_treat_missing
-    if mode == "breaching":
-        few_state = np.where(br_in + (n - real_in) >= m, ALARM, OK)
-    elif mode == "notBreaching":
-        few_state = np.where(br_in >= m, ALARM, OK)
-    else:
-        # premature ALARM: no non-breaching real datapoint in the evaluation range, and the oldest real (hence
-        # breaching) datapoint anywhere in the range is at least M datapoints old — judged on the whole range R,
-        # like every other rule here, so a breaching point that ages past the last N positions with nothing newer
-        # keeps the alarm in ALARM until it leaves the range (the documented row "X - - - -", 3 of 3: ALARM)
-        nxt = np.full(size + 1, size, dtype=np.int64)
-        nxt[:size] = np.where(real, np.arange(size), size)
-        nxt = np.minimum.accumulate(nxt[::-1])[::-1]
-        first_in_range = nxt[lo]
-        age = (idx - 1) - first_in_range
-        premature = (good_in == 0) & (first_in_range <= idx - 1) & (age + 1 >= m)
-        few_state = np.where(br_in >= m, ALARM, np.where(premature, ALARM if mode == "missing" else KEEP, OK))
-        few_state = np.where(real_in == 0, INSUFFICIENT if mode == "missing" else KEEP, few_state)
-    state = np.where(few, few_state, state)
+    if few.any():
+        mode = a.effective_treat_missing
+        if mode == "breaching":
+            few_state = np.where(br_in + (n - real_in) >= m, np.int8(ALARM), np.int8(OK))
+        elif mode == "notBreaching":
+            few_state = np.where(br_in >= m, np.int8(ALARM), np.int8(OK))
+        else:
+            # premature ALARM: no non-breaching real datapoint in the evaluation range, and the oldest real (hence
+            # breaching) datapoint anywhere in the range is at least M datapoints old — judged on the whole range
+            # R, like every other rule here, so a breaching point that ages past the last N positions with nothing
+            # newer keeps the alarm in ALARM until it leaves the range (the documented row "X - - - -", 3 of 3)
+            premature = (real_in == br_in) & p.oldest_age_at_least(r, m)
+            few_state = np.where(br_in >= m, np.int8(ALARM),
+                                 np.where(premature, np.int8(ALARM if mode == "missing" else KEEP), np.int8(OK)))
+            few_state[real_in == 0] = INSUFFICIENT if mode == "missing" else KEEP
+        np.copyto(state, few_state, where=few)
     if sample_counts is not None and a.EvaluateLowSampleCountPercentile == "ignore":
         thr = low_sample_threshold(a.stat)
         if thr is not None:
             low = np.asarray(sample_counts, dtype=float) < thr
-            state = np.where(low & real, KEEP, state)
-    if (state == KEEP).any():
-        s = pd.Series(np.where(state == KEEP, np.nan, state.astype(float)))
-        state = s.ffill().fillna(initial_state).to_numpy().astype(np.int8)
-    return state.astype(np.int8)
+            state[low & real] = KEEP
+    keep = state == KEEP
+    if keep.any():  # "keep the current state": the last decided state carried forward, whole arrays
+        pos = np.where(keep, -1, np.arange(size))
+        np.maximum.accumulate(pos, out=pos)
+        filled = state[np.maximum(pos, 0)]
+        filled[pos < 0] = initial_state
+        state = filled
+    return state.astype(np.int8, copy=False)
+
+
+class SeriesPrep:
+    """What the alarm rules need from a series regardless of the alarm (which datapoints are real, their running
+    count and positions, the next real datapoint), computed once and shared by every alarm evaluated on it
+    (:func:`evaluate_many`); lagged and per-N/R arrays are cached as they are first asked for."""
+
+    def __init__(self, values):
+        self.v = np.asarray(values, dtype="float64")
+        self.size = self.v.size
+        self.real = ~np.isnan(self.v)
+        self.c_real = np.zeros(self.size + 1, dtype=np.int32)
+        np.cumsum(self.real, dtype=np.int32, out=self.c_real[1:])
+        self.real_pos = np.flatnonzero(self.real).astype(np.int32)
+        self._cache: dict = {}
+        self._src = values
+
+    def matches(self, values) -> bool:
+        return values is self._src or values is self.v
+
+    def lagged(self, c: np.ndarray, r: int) -> np.ndarray:
+        """``c[max(i + 1 - r, 0)]`` for every position i (the running count just before the range)."""
+        out = np.zeros(self.size, dtype=c.dtype)
+        if self.size > r:
+            out[r:] = c[1:self.size - r + 1]
+        return out
+
+    def real_in(self, r: int) -> np.ndarray:
+        key = ("real_in", r)
+        if key not in self._cache:
+            self._cache[key] = self.c_real[1:] - self.lagged(self.c_real, r)
+        return self._cache[key]
+
+    def start_of_last(self, n: int) -> np.ndarray:
+        """Index into the running counts where the N most recent real datapoints begin."""
+        key = ("start", n)
+        if key not in self._cache:
+            if self.real_pos.size:
+                k = self.c_real[1:]
+                self._cache[key] = self.real_pos[np.clip(k - n, 0, self.real_pos.size - 1)]
+            else:
+                self._cache[key] = np.zeros(self.size, dtype=np.int32)
+        return self._cache[key]
+
+    def oldest_age_at_least(self, r: int, m: int) -> np.ndarray:
+        """Where the oldest real datapoint in the range of ``r`` is at least ``m`` datapoints old (age + 1 >= m)."""
+        key = ("age", r, m)
+        if key not in self._cache:
+            akey = ("age_of_oldest", r)
+            if akey not in self._cache:
+                size = self.size
+                nxt = np.full(size + 1, size, dtype=np.int64)
+                nxt[:size] = np.where(self.real, np.arange(size), size)
+                nxt = np.minimum.accumulate(nxt[::-1])[::-1]
+                idx = np.arange(1, size + 1)
+                first = nxt[np.maximum(idx - r, 0)]
+                age = np.where(first <= idx - 1, (idx - 1) - first, -1)  # -1: no real datapoint in the range
+                self._cache[akey] = age
+            self._cache[key] = self._cache[akey] + 1 >= m
+        return self._cache[key]
+
+
+def evaluate_many(alarms: Sequence["Alarm"], values: np.ndarray, initial_state: int = INSUFFICIENT) -> list:
+    """:func:`evaluate_states` for several alarms on one series, sharing its preparation."""
+    prep = SeriesPrep(values)
+    return [evaluate_states(a, prep.v, prep=prep, initial_state=initial_state) for a in alarms]
 
 
 def evaluate_once(alarm: "Alarm", window: Sequence[float], current: str = "INSUFFICIENT_DATA",

@@ -157,14 +157,18 @@ def backtest(alarms: Sequence[Alarm], series: dict[str, pd.Series], incidents: p
 def sweep(alarm: Alarm, series: pd.Series, incidents: pd.DataFrame, thresholds: Sequence[float],
           mn: Sequence[tuple[int, int]], grace=pd.Timedelta(minutes=30)) -> pd.DataFrame:
     """What-if: every threshold x (M, N) for ``alarm`` over ``series``; one scored row per candidate."""
+    from .alarms import SeriesPrep
+
     out = []
     v = series.to_numpy(dtype=float)
+    prep = SeriesPrep(v)  # every candidate runs on the same series: prepared once
     times = series.index + pd.Timedelta(seconds=alarm.Period)
     for thr in thresholds:
         for m, n in mn:
             cand = Alarm(**{**alarm.model_dump(), "Threshold": float(thr), "DatapointsToAlarm": m,
                             "EvaluationPeriods": n})
-            sc = score(alarm.AlarmName, evaluate_states(cand, v), times, alarm.Period, incidents, grace)
+            sc = score(alarm.AlarmName, evaluate_states(cand, prep.v, prep=prep), times, alarm.Period, incidents,
+                       grace)
             out.append({"threshold": float(thr), "M": m, "N": n, **{k: val for k, val in sc.row().items()
                                                                    if k != "alarm"}})
     return pd.DataFrame(out)

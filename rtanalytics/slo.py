@@ -70,7 +70,14 @@ class Sli:
         """Cumulative sums (with a leading 0) of ``good``, ``bad`` or ``total``, computed once per SLI."""
         cache = self.__dict__.setdefault("_cum", {})
         if what not in cache:
-            cache[what] = np.concatenate(([0.0], np.cumsum(getattr(self, what))))
+            if what == "bad" and "_bad" not in self.__dict__:  # total - good, without a third array of counts
+                out = self.cumulative("total") - self.cumulative("good")
+            else:
+                x = getattr(self, what)
+                out = np.empty(x.size + 1)
+                out[0] = 0.0
+                np.cumsum(x, out=out[1:])
+            cache[what] = out
         return cache[what]
 
     def window_sum(self, what: str, n: int) -> np.ndarray:
@@ -185,7 +192,8 @@ def attainment(sli: Sli, window) -> pd.Series:
     n = periods_in(window, sli.period_s)
     g, t = sli.window_sum("good", n), sli.window_sum("total", n)  # fresh arrays: divide in place
     empty = t <= 0
-    g /= np.where(empty, 1.0, t)
+    t[empty] = 1.0
+    g /= t
     g[empty] = np.nan
     return pd.Series(g, index=sli.index, name="attainment", copy=False)
 

@@ -123,3 +123,26 @@ def test_a_plain_dict_and_bad_definitions():
     with pytest.raises(ValueError, match="ExtendedStatistic"):
         Alarm(AlarmName="x", Namespace="N", MetricName="M", Statistic="p95", Period=60, EvaluationPeriods=1,
               Threshold=1, ComparisonOperator="GreaterThanThreshold")
+
+
+def test_shared_series_preparation_gives_the_same_states():
+    """evaluate_many (alarms on one series sharing its preparation) equals evaluating each alone, for every
+    missing-data mode and M of N, on a series with gaps."""
+    import numpy as np
+
+    from rtanalytics.alarms import Alarm, evaluate_many, evaluate_states
+
+    rng = np.random.default_rng(7)
+    v = rng.gamma(2.0, 3.0, 5000)
+    v[rng.random(5000) < 0.35] = np.nan
+    v[1000:1040] = np.nan
+    alarms = [Alarm(AlarmName=f"a{i}", Namespace="T", MetricName="m", Statistic="Sum", Period=60,
+                    EvaluationPeriods=n, DatapointsToAlarm=m, Threshold=float(t), TreatMissingData=mode,
+                    ComparisonOperator="GreaterThanThreshold")
+              for i, (n, m, t, mode) in enumerate((n, m, t, mode) for n in (1, 3, 5) for m in range(1, n + 1)
+                                                  for t in (4.0, 9.0) for mode in ("missing", "ignore", "breaching",
+                                                                                   "notBreaching"))]
+    shared = evaluate_many(alarms, v)
+    for a, st in zip(alarms, shared):
+        assert np.array_equal(st, evaluate_states(a, v)), a.AlarmName
+    assert {int(x) for st in shared for x in np.unique(st)} == {0, 1, 2}  # every state occurs somewhere

@@ -112,6 +112,10 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
 
     # the kernel inherits this: the same relative path for every report (outputs/REPORT/RUN/report.html)
     os.environ["RTANALYTICS_PLOTLYJS_SRC"] = "" if standalone else write_plotlyjs_asset(outputs)
+    # one BLAS thread per kernel: reports run two at a time on two cores, and OpenBLAS threads on top of that
+    # oversubscribe them (the capacity report took 33-66 s under load instead of 7-10); a user's setting wins
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     t0 = time.perf_counter()
     error = None
     status = "ok"
