@@ -123,7 +123,8 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
         pm.execute_notebook(str(report.notebook), str(nb_out), parameters=inject, kernel_name="python3",
                             progress_bar=progress, report_mode=True, execution_timeout=timeout,
                             cwd=str(report.notebook.parent), request_save_on_cell_execute=False,
-                            kernel_manager_class=_ipc_kernel_manager())
+                            kernel_manager_class=_ipc_kernel_manager(),
+                            shutdown_kernel="immediate")  # outputs are in: no 0.4 s graceful shutdown
     except pm.PapermillExecutionError as e:
         status, error = "failed", f"cell {e.exec_count}: {e.ename}: {e.evalue}"
     except Exception as e:  # timeouts (CellTimeoutError), dead kernels...: status from the exception
