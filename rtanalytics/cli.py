@@ -49,6 +49,17 @@ def _parser() -> argparse.ArgumentParser:
                     "overlapping --start..--end (e.g. after a backfill older than the settle horizon)")
     ca.add_argument("--start", default=None, help="drop from (a time: -3d, 2026-11-01, ...; default: everything)")
     ca.add_argument("--end", default=None, help="drop until (default: now)")
+    ex = sub.add_parser("export", help="write alarms as AWS takes them (PutMetricAlarm JSON, CloudFormation), each "
+                        "with its backtest")
+    ex.add_argument("what", choices=["alarms"])
+    ex.add_argument("--environment", default="demo")
+    ex.add_argument("--source", default=None, help="where the backtest's data comes from (default: the "
+                    "environment's own source)")
+    ex.add_argument("--start", default="-14d", help="backtest window start (default -14d)")
+    ex.add_argument("--end", default="now")
+    ex.add_argument("--alarm", default=None, help="export only this alarm")
+    ex.add_argument("--variant", default=None, help="the what-if's chosen variant of --alarm: threshold=X,m=M,n=N")
+    ex.add_argument("--out", type=Path, default=None, help="folder (default OUTPUTS/exports/alarms-<time>)")
     lg = sub.add_parser("ledger", help="print the ledger of key figures across runs (CSV)")
     lg.add_argument("--report", default=None)
     lg.add_argument("--outputs", type=Path, default=None)
@@ -123,6 +134,23 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{r.name:20s} {r.title} — {r.description}")
                 for name, f in r.fields().items():
                     print(f"    {name:14s} default {f.default!r:10}  {f.description or ''}")
+            return 0
+        if args.cmd == "export":
+            from . import export as X
+            from .reports.runner import DEFAULT_OUTPUTS
+            from .timewindow import utcnow
+
+            items = X.backtest_alarms(args.source, args.environment, args.start, args.end, args.alarm, args.variant)
+            out = args.out or DEFAULT_OUTPUTS / "exports" / f"alarms-{utcnow():%Y%m%dT%H%M%SZ}"
+            for p in X.write(items, out):
+                print(p)
+            for it in items:
+                print(f"{it.alarm.AlarmName}: {it.summary}")
+            if any(":ACCOUNT:" in a for it in items for a in it.alarm.AlarmActions + it.alarm.OKActions
+                   + it.alarm.InsufficientDataActions):
+                print("rtanalytics: the actions' ARNs name the account as ACCOUNT (as parameters/alarms.yaml does): "
+                      "replace it in the put-metric-alarm JSON; the CloudFormation template uses the stack's own "
+                      "account (Fn::Sub ${AWS::AccountId})", file=sys.stderr)
             return 0
         if args.cmd == "index":
             from .reports.index import write_index

@@ -114,3 +114,23 @@ def test_index_is_a_status_board_of_declared_headlines(rendered):
 
     assert pd.Timestamp(end) - pd.Timestamp(start) == pd.Timedelta(days=1)
     assert pd.Timestamp(start).strftime("%Y-%m-%d %H:%M UTC") in board
+
+
+@pytest.mark.parametrize("name", sorted(REPORTS))
+def test_main_tables_are_saved_beside_the_report(rendered, name):
+    """tables/NAME.csv and .parquet for each main table, listed in summary.json; both read back to the same
+    rows, and the KPI table holds the figures the summary publishes."""
+    import pandas as pd
+
+    run = _last_run(rendered, name)
+    summary = json.loads((run / "summary.json").read_text())
+    listed = summary["tables"]
+    assert listed and all((run / f).is_file() for f in listed)
+    for f in [x for x in listed if x.endswith(".parquet")]:
+        pq = pd.read_parquet(run / f)
+        csv = pd.read_csv(run / f.replace(".parquet", ".csv"))
+        assert len(pq) == len(csv) and list(pq.columns) == list(csv.columns)
+    if name == "kpis":
+        status = pd.read_parquet(run / "tables/status.parquet").set_index("kpi")
+        for k in ("availability", "error_rate", "throughput"):
+            assert status.loc[k, "value"] == pytest.approx(summary["figures"][k], rel=1e-12)

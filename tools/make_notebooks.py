@@ -404,6 +404,7 @@ def with_status(cells, var):
     first = next(i for i, c in enumerate(out) if c[0] == "code")
     out.insert(first + 1, ("code", f"{var}.headline_block()"))
     last = max(i for i, c in enumerate(out) if c[0] == "code" and ".publish()" in c[1])
+    out[last] = ("code", out[last][1].replace(".publish()", ".publish(output_dir)  # figures, status, tables"))
     out[last:last] = [("md", "## Missing data\n\nWhat could not be fetched or computed, and why. A report is "
                              "**ok** only when this is empty; otherwise it is **partial** (or **no-data**) and never "
                              "becomes the latest good run."),

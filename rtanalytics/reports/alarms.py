@@ -52,6 +52,10 @@ class AlarmsReport(ReportResult):
                      "bad" if s["audit_findings_high"] else "good", "down", "configuration audit"),
         ]
 
+    def tables(self) -> dict:
+        return {"scores": self.scores, "detections": self.detections, "sweep": self.sweep, "pages": self.pages,
+                "audit": self.audit, "history": self.history}
+
     def catalog_table(self) -> pd.DataFrame:
         return pd.DataFrame([{"alarm": a.AlarmName, "metric": f"{a.Namespace}/{a.MetricName}", "stat": a.stat,
                               "rule": f"{a.m} of {a.EvaluationPeriods} x {a.Period // 60} min "

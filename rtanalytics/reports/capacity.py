@@ -128,6 +128,9 @@ class CapacityReport(ReportResult):
                 self.accuracy["mape_pct"].median()), "pct_number", None, "down", "MAPE on the last 14 days"))
         return out
 
+    def tables(self) -> dict:
+        return {"headroom": self.table, "accuracy": self.accuracy}
+
     def summary(self) -> dict:
         out = {"resources": len(self.table)}
         t = self.table
@@ -294,6 +297,13 @@ class WeeklyReport(ReportResult):
             per_day = s["business.RequestsSubmitted"] / 7
             out.append(Headline("requests_submitted_per_day", "New requests a day", per_day, "number",
                                 "good" if per_day >= 100 else "warn", "up", "target 100 a day"))
+        return out
+
+    def tables(self) -> dict:
+        out = {"response_daily": self.response_daily, "volume": self.volume, "dynamodb": self.dynamodb,
+               "business": self.business, "vitals": self.vitals}
+        if self.biz is not None:
+            out["funnel"] = self.biz.daily
         return out
 
     def funnel(self):

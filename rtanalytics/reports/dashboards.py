@@ -76,6 +76,10 @@ class DashboardsReport(ReportResult):
                          "count", "warn" if s["metrics_drawing_nothing"] else "good", "down",
                          f"{len(self.notes)} with a corrected query, {s['metrics_quiet']} without datapoints")]
 
+    def tables(self) -> dict:
+        frames = [v.correction_table().assign(dashboard=v.name) for v in self.views if v.corrections]
+        return {"queries": self.queries(), "corrections": pd.concat(frames, ignore_index=True) if frames else None}
+
     def summary(self) -> dict:
         return {"dashboards": len(self.views), "widgets": sum(len(v.widgets) for v in self.views),
                 "metrics_without_data": sum(len(v.empty) for v in self.views),

@@ -118,6 +118,12 @@ class HealthReport(ReportResult):
         out.append(Headline("retention_findings", "Retention findings", n, "count", "warn" if n else "good", "down"))
         return out
 
+    def tables(self) -> dict:
+        return {"checks": pd.DataFrame([{"check": k, **{kk: vv for kk, vv in v.items() if not isinstance(vv, dict)}}
+                                        for k, v in self.current.get("checks", {}).items()]),
+                "stats": self.stats, "correlation": self.correlation, "retention": self.retention,
+                "subscriptions": self.subscriptions}
+
     def summary(self) -> dict:
         out = {"overall": self.current["overallStatus"]}
         out |= {f"{k}.status": v["status"] for k, v in self.current["checks"].items()}
@@ -267,6 +273,12 @@ class DailyOps(ReportResult):
                          None if self.new_requests is None or not np.isfinite(self.new_requests)
                          else "good" if self.new_requests >= 100 else "warn", "up", "target 100 a day"),
                 Headline("active_alarms", "Active alarms", n, "count", "bad" if n else "good", "down")]
+
+    def tables(self) -> dict:
+        out = {"error_breakdown": self.error_breakdown, "dynamodb": self.dynamodb, "active_alarms": self.active_alarms}
+        if self.biz is not None:
+            out["business"] = self.biz.daily
+        return out
 
     def summary(self) -> dict:
         return {"health": self.health["overallStatus"], "avg_response_s": self.avg_response_s,

@@ -63,6 +63,11 @@ class IncidentReport(ReportResult):
                      "text", None, None, "the earliest signal to leave its baseline"),
         ]
 
+    def tables(self) -> dict:
+        return {"times": self.times_table(), "leads": self.leads, "timeline": self.timeline,
+                "signatures": self.signatures, "endpoints": self.endpoints, "log_excerpt": self.log_excerpt,
+                "episodes": self.episodes}
+
     def impact_table(self):
         """The impact as a two-column table (what, how much), never a printed dict."""
         from ..present import table

@@ -64,6 +64,9 @@ class KpiReport(ReportResult):
                             f"of {len(self.table)}"))
         return out
 
+    def tables(self) -> dict:
+        return {"status": self.table, "series": self.series}
+
     def status_table(self):
         from ..figures.kpis import status_table_style
 

@@ -111,11 +111,56 @@ class ReportResult:
         return HeadlineBlock(self.status, self.status_line(), self.headline_figures(),
                              window_text(self.analysed_window()))
 
-    def publish(self) -> None:
-        """Hand key figures, status, notes and provenance to the runner (a report notebook's last cell)."""
+    def tables(self) -> dict:
+        """The report's main tables by name (DataFrames), saved beside the report (reports override)."""
+        return {}
+
+    def save_tables(self, output_dir: str) -> list[str]:
+        """Each of :meth:`tables` as ``tables/NAME.csv`` and ``tables/NAME.parquet`` in ``output_dir`` (the run's
+        folder), for analysts to take into their own notebooks; returns the files written (relative)."""
+        from pathlib import Path
+
+        if not output_dir:
+            return []
+        folder = Path(output_dir) / "tables"
+        written = []
+        for name, df in self.tables().items():
+            if df is None or not isinstance(df, pd.DataFrame):
+                continue
+            folder.mkdir(parents=True, exist_ok=True)
+            d = _portable(df)
+            d.to_csv(folder / f"{name}.csv", index=False)
+            d.to_parquet(folder / f"{name}.parquet", index=False)
+            written += [f"tables/{name}.csv", f"tables/{name}.parquet"]
+        return written
+
+    def publish(self, output_dir: str = "") -> None:
+        """Hand key figures, status, notes and provenance to the runner (a report notebook's last cell); with
+        ``output_dir`` (the runner's run folder) the main tables are saved there too."""
         from .glue import report_summary
 
         w = self.analysed_window()
         extra = {"headline": [f.as_dict() for f in self.headline_figures()],
-                 "window": {"start": w.start.isoformat(), "end": w.end.isoformat()} if w is not None else None}
+                 "window": {"start": w.start.isoformat(), "end": w.end.isoformat()} if w is not None else None,
+                 "tables": self.save_tables(output_dir)}
         report_summary(self.summary(), self.status, self.all_notes(), self.provenance, extra=extra)
+
+
+def _portable(df: pd.DataFrame) -> pd.DataFrame:
+    """A table as CSV and Parquet can hold it: the index as columns when it means something, column names as
+    text, and mixed or nested values (dicts, lists, Timestamps among strings) as text; numbers, times and NaN
+    stay what they are."""
+    d = df.copy()
+    d.attrs = {}  # frame metadata (completeness, working frames) is not table data: Parquet would try to keep it
+    if not (isinstance(d.index, pd.RangeIndex) and d.index.name is None):
+        d = d.reset_index()
+    if isinstance(d.columns, pd.MultiIndex):
+        d.columns = [" ".join(str(x) for x in c if str(x)) for c in d.columns]
+    d.columns = [str(c) for c in d.columns]
+    for c in d.columns:
+        if d[c].dtype == object:
+            kinds = {type(v) for v in d[c].dropna()}
+            if kinds and not kinds <= {str}:
+                d[c] = d[c].map(lambda v: v if v is None or (isinstance(v, float) and v != v) else
+                                (v.isoformat() if hasattr(v, "isoformat") else str(v)))
+    return d

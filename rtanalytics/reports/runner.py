@@ -167,6 +167,7 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
                "duration_s": round(duration, 2), "figures": (glued or {}).get("figures", {}),
                "notes": (glued or {}).get("notes", []), "provenance": (glued or {}).get("provenance"),
                "headline": (glued or {}).get("headline", []), "window": (glued or {}).get("window"),
+               "tables": (glued or {}).get("tables", []),
                "evidence": "evidence/manifest.json" if (final / "evidence" / "manifest.json").exists() or (
                    stage / "evidence" / "manifest.json").exists() else None,
                "rtanalytics_version": __version__,

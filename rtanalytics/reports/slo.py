@@ -200,6 +200,9 @@ class SloReport(ReportResult):
                             "multiwindow alerts in the window"))
         return out
 
+    def tables(self) -> dict:
+        return {"slos": self.table, "working": self.working(), "alerts": self.alerts, "comparison": self.comparison}
+
     def working(self) -> pd.DataFrame:
         """Every figure with its good and total counts, window boundaries and formula."""
         return pd.DataFrame([dict(slo=n, **b.row()) for n, b in self.budgets.items()])

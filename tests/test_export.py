@@ -1,0 +1,115 @@
+"""Closing the loop: alarms exported as AWS takes them, with their backtest, and accepted back (catalog, moto)."""
+
+import json
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rtanalytics import export as X
+from rtanalytics.alarms import Alarm, evaluate, load_alarms
+
+from .conftest import NOW, ROOT
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    out = tmp_path_factory.mktemp("export")
+    items = X.backtest_alarms(environment="demo", start="-14d", end=NOW, now=NOW)
+    return items, X.write(items, out), out
+
+
+def _strip(a: Alarm) -> dict:
+    d = a.model_dump()
+    d.pop("AlarmDescription")
+    return d
+
+
+def test_round_trip_through_the_catalog(exported):
+    items, _, out = exported
+    catalog = {a.AlarmName: a for a in load_alarms(environment="demo")}
+    back = load_alarms(out / "alarms.yaml", environment="demo")
+    assert [a.AlarmName for a in back] == list(catalog)
+    for a in back:
+        assert _strip(a) == _strip(catalog[a.AlarmName])  # the same alarm, field for field
+        assert a.AlarmDescription.startswith(catalog[a.AlarmName].AlarmDescription + X.MARK)
+        req = json.loads((out / "put-metric-alarm" / f"{a.AlarmName}.json").read_text())
+        assert _strip(Alarm.model_validate(req)) == _strip(catalog[a.AlarmName])
+
+
+def test_the_description_carries_the_backtest_computed_independently(exported):
+    """The numbers in AlarmDescription are the alarms report's own scores over the same window."""
+    from rtanalytics.reports import alarms as R
+
+    items, _, _ = exported
+    rep = R.run(start="-14d", end=NOW, now=NOW)
+    scores = rep.scores.set_index("alarm")
+    for it in items:
+        s = scores.loc[it.alarm.AlarmName]
+        assert f"detected {int(s['detected'])} of {int(s['incidents'])} incidents" in it.description()
+        assert f"{int(s['false_alarms'])} false alarms" in it.description()
+        if np.isfinite(s["detection_minutes"]):
+            assert f"mean detection {s['detection_minutes']:.0f} min" in it.description()
+
+
+def test_cloudformation_validates_and_bad_templates_are_caught(exported):
+    _, _, out = exported
+    tpl = json.loads((out / "alarms.cfn.json").read_text())
+    assert X.validate_cloudformation(tpl) == []
+    res = next(iter(tpl["Resources"].values()))
+    assert res["Type"] == "AWS::CloudWatch::Alarm" and "backtest" in res["Metadata"]["rtanalytics"]
+    assert res["Properties"]["AlarmActions"][0] == {
+        "Fn::Sub": "arn:aws:sns:us-west-1:${AWS::AccountId}:RealTechee-Critical-Alerts"}
+    bad = json.loads(json.dumps(tpl))
+    lid = next(iter(bad["Resources"]))
+    bad["Resources"][lid]["Properties"]["Treshold"] = 3  # a typo
+    bad["Resources"][lid]["Properties"]["EvaluationPeriods"] = "2"
+    del bad["Resources"][lid]["Properties"]["ComparisonOperator"]
+    problems = " ".join(X.validate_cloudformation(bad))
+    assert "Treshold is not a property" in problems and "EvaluationPeriods must be int" in problems
+    assert "ComparisonOperator is required" in problems
+
+
+def test_moto_accepts_the_requests_and_they_evaluate_like_the_backtest(exported, aws, demo):
+    """put-metric-alarm with the exported JSON, DescribeAlarms, then the described alarms replayed over the demo
+    history: the same states as the catalog's alarms."""
+    from rtanalytics import backtest as bt
+    from rtanalytics.timewindow import TimeWindow
+
+    items, _, out = exported
+    for it in items:
+        req = json.loads((out / "put-metric-alarm" / f"{it.alarm.AlarmName}.json").read_text())
+        req = json.loads(json.dumps(req).replace(":ACCOUNT:", ":123456789012:"))
+        aws.call("cloudwatch", "put_metric_alarm", **req)
+    described = {a["AlarmName"]: Alarm.from_aws(a) for a in aws.call("cloudwatch", "describe_alarms")["MetricAlarms"]}
+    assert set(described) == {it.alarm.AlarmName for it in items}
+    w = TimeWindow.parse("-3d", NOW, now=NOW)
+    catalog = load_alarms(environment="demo")
+    series = bt.alarm_series(catalog, demo, w, [])
+    for a in catalog:
+        d = described[a.AlarmName]
+        assert d.Threshold == a.Threshold and d.EvaluationPeriods == a.EvaluationPeriods
+        assert np.array_equal(evaluate(d, series[a.AlarmName]).codes, evaluate(a, series[a.AlarmName]).codes)
+
+
+def test_a_variant_is_what_the_what_if_scored(tmp_path):
+    """--variant threshold=5,m=1,n=1 exports the changed alarm with the backtest the what-if sweep gives it."""
+    from rtanalytics.reports import alarms as R
+
+    name = "RealTechee-Critical-Error-Rate"
+    (it,) = X.backtest_alarms(start="-14d", end=NOW, now=NOW, alarm=name, variant="threshold=5,m=1,n=1")
+    assert (it.alarm.Threshold, it.alarm.DatapointsToAlarm, it.alarm.EvaluationPeriods) == (5.0, 1, 1)
+    rep = R.run(start="-14d", end=NOW, now=NOW, sweep_alarm=name, thresholds=[5.0])
+    row = rep.sweep[(rep.sweep["M"] == 1) & (rep.sweep["N"] == 1)].iloc[0]
+    assert it.result["detected"] == row["detected"] and it.result["false_alarms"] == row["false_alarms"]
+    assert it.variant_of == name
+
+
+@pytest.mark.parametrize("variant,needle", [("m=4,n=2", "DatapointsToAlarm cannot exceed"),
+                                            ("threshold=abc", "is not a number"), ("x=1", "unknown key")])
+def test_bad_variants_exit_2_naming_the_problem(variant, needle, tmp_path):
+    r = subprocess.run([str(ROOT / ".venv/bin/rtanalytics"), "export", "alarms", "--alarm",
+                        "RealTechee-Critical-Error-Rate", "--variant", variant, "--out", str(tmp_path / "x")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and needle in r.stderr and not (tmp_path / "x").exists()
