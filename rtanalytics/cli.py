@@ -60,6 +60,12 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--alarm", default=None, help="export only this alarm")
     ex.add_argument("--variant", default=None, help="the what-if's chosen variant of --alarm: threshold=X,m=M,n=N")
     ex.add_argument("--out", type=Path, default=None, help="folder (default OUTPUTS/exports/alarms-<time>)")
+    nr = sub.add_parser("new-report", help="scaffold your own report as a package (found through the "
+                        "rtanalytics.reports entry point once installed)")
+    nr.add_argument("name", help="lowercase letters, digits and dashes (e.g. cost-report)")
+    nr.add_argument("--dir", type=Path, default=Path("."), help="where to create rtanalytics-NAME/ (default: here)")
+    nr.add_argument("--title", default="")
+    nr.add_argument("--description", default="")
     lg = sub.add_parser("ledger", help="print the ledger of key figures across runs (CSV)")
     lg.add_argument("--report", default=None)
     lg.add_argument("--outputs", type=Path, default=None)
@@ -134,6 +140,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{r.name:20s} {r.title} — {r.description}")
                 for name, f in r.fields().items():
                     print(f"    {name:14s} default {f.default!r:10}  {f.description or ''}")
+            return 0
+        if args.cmd == "new-report":
+            from .scaffold import new_report
+
+            root = new_report(args.name, args.dir, args.title, args.description)
+            print(f"{root}\nnext: {sys.executable} -m pip install -e {root} && rtanalytics run {args.name}")
             return 0
         if args.cmd == "export":
             from . import export as X

@@ -193,9 +193,10 @@ class Report:
         return self.params.model_fields
 
 
-REPORTS: dict[str, Report] = {
-    r.name: r
-    for r in [
+def builtin_reports() -> list[Report]:
+    """The reports this package ships (registered, like any team's, under the ``rtanalytics.reports``
+    entry-point group in pyproject.toml)."""
+    return [
         Report("kpis", "KPI status", NOTEBOOKS / "kpis.ipynb", KpiParams,
                "The seed's seven KPIs against target and alert threshold over a window."),
         Report("slo", "SLOs and error budgets", NOTEBOOKS / "slo.ipynb", SloParams,
@@ -215,7 +216,42 @@ REPORTS: dict[str, Report] = {
         Report("alarms", "Alarms: backtest, what-if, routing and audit", NOTEBOOKS / "alarms.ipynb", AlarmParams,
                "The seed's alarms replayed over history against incidents, tuned, routed and audited."),
     ]
-}
+
+
+def discover(group: str = "rtanalytics.reports") -> list[Report]:
+    """Reports declared by installed packages under ``group`` — as papermill finds its engines: an entry point
+    names a :class:`Report`, a list of them, or a function returning either. A plugin that fails to load is
+    reported on stderr and skipped; it never breaks the other reports."""
+    import sys
+    from importlib.metadata import entry_points
+
+    out = []
+    for ep in entry_points(group=group):
+        try:
+            obj = ep.load()
+            if callable(obj) and not isinstance(obj, Report):
+                obj = obj()
+        except Exception as e:  # a broken plugin: said, skipped
+            print(f"rtanalytics: report plugin {ep.name!r} ({ep.value}) not loaded: {type(e).__name__}: {e}",
+                  file=sys.stderr)
+            continue
+        for r in obj if isinstance(obj, (list, tuple)) else [obj]:
+            if isinstance(r, Report) and Path(r.notebook).is_file():
+                out.append(r)
+            else:
+                print(f"rtanalytics: report plugin {ep.name!r} gave {r!r}, not a Report with a notebook",
+                      file=sys.stderr)
+    return out
+
+
+def _all_reports() -> dict[str, Report]:
+    reports = {r.name: r for r in builtin_reports()}
+    for r in discover():
+        reports.setdefault(r.name, r)  # a plugin never replaces a built-in report
+    return reports
+
+
+REPORTS: dict[str, Report] = _all_reports()
 
 
 def get_report(name: str) -> Report:

@@ -191,5 +191,26 @@ def get_source(name: str = "demo", **options) -> Source:
     return _REGISTRY[name](**options)
 
 
+_PLUGINS_LOADED = False
+
+
 def _load_builtin():
+    """The built-in sources (each registers itself), then any a team's package declares under the
+    ``rtanalytics.sources`` entry-point group (``name = "package.module:factory"``), loaded when first used. A
+    plugin never replaces a built-in name."""
+    global _PLUGINS_LOADED
     from . import cloudwatch, demo, files  # noqa: F401  (each registers itself)
+
+    if _PLUGINS_LOADED:
+        return
+    _PLUGINS_LOADED = True
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="rtanalytics.sources"):
+        if ep.name in _REGISTRY:
+            continue
+
+        def lazy(*args, _ep=ep, **kw):
+            return _ep.load()(*args, **kw)
+
+        _REGISTRY[ep.name] = lazy
