@@ -28,7 +28,7 @@ from rtanalytics.catalog import catalog
 from rtanalytics.present import Headline
 from rtanalytics.queries import MetricQuery
 from rtanalytics.reports.registry import CommonParams, Report
-from rtanalytics.reports.result import ReportResult
+from rtanalytics.reports.result import ReportResult, comparable
 from rtanalytics.sources.evidence import open_source
 from rtanalytics.timewindow import TimeWindow
 
@@ -65,6 +65,7 @@ class Result(ReportResult):
         return {{"series": self.data}}
 
 
+@comparable
 def run(source: str = "", environment: str = "demo", start: str = "-24h", end: str = "now",
         metric: str = "RequestCount", files_path: str = "", evidence_dir: str = "", now=None) -> Result:
     src = open_source(source or None, environment, now=now, files_path=files_path)
@@ -113,6 +114,7 @@ def _notebook(name: str, module: str, title: str, description: str):
         'end: str = "now"  # window end',
         'files_path: str = ""  # folder of exported data or an evidence bundle (source files)',
         'evidence: bool = False  # save the exact data used as an evidence bundle',
+        'compare: str = ""  # another window beside this one: previous, last-week or START/END',
         'metric: str = "RequestCount"  # an AWS/ApplicationELB metric to total per 5 minutes',
         'evidence_dir: str = ""  # set by the runner when evidence is true',
         'output_dir: str = ""  # set by the runner: this run\'s folder'])
@@ -122,6 +124,7 @@ def _notebook(name: str, module: str, title: str, description: str):
                            f"report = {module}.run(source=source, environment=environment, start=start, end=end, "
                            "metric=metric, files_path=files_path, evidence_dir=evidence_dir)"),
              new_code_cell("report.headline_block()"),
+             new_code_cell("report.compare(compare)  # nothing unless compare is set"),
              new_markdown_cell("## Per 5 minutes"),
              new_code_cell("report.tables()['series']"),
              new_markdown_cell("## Missing data\n\nWhat could not be fetched or computed, and why."),

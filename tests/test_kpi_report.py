@@ -118,3 +118,39 @@ def test_a_threshold_far_from_the_data_is_named_not_drawn():
     assert shown == [False, False] and off and hi < 1.0
     lo, hi, shown, off = threshold_range(np.array([99.7, 99.95]), [99.9, 99.5])
     assert shown == [True, True] and not off and lo < 99.5 < 99.95 < hi
+
+
+def test_compare_with_the_previous_window_matches_independent_figures():
+    """-p compare previous: the KPI headline over the preceding 24 hours, computed independently from the demo's
+    raw counts, beside this window's, with the change and whether it is better or worse."""
+    from rtanalytics.reports import kpi
+
+    end = "2026-11-12T00:00:00Z"
+    rep = kpi.run(start="2026-11-11T00:00:00Z", end=end, now=end)
+    table = rep.compare("previous").data.set_index("figure")
+    src = DemoSource()
+    m1 = int(np.datetime64("2026-11-11T00:00", "m").astype(np.int64))
+    m0 = m1 - 1440
+    req = src.raw_range("alb.requests", m0, m1)["k"].sum()
+    ok2 = src.raw_range("alb.2xx", m0, m1)["k"].sum()
+    assert rep.comparison_window.start.isoformat().startswith("2026-11-10T00:00")
+    assert table.loc["Availability", "compared window"] == f"{100 * ok2 / req:.2f} %"
+    here = rep.table.set_index("kpi").loc["availability", "value"]
+    there = rep.compared.table.set_index("kpi").loc["availability", "value"]
+    assert table.loc["Availability", "verdict"] == ("better" if here > there else "worse")
+    # the window with the deploy-5xx incident has the higher error rate: worse than the day before
+    assert table.loc["Error rate (5XX)", "verdict"] == "worse"
+
+
+@pytest.mark.parametrize("spec,ok", [("previous", True), ("last-week", True),
+                                     ("2026-11-01T00:00Z/2026-11-02T00:00Z", True), ("yesterday", False),
+                                     ("2026-11-02/2026-11-01", False)])
+def test_compare_parameter_is_validated_before_any_kernel(spec, ok):
+    from rtanalytics.errors import ParameterError
+    from rtanalytics.reports.registry import REPORTS, resolve_params
+
+    if ok:
+        assert resolve_params(REPORTS["kpis"], {"compare": spec})["compare"] == spec
+    else:
+        with pytest.raises(ParameterError, match="compare"):
+            resolve_params(REPORTS["kpis"], {"compare": spec})

@@ -39,6 +39,7 @@ NOTEBOOKS = {
                    'kpis: list = []  # KPI names to include; empty means all\n'
                    'files_path: str = ""  # folder of exported data or an evidence bundle (source files)\n'
                    'evidence: bool = False  # save the exact data used as an evidence bundle\n'
+                   'compare: str = ""  # another window beside this one: previous, last-week or START/END\n'
                    'evidence_dir: str = ""  # set by the runner when evidence is true\n'
                    'output_dir: str = ""  # set by the runner: this run\'s folder'),
         ("code", "import rtanalytics as rt\nfrom rtanalytics.reports import kpi\n\nrt.setup_notebook()\n"
@@ -72,6 +73,7 @@ NOTEBOOKS = {
                    'incidents_file: str = ""  # CSV of incidents when the source has no ground truth\n'
                    'files_path: str = ""  # folder of exported data (source files)\n'
                    'evidence: bool = False  # save the exact data used as an evidence bundle\n'
+                   'compare: str = ""  # another window beside this one: previous, last-week or START/END\n'
                    'evidence_dir: str = ""  # set by the runner when evidence is true\n'
                    'output_dir: str = ""  # set by the runner: this run\'s folder'),
         ("code", "import rtanalytics as rt\nfrom rtanalytics.reports import alarms\n\nrt.setup_notebook()\n"
@@ -120,6 +122,7 @@ NOTEBOOKS = {
                    'exclude: list = []  # deploys, or ISO START/END intervals to leave out\n'
                    'files_path: str = ""  # folder of exported data (source files)\n'
                    'evidence: bool = False  # save the exact data used as an evidence bundle\n'
+                   'compare: str = ""  # another window beside this one: previous, last-week or START/END\n'
                    'evidence_dir: str = ""  # set by the runner when evidence is true\n'
                    'output_dir: str = ""  # set by the runner: this run\'s folder'),
         ("code", "import rtanalytics as rt\nfrom rtanalytics.reports import slo\n\nrt.setup_notebook()\n"
@@ -165,6 +168,7 @@ NOTEBOOKS = {
                    'show_personal_data: bool = False  # emails, IPs, phones and tokens are redacted unless true\n'
                    'files_path: str = ""  # folder of exported data (source files)\n'
                    'evidence: bool = False  # save the exact data used as an evidence bundle\n'
+                   'compare: str = ""  # another window beside this one: previous, last-week or START/END\n'
                    'evidence_dir: str = ""  # set by the runner when evidence is true\n'
                    'output_dir: str = ""  # set by the runner: this run\'s folder'),
         ("code", "import rtanalytics as rt\nfrom rtanalytics.reports import incident\n\nrt.setup_notebook()\n"
@@ -213,6 +217,7 @@ NOTEBOOKS = {
                    'growth: list = [1.0, 2.0, 5.0]  # traffic multipliers for the what-if columns\n'
                    'files_path: str = ""  # folder of exported data (source files)\n'
                    'evidence: bool = False  # save the exact data used as an evidence bundle\n'
+                   'compare: str = ""  # another window beside this one: previous, last-week or START/END\n'
                    'evidence_dir: str = ""  # set by the runner when evidence is true\n'
                    'output_dir: str = ""  # set by the runner: this run\'s folder'),
         ("code", "import rtanalytics as rt\nfrom rtanalytics.reports import capacity\n\nrt.setup_notebook()\n"
@@ -244,6 +249,7 @@ NOTEBOOKS = {
                    'end: str = "today"  # end of the week (default today 00:00 UTC)\n'
                    'files_path: str = ""  # folder of exported data (source files)\n'
                    'evidence: bool = False  # save the exact data used as an evidence bundle\n'
+                   'compare: str = ""  # another window beside this one: previous, last-week or START/END\n'
                    'evidence_dir: str = ""  # set by the runner when evidence is true\n'
                    'output_dir: str = ""  # set by the runner: this run\'s folder'),
         ("code", "import rtanalytics as rt\nfrom rtanalytics.reports import capacity\n\nrt.setup_notebook()\n"
@@ -283,6 +289,7 @@ NOTEBOOKS = {
                    'end: str = "now"  # window end\n'
                    'files_path: str = ""  # folder of exported data (source files)\n'
                    'evidence: bool = False  # save the exact data used as an evidence bundle\n'
+                   'compare: str = ""  # another window beside this one: previous, last-week or START/END\n'
                    'evidence_dir: str = ""  # set by the runner when evidence is true\n'
                    'output_dir: str = ""  # set by the runner: this run\'s folder'),
         ("code", "import rtanalytics as rt\nfrom rtanalytics.reports import dashboards\n\nrt.setup_notebook()\n"
@@ -315,6 +322,7 @@ NOTEBOOKS = {
                    'end: str = "now"  # history window end\n'
                    'files_path: str = ""  # folder of exported data (source files)\n'
                    'evidence: bool = False  # save the exact data used as an evidence bundle\n'
+                   'compare: str = ""  # another window beside this one: previous, last-week or START/END\n'
                    'evidence_dir: str = ""  # set by the runner when evidence is true\n'
                    'output_dir: str = ""  # set by the runner: this run\'s folder'),
         ("code", "import json\nimport rtanalytics as rt\nfrom rtanalytics.reports import health\n\nrt.setup_notebook()\n"
@@ -347,6 +355,7 @@ NOTEBOOKS = {
                    'end: str = "today"  # end of the day checked (default today 00:00 UTC)\n'
                    'files_path: str = ""  # folder of exported data (source files)\n'
                    'evidence: bool = False  # save the exact data used as an evidence bundle\n'
+                   'compare: str = ""  # another window beside this one: previous, last-week or START/END\n'
                    'evidence_dir: str = ""  # set by the runner when evidence is true\n'
                    'output_dir: str = ""  # set by the runner: this run\'s folder'),
         ("code", "import rtanalytics as rt\nfrom rtanalytics.reports import health\n\nrt.setup_notebook()\n"
@@ -403,6 +412,8 @@ def with_status(cells, var):
     out = list(cells)
     first = next(i for i, c in enumerate(out) if c[0] == "code")
     out.insert(first + 1, ("code", f"{var}.headline_block()"))
+    if var != "report" or True:
+        out.insert(first + 2, ("code", f"{var}.compare(compare)  # nothing unless compare is set"))
     last = max(i for i, c in enumerate(out) if c[0] == "code" and ".publish()" in c[1])
     out[last] = ("code", out[last][1].replace(".publish()", ".publish(output_dir)  # figures, status, tables"))
     out[last:last] = [("md", "## Missing data\n\nWhat could not be fetched or computed, and why. A report is "

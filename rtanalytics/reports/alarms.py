@@ -11,7 +11,7 @@ from .. import backtest as bt
 from ..alarms import Alarm, alarms_from_describe, evaluate, load_alarms
 from ..sources.evidence import RecordingSource, open_source, unwrap
 from ..timewindow import TimeWindow
-from .result import ReportResult
+from .result import ReportResult, comparable
 
 
 @dataclass
@@ -114,6 +114,7 @@ def _incidents(src, window, incidents_file: str) -> pd.DataFrame:
     return pd.DataFrame(columns=["id", "incident", "start", "end"])
 
 
+@comparable
 def run(source: str | None = None, environment: str = "demo", start: str = "-14d", end: str = "now",
         alarms_from: str = "catalog", sweep_alarm: str = "RealTechee-Critical-Error-Rate",
         thresholds: list | None = None, incidents_file: str = "", files_path: str = "", evidence_dir: str = "",

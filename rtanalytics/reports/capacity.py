@@ -15,7 +15,7 @@ from ..catalog.loader import validate
 from ..queries import MetricQuery
 from ..sources.evidence import RecordingSource, open_source
 from ..timewindow import TimeWindow
-from .result import ReportResult
+from .result import ReportResult, comparable
 
 
 class Item(BaseModel):
@@ -143,6 +143,7 @@ class CapacityReport(ReportResult):
         return out
 
 
+@comparable
 def run(source=None, environment="demo", start="-90d", end="now", horizon="", growth: list | None = None,
         files_path="", evidence_dir="", now=None) -> CapacityReport:
     spec = load_spec()
@@ -323,6 +324,7 @@ class WeeklyReport(ReportResult):
         return table(d, units={"quote_rate": "pct", "project_rate": "pct", "AverageQuoteValue": "count"})
 
 
+@comparable
 def weekly(source=None, environment="demo", end="today", files_path="", evidence_dir="", now=None) -> WeeklyReport:
     """The seed's weekly performance analysis for the 7 days before ``end`` (default: today 00:00 UTC)."""
     env = catalog().environment(environment)

@@ -9,7 +9,7 @@ import pandas as pd
 from ..catalog import catalog
 from ..sources.evidence import RecordingSource, open_source
 from ..timewindow import TimeWindow
-from .result import ReportResult
+from .result import ReportResult, comparable
 
 
 @dataclass
@@ -87,6 +87,7 @@ class DashboardsReport(ReportResult):
                 "metrics_drawing_nothing": sum(len(v.empty) + len(v.quiet) + len(v.corrections) for v in self.views)}
 
 
+@comparable
 def run(source: str | None = None, environment: str = "demo", start: str = "-24h", end: str = "now",
         files_path: str = "", evidence_dir: str = "", now=None, folder=None) -> DashboardsReport:
     from .. import dashboards

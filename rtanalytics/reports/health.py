@@ -12,7 +12,7 @@ from ..catalog import catalog
 from ..queries import MetricQuery
 from ..sources.evidence import RecordingSource, open_source, unwrap
 from ..timewindow import TimeWindow, parse_time, to_utc, utcnow
-from .result import ReportResult
+from .result import ReportResult, comparable
 
 
 
@@ -107,15 +107,18 @@ class HealthReport(ReportResult):
         overall = self.current["overallStatus"]
         n_ok = sum(v["status"] == "healthy" for v in checks.values())
         out = [Headline("overall", "Now", overall, "text", tone.get(overall, "warn"), None, self.target),
-               Headline("checks_healthy", "Checks healthy", n_ok, "count", "good" if n_ok == len(checks) and checks
-                        else "warn", "up", "", f"of {len(checks)}")]
+               Headline("checks_healthy", "Checks healthy", n_ok if checks else None, "count",
+                        "good" if n_ok == len(checks) and checks else "warn", "up", "",
+                        f"of {len(checks)}" if checks else "")]
         if len(self.stats):
             w = self.stats.sort_values("availability_pct").iloc[0]
             out.append(Headline("worst_availability_pct", "Lowest check availability", w["availability_pct"],
                                 "pct_number", "good" if w["availability_pct"] >= 99.9 else "warn", "up",
                                 f"{w['check']}, over the window"))
         n = int((self.retention["finding"] != "ok").sum()) if len(self.retention) else 0
-        out.append(Headline("retention_findings", "Retention findings", n, "count", "warn" if n else "good", "down"))
+        probed = bool(checks)  # the retention audit reads the log groups the live probe describes
+        out.append(Headline("retention_findings", "Retention findings", n if probed else None, "count",
+                            ("warn" if n else "good") if probed else None, "down"))
         return out
 
     def tables(self) -> dict:
@@ -133,8 +136,11 @@ class HealthReport(ReportResult):
         return out
 
 
+@comparable
 def run(source=None, environment="demo", start="-7d", end="now", files_path="", evidence_dir="", now=None,
-        history_path=None) -> HealthReport:
+        history_path=None, probe: bool = True) -> HealthReport:
+    """The health report; ``probe=False`` (another window, for a comparison) runs no live check and records
+    nothing: the checks' state now says nothing about a past window."""
     now = to_utc(now) if now is not None else utcnow()
     src = open_source(source, environment, now=now, files_path=files_path)
     window = TimeWindow.parse(start, end, now=now)
@@ -142,6 +148,10 @@ def run(source=None, environment="demo", start="-7d", end="now", files_path="", 
         current, groups, target = {"healthCheckId": "-", "timestamp": now.isoformat(), "environment": environment,
                                    "checks": {}, "overallStatus": "unknown"}, None, "not probed (files source)"
         current["_retention_error"] = "a files source has no log groups to describe"
+    elif not probe:
+        current, groups, target = {"healthCheckId": "-", "timestamp": now.isoformat(), "environment": environment,
+                                   "checks": {}, "overallStatus": "unknown"}, None, "not probed (a past window)"
+        current["_retention_error"] = "not probed (a past window)"
     else:
         current, groups, target = _live_checks(environment, history_path, now)
     path = history_path or H.default_history_path()
@@ -288,8 +298,9 @@ class DailyOps(ReportResult):
                     self.dynamodb) else None}
 
 
+@comparable
 def daily(source=None, environment="demo", end="today", files_path="", evidence_dir="", now=None,
-          history_path=None) -> DailyOps:
+          history_path=None, probe: bool = True) -> DailyOps:
     """The seed's daily operations check for the 24 hours before ``end`` (default: today 00:00 UTC)."""
     now = to_utc(now) if now is not None else utcnow()
     env = catalog().environment(environment)
@@ -297,7 +308,7 @@ def daily(source=None, environment="demo", end="today", files_path="", evidence_
     src = open_source(source, environment, now=now, files_path=files_path)
     end_ts = parse_time(end, now)
     day = TimeWindow(end_ts - pd.Timedelta(days=1), end_ts)
-    health, _, _ = _live_checks(environment, history_path, now) if source != "files" else (
+    health, _, _ = _live_checks(environment, history_path, now) if source != "files" and probe else (
         {"overallStatus": "unknown", "checks": {}}, [], "")
     health.pop("_retention_error", None)
     subscriptions = health.pop("_sns", None)

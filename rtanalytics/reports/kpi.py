@@ -10,7 +10,7 @@ from ..catalog import catalog
 from ..kpis import evaluate_kpis
 from ..sources.evidence import RecordingSource, open_source
 from ..timewindow import TimeWindow, period_seconds
-from .result import ReportResult
+from .result import ReportResult, comparable
 
 
 @dataclass
@@ -73,6 +73,7 @@ class KpiReport(ReportResult):
         return status_table_style(self.table)
 
 
+@comparable
 def run(source: str | None = None, environment: str = "demo", start: str = "-7d", end: str = "now",
         period: str = "5m", kpis: list[str] | None = None, files_path: str = "", evidence_dir: str = "",
         now=None) -> KpiReport:

@@ -27,6 +27,17 @@ class CommonParams(BaseModel):
     end: str = Field("now", description="window end (same forms as start)")
     files_path: str = Field("", description="with source=files: the folder of exported data or evidence bundle")
     evidence: bool = Field(False, description="save the exact data used as an evidence bundle in the run folder")
+    compare: str = Field("", description="also compute the headline over another window, side by side: previous "
+                         "(the window before, same length), last-week (the same window a week earlier) or "
+                         "START/END (ISO 8601)")
+
+    @field_validator("compare")
+    @classmethod
+    def _compare(cls, v):
+        from .result import parse_compare
+
+        parse_compare(v)  # raises ValueError naming what it accepts
+        return v
 
     @field_validator("source")
     @classmethod

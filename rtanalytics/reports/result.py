@@ -16,9 +16,52 @@ Only ``ok`` runs become a report's "latest good" run.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ..sources.evidence import provenance, provenance_frame
+
+
+def parse_compare(spec: str, window=None):
+    """``previous`` / ``last-week`` / ``START/END`` → the comparison window for ``window`` (a ``TimeWindow``),
+    or None for an empty spec. Without ``window`` it only checks the spec."""
+    from ..timewindow import TimeWindow, parse_time
+
+    spec = (spec or "").strip()
+    if not spec:
+        return None
+    if spec in ("previous", "last-week"):
+        if window is None:
+            return None
+        shift = (window.end - window.start) if spec == "previous" else pd.Timedelta(days=7)
+        return TimeWindow(window.start - shift, window.end - shift)
+    if "/" in spec:
+        a, b = spec.split("/", 1)
+        try:
+            start, end = parse_time(a.strip()), parse_time(b.strip())
+        except ValueError as e:
+            raise ValueError(f"compare {spec!r}: {e}") from None
+        if not start < end:
+            raise ValueError(f"compare {spec!r}: start is not before end")
+        return TimeWindow(start, end)
+    raise ValueError(f"compare {spec!r}: use previous, last-week or START/END (ISO 8601)")
+
+
+def comparable(func):
+    """Decorate a report's ``run()``: the result remembers how it was made, so :meth:`ReportResult.compare` can
+    compute the same report over another window with the same parameters."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        res = func(*args, **kwargs)
+        try:
+            object.__setattr__(res, "_rerun", (func, args, kwargs))
+        except (AttributeError, TypeError):
+            pass
+        return res
+
+    return wrapper
 
 
 class ReportResult:
@@ -110,6 +153,58 @@ class ReportResult:
 
         return HeadlineBlock(self.status, self.status_line(), self.headline_figures(),
                              window_text(self.analysed_window()))
+
+    def compare(self, spec: str):
+        """The same report over another window (``previous``, ``last-week`` or ``START/END``), its headline
+        figures side by side with this window's: the change and whether it is better or worse (each figure
+        declares which way is good). None for an empty spec."""
+        import html
+        import inspect
+
+        from ..present import fmt_value, table
+
+        mine = self.analysed_window()
+        other_w = parse_compare(spec, mine)
+        if other_w is None:
+            return None
+        call = getattr(self, "_rerun", None)
+        if call is None or mine is None:
+            print(f"This report cannot be recomputed over another window ({type(self).__name__}).")
+            return None
+        func, args, kwargs = call
+        accepted = inspect.signature(func).parameters
+        kw = {k: v for k, v in {**kwargs, "start": other_w.start.isoformat(), "end": other_w.end.isoformat(),
+                                "evidence_dir": "", "probe": False}.items() if k in accepted}
+        other = func(*args, **kw)
+        theirs = {f.key: f for f in other.headline_figures()}
+        rows = []
+        for f in self.headline_figures():
+            o = theirs.get(f.key)
+            a, b = f.value, o.value if o is not None else None
+            change, verdict = None, ""
+            if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool) \
+                    and np.isfinite(a) and np.isfinite(b):
+                change = a - b
+                if change and f.better in ("up", "down"):
+                    verdict = "better" if (change > 0) == (f.better == "up") else "worse"
+                elif change == 0:
+                    verdict = "same"
+            rows.append({"figure": f.label, "this window": html.unescape(f.text),
+                         "compared window": html.unescape(o.text) if o is not None else None,
+                         "change": (("+" if change > 0 else "") + fmt_value(change, f.kind)) if change else (
+                             "0" if change == 0 else None),
+                         "verdict": verdict or None})
+        self.comparison_window = other_w
+        self.compared = other
+        from ..present import window_text
+
+        frame = pd.DataFrame(rows)
+        st = table(frame, units={c: "text" for c in frame.columns},
+                   caption=f"this: {window_text(mine)}; compared: {window_text(other_w)} (status {other.status})",
+                   na={"compared window": "not computable in that window", "change": "not a number, or no "
+                       "value in one of the windows", "verdict": "no direction declared, or no change"})
+        colours = {"better": "color: #2e7d32; font-weight: 600", "worse": "color: #c62828; font-weight: 600"}
+        return st.map(lambda v: colours.get(v, ""), subset=["verdict"])
 
     def tables(self) -> dict:
         """The report's main tables by name (DataFrames), saved beside the report (reports override)."""

@@ -14,7 +14,7 @@ from ..errors import CatalogError, ParameterError
 from ..queries import MetricQuery
 from ..sources.evidence import RecordingSource, open_source, unwrap
 from ..timewindow import TimeWindow, parse_duration, to_utc
-from .result import ReportResult
+from .result import ReportResult, comparable
 
 
 def slo_window(slo: SLO, end: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -243,6 +243,7 @@ def _table(slos, slis, budgets, alerts, end, stale_flags) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@comparable
 def run(source: str | None = None, environment: str = "demo", start: str = "-30d", end: str = "now",
         slos: list | None = None, exclude: list | None = None, files_path: str = "", evidence_dir: str = "",
         now=None, slo_dir=None) -> SloReport:
