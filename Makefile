@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(PY) bench/demo_generation.py
 	$(PY) bench/run_overhead.py
 	$(PY) bench/fetch.py
+	$(PY) bench/cache.py
 	$(PY) bench/alarms.py
 	$(PY) bench/slo.py
 	$(PY) bench/capacity.py

@@ -141,6 +141,7 @@ def assemble(columns: dict[str, pd.Series], queries: Sequence[MetricQuery], wind
     index = metrics_frame({}, grid if grid is not None else []).index
     gi = index.asi8
     kept = [q for q in queries if q.return_data]
+    single = len(grids) == 1  # one period: its grid is the union grid
     block = np.full((len(index), len(kept)), np.nan)
     for j, q in enumerate(kept):
         s = columns[q.label]
@@ -150,13 +151,16 @@ def assemble(columns: dict[str, pd.Series], queries: Sequence[MetricQuery], wind
         ts = pd.DatetimeIndex(s.index)
         ts = (ts.tz_convert("UTC") if ts.tz is not None else ts.tz_localize("UTC")).as_unit(index.unit).asi8
         ga = g.as_unit(index.unit).asi8
-        pos = np.searchsorted(ga, ts, side="right") - 1
-        ok = (pos >= 0) & (ts < ga[-1] + q.period * _per_second(index.unit))
-        vals = s.to_numpy(dtype=float)[ok]
-        rows = np.searchsorted(gi, ga[pos[ok]])  # the period's row in the union grid
+        step = q.period * _per_second(index.unit)
+        # the period containing each value: the grid is regular, so arithmetic, not a binary search
+        pos = (ts - ga[0]) // step
+        ok = (pos >= 0) & (pos < len(ga))
+        vals = s.to_numpy(dtype=float)
+        if not ok.all():
+            pos, vals = pos[ok], vals[ok]
+        rows = pos if single else np.searchsorted(gi, ga[pos])  # the period's row in the union grid
         block[rows, j] = vals  # in time order: a later value for the same period wins, as before
-    df = pd.DataFrame(block, index=index, columns=pd.Index([q.label for q in kept], name="label"))
-    return df
+    return pd.DataFrame(block, index=index, columns=pd.Index([q.label for q in kept], name="label"), copy=False)
 
 
 def _per_second(unit: str) -> int:

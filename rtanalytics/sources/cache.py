@@ -117,20 +117,32 @@ class CachedSource:
             c = chunk_seconds(q.period)
             phase = s0 % q.period  # a window starting at 10:12 has 5-minute periods at :12, :17, ...
             missing = []
+            spans = []
             for cs in chunk_starts(s0, s1, q.period, phase):
                 lo, hi = max(cs, s0), min(cs + c, s1)
                 shi = min(hi, settled)
                 if shi > lo:
-                    got = self._read(q, cs, lo, shi)
-                    if got is not None:
-                        self.stats.hits += 1
-                        pieces[q.label].append(got)
-                    else:
-                        self.stats.misses += 1
-                        missing.append((lo, shi))
+                    spans.append((cs, lo, shi))
                 if hi > max(lo, shi):
                     self.stats.refetched_recent += 1
                     missing.append((max(lo, shi), hi))
+            # every cached chunk of the query read at once (threads: pyarrow reads without the GIL), joined as
+            # arrays into one series: no Series per chunk
+            got = self._read_many(q, spans)
+            ts_parts, v_parts = [], []
+            for (cs, lo, shi), r in zip(spans, got):
+                if r is None:
+                    self.stats.misses += 1
+                    missing.append((lo, shi))
+                else:
+                    self.stats.hits += 1
+                    ts_parts.append(r[0])
+                    v_parts.append(r[1])
+            if ts_parts:
+                ts = np.concatenate(ts_parts)
+                pieces[q.label].append(pd.Series(np.concatenate(v_parts), index=pd.DatetimeIndex(
+                    (ts * 1_000_000_000).view("M8[ns]")).tz_localize("UTC"), dtype="float64"))
+            missing.sort()
             for lo, hi in _merge(missing):
                 need.setdefault((q.period, lo, hi), []).append(q)
         incomplete: dict[str, str] = {}
@@ -215,7 +227,24 @@ class CachedSource:
         s0, n = grid_bounds(window, period)
         return s0, s0 + n * period
 
+    def _read_many(self, q: MetricQuery, spans: list) -> list:
+        """``_read_raw`` for each ``(chunk_start, lo, hi)`` of ``q``, concurrently."""
+        if len(spans) < 4:
+            return [self._read_raw(q, cs, lo, hi) for cs, lo, hi in spans]
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=4) as ex:
+            return list(ex.map(lambda a: self._read_raw(q, *a), spans))
+
     def _read(self, q: MetricQuery, cs: int, lo: int, hi: int) -> pd.Series | None:
+        r = self._read_raw(q, cs, lo, hi)
+        if r is None:
+            return None
+        return pd.Series(r[1], index=pd.to_datetime(r[0], unit="s", utc=True), dtype="float64")
+
+    def _read_raw(self, q: MetricQuery, cs: int, lo: int, hi: int):
+        """A cached chunk's ``(epoch seconds, values)`` within ``[lo, hi)``, or None when it is not there, does
+        not cover the range, or cannot be read (counted as corrupt, refetched)."""
         path = self._path(q, cs)
         if not path.exists():
             return None
@@ -232,8 +261,10 @@ class CachedSource:
             return None
         ts = t.column("t").to_numpy()
         v = t.column("v").to_numpy()
-        m = (ts >= lo) & (ts < hi)
-        return pd.Series(v[m], index=pd.to_datetime(ts[m], unit="s", utc=True), dtype="float64")
+        if len(ts) and (ts[0] < lo or ts[-1] >= hi):
+            m = (ts >= lo) & (ts < hi)
+            ts, v = ts[m], v[m]
+        return ts, v
 
     def _store(self, q: MetricQuery, s: pd.Series, lo: int, hi: int) -> None:
         """Store the settled values of ``s`` in ``[lo, hi)``, merging with contiguous cached coverage."""
