@@ -26,7 +26,7 @@ from .errors import ParameterError
 CFN_ALARM_PROPERTIES = {
     "ActionsEnabled": bool, "AlarmActions": list, "AlarmDescription": str, "AlarmName": str,
     "ComparisonOperator": str, "DatapointsToAlarm": int, "Dimensions": list, "EvaluateLowSampleCountPercentile": str,
-    "EvaluationPeriods": int, "ExtendedStatistic": str, "InsufficientDataActions": list, "MetricName": str,
+    "EvaluationPeriods": int, "EvaluationWindow": dict, "ExtendedStatistic": str, "InsufficientDataActions": list, "MetricName": str,
     "Metrics": list, "Namespace": str, "OKActions": list, "Period": int, "Statistic": str, "Tags": list,
     "Threshold": float, "ThresholdMetricId": str, "TreatMissingData": str, "Unit": str,
 }

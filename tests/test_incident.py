@@ -160,3 +160,26 @@ def test_the_incident_report_reruns_from_its_evidence_to_the_same_postmortem(tmp
         (tmp_path / name).mkdir()
         rep.save_markdown(str(tmp_path / name))
     assert (tmp_path / "a" / "postmortem.md").read_bytes() == (tmp_path / "b" / "postmortem.md").read_bytes()
+
+
+def test_before_and_after_the_deploy_matches_the_source():
+    """The deploy-5xx incident: the p95 response time's mean over the 30 minutes before the deploy and after it,
+    fetched independently from the demo source, and marked worse."""
+    from rtanalytics.queries import MetricQuery
+    from rtanalytics.sources.demo import DemoSource
+
+    now = "2026-11-26T00:00Z"
+    r = incident.run(incident_start="2026-11-25T18:07Z", incident_end="2026-11-25T18:40Z", now=now)
+    table = r.deploy_comparison().data.set_index("signal")
+    at = r.deploy_at
+    q = MetricQuery("AWS/ApplicationELB", "TargetResponseTime", {"LoadBalancer": "RealTechee-ALB"}, "p95", 60,
+                    label="p95")
+    src = DemoSource(now=now)
+    before = src.metrics([q], TimeWindow(at - pd.Timedelta(minutes=30), at))["p95"].mean()
+    after = src.metrics([q], TimeWindow(at, at + pd.Timedelta(minutes=30)))["p95"].mean()
+    row = table.loc["ApplicationELB TargetResponseTime p95 [RealTechee-ALB]"]
+    assert row["before deploy"] == pytest.approx(before, rel=1e-9)
+    assert row["after deploy"] == pytest.approx(after, rel=1e-9)
+    assert row["verdict"] == "worse" and after > before
+    none = incident.run(now="2026-11-28T00:00Z")  # the latest demo incident (throttling): no deploy before it
+    assert none.deploy_comparison() is None

@@ -183,6 +183,9 @@ NOTEBOOKS = {
         ("md", "## Impact"),
         ("code", "report.impact_table()"),
         ("code", "report.endpoints.head(10)"),
+        ("md", "## Before and after the deploy\n\nWhen a deploy precedes the incident: the moved signals' means "
+               "over the 30 minutes before it and the 30 minutes after."),
+        ("code", "report.deploy_comparison()"),
         ("md", "## Where to look first\n\nSignals that left their baseline (compared with the same time a week "
                "earlier, so daily traffic ramps do not count), earliest first; onsets within two minutes are "
                "ordered by how hard each moved."),

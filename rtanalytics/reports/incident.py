@@ -68,6 +68,45 @@ class IncidentReport(ReportResult):
                 "signatures": self.signatures, "endpoints": self.endpoints, "log_excerpt": self.log_excerpt,
                 "episodes": self.episodes}
 
+    def deploy_comparison(self, span: str = "30m", top: int = 10):
+        """Before and after the last deploy at or before the incident: each moved signal's mean over ``span``
+        before the deploy and ``span`` after it, the change, and whether it went the bad way (latencies, errors
+        and throttles up). None when no deploy precedes the incident in the window analysed."""
+        from ..present import table
+        from ..timewindow import parse_duration
+
+        if self.timeline is None or not len(self.timeline) or self.metrics is None or not len(self.metrics):
+            return None
+        d = self.timeline[(self.timeline["kind"] == "deploy") & (self.timeline["start"] <= self.incident.end)]
+        if not len(d):
+            print("No deploy before this incident in the window analysed: nothing to compare before and after.")
+            return None
+        at = pd.Timestamp(d["start"].iloc[-1])
+        w = parse_duration(span)
+        t = self.metrics.index
+        before = self.metrics[(t >= at - w) & (t < at)].mean()
+        after = self.metrics[(t >= at) & (t < at + w)].mean()
+        names = list(self.leads["signal"]) if len(self.leads) else list(self.metrics.columns)
+        names = [n for n in names if n in self.metrics.columns][:top]
+        neutral = ("RequestCount", "Invocations", "ConsumedRead", "ConsumedWrite", "ConcurrentExecutions")
+        rows = []
+        for n in names:
+            b, a = float(before.get(n, np.nan)), float(after.get(n, np.nan))
+            change = (a - b) / abs(b) * 100 if np.isfinite(a) and np.isfinite(b) and b != 0 else np.nan
+            verdict = None if not np.isfinite(change) or any(x in n for x in neutral) or abs(change) < 5 else (
+                "worse" if change > 0 else "better")
+            rows.append({"signal": n, "before deploy": b, "after deploy": a, "change %": change, "verdict": verdict})
+        frame = pd.DataFrame(rows)
+        self.deploy_at = at
+        st = table(frame, units={"before deploy": "number", "after deploy": "number"},
+                   caption=f"deploy at {at:%Y-%m-%d %H:%M} UTC: {d['summary'].iloc[-1]}; means over {span} on each "
+                           "side; a change under 5 % has no verdict",
+                   na={"verdict": "no direction (traffic) or a change under 5 %", "change %": "no data on a side",
+                       "before deploy": "no datapoint (CloudWatch publishes some counts only when non-zero)",
+                       "after deploy": "no datapoint (CloudWatch publishes some counts only when non-zero)"})
+        colours = {"better": "color: #2e7d32; font-weight: 600", "worse": "color: #c62828; font-weight: 600"}
+        return st.map(lambda v: colours.get(v, ""), subset=["verdict"])
+
     def impact_table(self):
         """The impact as a two-column table (what, how much), never a printed dict."""
         from ..present import table
