@@ -51,7 +51,10 @@ def _parser() -> argparse.ArgumentParser:
     ca.add_argument("--end", default=None, help="drop until (default: now)")
     ex = sub.add_parser("export", help="write alarms as AWS takes them (PutMetricAlarm JSON, CloudFormation), each "
                         "with its backtest")
-    ex.add_argument("what", choices=["alarms"])
+    ex.add_argument("what", choices=["alarms", "slo-alerts"],
+                    help="alarms: the catalog's alarms with their backtest; slo-alerts: each SLO's multiwindow "
+                         "burn-rate alerts (metric-math + composite alarms)")
+    ex.add_argument("--slo", action="append", default=None, help="with slo-alerts: only this SLO (repeatable)")
     ex.add_argument("--environment", default="demo")
     ex.add_argument("--source", default=None, help="where the backtest's data comes from (default: the "
                     "environment's own source)")
@@ -152,6 +155,14 @@ def main(argv: list[str] | None = None) -> int:
             from .reports.runner import DEFAULT_OUTPUTS
             from .timewindow import utcnow
 
+            if args.what == "slo-alerts":
+                reqs, skipped = X.slo_alerts(args.environment, args.slo)
+                out = args.out or DEFAULT_OUTPUTS / "exports" / f"slo-alerts-{utcnow():%Y%m%dT%H%M%SZ}"
+                for p in X.write_slo_alerts(reqs, out):
+                    print(p)
+                for s in skipped:
+                    print(f"rtanalytics: not exported: {s}", file=sys.stderr)
+                return 0
             items = X.backtest_alarms(args.source, args.environment, args.start, args.end, args.alarm, args.variant)
             out = args.out or DEFAULT_OUTPUTS / "exports" / f"alarms-{utcnow():%Y%m%dT%H%M%SZ}"
             for p in X.write(items, out):

@@ -31,6 +31,9 @@ CFN_ALARM_PROPERTIES = {
     "Threshold": float, "ThresholdMetricId": str, "TreatMissingData": str, "Unit": str,
 }
 CFN_REQUIRED = ("ComparisonOperator", "EvaluationPeriods")
+CFN_COMPOSITE_PROPERTIES = {"ActionsEnabled": bool, "ActionsSuppressor": str, "ActionsSuppressorExtensionPeriod": int,
+                            "ActionsSuppressorWaitPeriod": int, "AlarmActions": list, "AlarmDescription": str,
+                            "AlarmName": str, "AlarmRule": str, "InsufficientDataActions": list, "OKActions": list}
 DESCRIPTION_MAX = 1024  # PutMetricAlarm's limit on AlarmDescription
 MARK = " | backtest "
 
@@ -164,6 +167,15 @@ def validate_cloudformation(template: dict) -> list[str]:
     for lid, res in (template.get("Resources") or {}).items():
         if not re.fullmatch(r"[A-Za-z0-9]{1,255}", lid):
             out.append(f"{lid}: logical ids are alphanumeric")
+        if res.get("Type") == "AWS::CloudWatch::CompositeAlarm":
+            props = res.get("Properties") or {}
+            out += [f"{lid}: {k} is not a property of AWS::CloudWatch::CompositeAlarm" for k in props
+                    if k not in CFN_COMPOSITE_PROPERTIES]
+            if "AlarmRule" not in props:
+                out.append(f"{lid}: AlarmRule is required")
+            out += [f"{lid}: DependsOn {d} is not in the template" for d in res.get("DependsOn", [])
+                    if d not in template["Resources"]]
+            continue
         if res.get("Type") != "AWS::CloudWatch::Alarm":
             continue
         props = res.get("Properties") or {}
@@ -183,6 +195,8 @@ def validate_cloudformation(template: dict) -> list[str]:
         for d in props.get("Dimensions", []):
             if set(d) != {"Name", "Value"}:
                 out.append(f"{lid}: each dimension is {{Name, Value}}")
+        if "Metrics" in props and any(k in props for k in ("MetricName", "Namespace", "Statistic", "Period")):
+            out.append(f"{lid}: a metric-math alarm (Metrics) names no single metric, statistic or period")
         if "Statistic" in props and "ExtendedStatistic" in props:
             out.append(f"{lid}: give Statistic or ExtendedStatistic, not both")
     return out
@@ -215,3 +229,136 @@ def write(items: list[Backtested], out_dir: Path | str) -> list[Path]:
                       + yaml.safe_dump({"alarms": [it.request() for it in items]}, sort_keys=False))
     paths.append(p)
     return paths
+
+
+# ----------------------------------------------------------------------------------------- SLO alerts out
+
+def slo_alerts(environment: str = "demo", slos: list[str] | None = None, folder=None) -> tuple[list[dict], list[str]]:
+    """The SRE Workbook's multiwindow, multi-burn-rate alerts of each OpenSLO SLO as CloudWatch alarms: for every
+    burn-rate condition, a metric-math alarm per window (the error ratio over the window as math on the SLI's own
+    metrics, each metric's period the window, so the default sliding evaluation window reads the last window's
+    sums) and a composite alarm firing when both the long and the short one are in ALARM.
+
+    Returns ``(requests, skipped)``: each request is ``{"api": "put_metric_alarm" | "put_composite_alarm",
+    "slo", "rule", "window", "threshold", "request": {...}}``; ``skipped`` says which SLOs cannot be expressed this
+    way and why (a threshold SLI, a precomputed ratio)."""
+    import string
+
+    from . import slo as S
+    from .catalog import catalog
+    from .catalog.openslo import load_openslo
+    from .timewindow import parse_duration
+
+    cat = catalog()
+    subs = cat.environment(environment).resources.substitutions()
+    oc = load_openslo(folder or cat.root / "slos")
+    out, skipped = [], []
+    for name, s in oc.slos.items():
+        if slos and name not in slos:
+            continue
+        ind = oc.indicator(s)
+        rm = ind.ratioMetric
+        if rm is None or rm.raw is not None or s.spec.budgetingMethod != "Occurrences":
+            what = "a threshold metric" if rm is None else ("a precomputed ratio" if rm.raw is not None else
+                                                          f"{s.spec.budgetingMethod} budgeting")
+            skipped.append(f"{name}: {what}: its burn rate is not a ratio of two CloudWatch sums")
+            continue
+        target = float(s.spec.objectives[0].target)
+        first = rm.good or rm.bad
+
+        def stat(ref, period, qid):
+            spec = ref.metricSource.spec
+            return {"Id": qid, "ReturnData": False, "MetricStat": {
+                "Metric": {"Namespace": spec.namespace, "MetricName": spec.metricName,
+                           "Dimensions": [{"Name": d.name, "Value": string.Template(d.value).safe_substitute(subs)}
+                                          for d in spec.dimensions]},
+                "Period": period, "Stat": spec.stat}}
+
+        # a good/bad count missing while requests exist counts as 0 (CloudWatch publishes the ALB code counts only
+        # when non-zero), as in the SLO report; no requests at all: no datapoint, not breaching
+        bad = "(total - FILL(good, 0))" if rm.good is not None else "FILL(bad, 0)"
+        for c in oc.burn_conditions(s):
+            cond = c.spec.condition
+            if cond.op not in ("gt", "gte"):
+                skipped.append(f"{name}: condition {c.metadata.name} ({cond.op}) is not a burn rate at or above a "
+                               "threshold")
+                continue
+            names = {}
+            for which, window in (("long", cond.lookbackWindow), ("short", S.short_window(cond.lookbackWindow))):
+                period = int(parse_duration(window).total_seconds())
+                # PutMetricAlarm: a period of 10, 20, 30 s or a multiple of 60; period x evaluation periods at
+                # most 7 days, and at most 1 day for periods under an hour
+                if period % 60 or period > 604_800 or (period < 3600 and period > 86_400):
+                    skipped.append(f"{name}: {c.metadata.name}: a {window} window is no alarm period CloudWatch "
+                                   "takes")
+                    names = {}
+                    break
+                alarm_name = f"{name}-{c.metadata.name}-{which}"
+                names[which] = alarm_name
+                out.append({"api": "put_metric_alarm", "slo": name, "rule": c.metadata.name, "window": period,
+                            "threshold": float(cond.threshold), "request": {
+                                "AlarmName": alarm_name,
+                                "AlarmDescription": (f"SLO {name} (target {target:g}): burn rate over "
+                                                     f"{period // 60} min >= {cond.threshold:g} ({which} window of "
+                                                     f"{c.metadata.name}; rtanalytics)"),
+                                "Metrics": [stat(first, period, "good" if rm.good is not None else "bad"),
+                                            stat(rm.total, period, "total"),
+                                            {"Id": "burn", "ReturnData": True, "Label": f"{name} burn rate",
+                                             "Expression": f"{bad} / total / {1 - target:.10g}"}],
+                                "ComparisonOperator": "GreaterThanOrEqualToThreshold" if cond.op == "gte"
+                                else "GreaterThanThreshold",
+                                "Threshold": float(cond.threshold), "EvaluationPeriods": 1, "DatapointsToAlarm": 1,
+                                "TreatMissingData": "notBreaching"}})
+            if len(names) != 2:
+                continue
+            out.append({"api": "put_composite_alarm", "slo": name, "rule": c.metadata.name, "window": None,
+                        "threshold": float(cond.threshold), "request": {
+                            "AlarmName": f"{name}-{c.metadata.name}",
+                            "AlarmDescription": (f"{c.spec.severity}: SLO {name} burning at >= {cond.threshold:g} "
+                                                 f"over both {cond.lookbackWindow} and its short window (SRE "
+                                                 "Workbook multiwindow alert; rtanalytics)"),
+                            "AlarmRule": f'ALARM("{names["long"]}") AND ALARM("{names["short"]}")',
+                            "ActionsEnabled": True}})
+    return out, skipped
+
+
+def slo_cloudformation(requests: list[dict]) -> dict:
+    """The SLO alerts as a template: ``AWS::CloudWatch::Alarm`` (metric math) and ``AWS::CloudWatch::CompositeAlarm``
+    (depending on its two alarms)."""
+    taken: set = set()
+    ids = {}
+    resources = {}
+    for r in requests:
+        req = r["request"]
+        lid = logical_id(req["AlarmName"], taken)
+        ids[req["AlarmName"]] = lid
+        if r["api"] == "put_metric_alarm":
+            resources[lid] = {"Type": "AWS::CloudWatch::Alarm", "Properties": dict(req)}
+        else:
+            deps = [ids[n] for n in re.findall(r'ALARM\("([^"]+)"\)', req["AlarmRule"]) if n in ids]
+            resources[lid] = {"Type": "AWS::CloudWatch::CompositeAlarm", "DependsOn": deps,
+                              "Properties": {k: v for k, v in req.items() if k in (
+                                  "AlarmName", "AlarmDescription", "AlarmRule", "ActionsEnabled")}}
+    return {"AWSTemplateFormatVersion": "2010-09-09",
+            "Description": "SLO burn-rate alerts (multiwindow, multi-burn-rate) exported by rtanalytics",
+            "Resources": resources}
+
+
+def write_slo_alerts(requests: list[dict], out_dir) -> list[Path]:
+    from .reports.publish import atomic_write_text
+
+    out = Path(out_dir)
+    (out / "slo-alerts").mkdir(parents=True, exist_ok=True)
+    paths = []
+    for r in requests:
+        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", r["request"]["AlarmName"])
+        p = out / "slo-alerts" / f"{safe}.{r['api'].replace('put_', '').replace('_', '-')}.json"
+        atomic_write_text(p, json.dumps(r["request"], indent=2) + "\n")
+        paths.append(p)
+    tpl = slo_cloudformation(requests)
+    problems = validate_cloudformation(tpl)
+    if problems:
+        raise ValueError("the CloudFormation template does not validate: " + "; ".join(problems))
+    p = out / "slo-alerts.cfn.json"
+    atomic_write_text(p, json.dumps(tpl, indent=2) + "\n")
+    return paths + [p]
