@@ -160,6 +160,10 @@ def main(argv: list[str] | None = None) -> int:
                 out = args.out or DEFAULT_OUTPUTS / "exports" / f"slo-alerts-{utcnow():%Y%m%dT%H%M%SZ}"
                 for p in X.write_slo_alerts(reqs, out):
                     print(p)
+                sig, sig_skipped = X.application_signals_slos(args.environment, args.slo)
+                for p in X.write_application_signals(sig, out):
+                    print(p)
+                skipped += [s for s in sig_skipped if s not in skipped]
                 for s in skipped:
                     print(f"rtanalytics: not exported: {s}", file=sys.stderr)
                 return 0

@@ -362,3 +362,93 @@ def write_slo_alerts(requests: list[dict], out_dir) -> list[Path]:
     p = out / "slo-alerts.cfn.json"
     atomic_write_text(p, json.dumps(tpl, indent=2) + "\n")
     return paths + [p]
+
+
+def application_signals_slos(environment: str = "demo", slos: list[str] | None = None, folder=None
+                             ) -> tuple[list[dict], list[str]]:
+    """Each request-based OpenSLO SLO (a ratio of good or bad to total counts) as a CloudWatch Application
+    Signals ``CreateServiceLevelObjective`` request: the same metrics, the attainment goal, the window (rolling, or
+    the calendar month/day), and a burn-rate configuration per window of its alert conditions. Checked against
+    botocore's model of the API (:func:`validate_application_signals`). Returns ``(requests, skipped)``."""
+    import string
+
+    from . import slo as S
+    from .catalog import catalog
+    from .catalog.openslo import load_openslo
+    from .timewindow import parse_duration
+
+    cat = catalog()
+    subs = cat.environment(environment).resources.substitutions()
+    oc = load_openslo(folder or cat.root / "slos")
+    out, skipped = [], []
+    for name, s in oc.slos.items():
+        if slos and name not in slos:
+            continue
+        rm = oc.indicator(s).ratioMetric
+        if rm is None or rm.raw is not None or s.spec.budgetingMethod != "Occurrences":
+            skipped.append(f"{name}: not a request-based SLI (a ratio of two counts): no Application Signals SLO")
+            continue
+
+        def query(ref, qid):
+            spec = ref.metricSource.spec
+            return [{"Id": qid, "ReturnData": True, "MetricStat": {
+                "Metric": {"Namespace": spec.namespace, "MetricName": spec.metricName,
+                           "Dimensions": [{"Name": d.name, "Value": string.Template(d.value).safe_substitute(subs)}
+                                          for d in spec.dimensions]},
+                "Period": 60, "Stat": spec.stat}}]
+
+        tw = s.spec.timeWindow[0]
+        if tw.isRolling:
+            secs = int(parse_duration(tw.duration).total_seconds())
+            unit, n = next((u, secs // d) for u, d in (("DAY", 86400), ("HOUR", 3600), ("MINUTE", 60))
+                           if secs % d == 0)
+            interval = {"RollingInterval": {"DurationUnit": unit, "Duration": int(n)}}
+        else:
+            u, n = tw.duration[-1], tw.duration[:-1]
+            if u not in "Md" or not n.isdigit():
+                skipped.append(f"{name}: calendar window {tw.duration} has no Application Signals interval")
+                continue
+            interval = {"CalendarInterval": {"StartTime": pd.Timestamp(tw.calendar.startTime).timestamp(),
+                                             "DurationUnit": "MONTH" if u == "M" else "DAY", "Duration": int(n)}}
+        windows = sorted({int(parse_duration(w).total_seconds() // 60) for c in oc.burn_conditions(s)
+                          for w in (c.spec.condition.lookbackWindow, S.short_window(c.spec.condition.lookbackWindow))})
+        monitored = {"GoodCountMetric": query(rm.good, "good")} if rm.good is not None else {
+            "BadCountMetric": query(rm.bad, "bad")}
+        out.append({"Name": name, "Description": (s.metadata.displayName or name)[:1024],
+                    "RequestBasedSliConfig": {"RequestBasedSliMetricConfig": {
+                        "TotalRequestCountMetric": query(rm.total, "total"),
+                        "MonitoredRequestCountMetric": monitored}},
+                    "Goal": {"Interval": interval, "AttainmentGoal": round(100 * float(s.spec.objectives[0].target), 6),
+                             "WarningThreshold": 50.0},
+                    "BurnRateConfigurations": [{"LookBackWindowMinutes": m} for m in windows]})
+    return out, skipped
+
+
+def validate_application_signals(request: dict) -> list[str]:
+    """Problems with a CreateServiceLevelObjective request against botocore's model of the API (names, types,
+    required members); empty when it would be accepted as written."""
+    import botocore.session
+    from botocore.validate import ParamValidator
+
+    model = botocore.session.get_session().get_service_model("application-signals")
+    report = ParamValidator().validate(request, model.operation_model("CreateServiceLevelObjective").input_shape)
+    return [line.strip() for line in report.generate_report().splitlines() if line.strip()] if report.has_errors() \
+        else []
+
+
+def write_application_signals(requests: list[dict], out_dir) -> list[Path]:
+    """``application-signals/NAME.json`` per SLO (``aws application-signals create-service-level-objective
+    --cli-input-json``), each checked against the API model first."""
+    from .reports.publish import atomic_write_text
+
+    out = Path(out_dir) / "application-signals"
+    paths = []
+    for r in requests:
+        problems = validate_application_signals(r)
+        if problems:
+            raise ValueError(f"Application Signals SLO {r['Name']}: " + "; ".join(problems))
+        out.mkdir(parents=True, exist_ok=True)
+        p = out / f"{re.sub(r'[^A-Za-z0-9._-]+', '_', r['Name'])}.json"
+        atomic_write_text(p, json.dumps(r, indent=2) + "\n")
+        paths.append(p)
+    return paths

@@ -181,3 +181,24 @@ def test_slo_alerts_are_accepted_by_moto_and_the_template_validates(aws, tmp_pat
     assert len(comp) == 3 and all(len(c["DependsOn"]) == 2 for c in comp)
     assert 'ALARM("availability-page-fast-burn-long") AND ALARM("availability-page-fast-burn-short")' in [
         c["Properties"]["AlarmRule"] for c in comp]
+
+
+def test_application_signals_slos_match_the_api_model():
+    """Request-based SLOs as CreateServiceLevelObjective requests, accepted by botocore's model of the API; a
+    broken one is caught; the goal, window and burn-rate windows are the OpenSLO SLO's own."""
+    reqs, skipped = X.application_signals_slos("demo")
+    by = {r["Name"]: r for r in reqs}
+    assert set(by) == {"availability", "error-rate"} and any("response-time-p95" in s for s in skipped)
+    for r in reqs:
+        assert X.validate_application_signals(r) == [], r["Name"]
+    a = by["availability"]
+    assert a["Goal"]["AttainmentGoal"] == 99.9
+    assert a["Goal"]["Interval"] == {"RollingInterval": {"DurationUnit": "DAY", "Duration": 30}}
+    assert [c["LookBackWindowMinutes"] for c in a["BurnRateConfigurations"]] == [5, 30, 60, 360, 4320]
+    assert "BadCountMetric" in by["error-rate"]["RequestBasedSliConfig"]["RequestBasedSliMetricConfig"][
+        "MonitoredRequestCountMetric"]
+    broken = json.loads(json.dumps(a))
+    broken["Goal"]["Interval"]["RollingInterval"]["DurationUnit"] = 30
+    del broken["Name"]
+    problems = " ".join(X.validate_application_signals(broken))
+    assert "Name" in problems and "DurationUnit" in problems
