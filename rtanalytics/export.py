@@ -233,6 +233,42 @@ def write(items: list[Backtested], out_dir: Path | str) -> list[Path]:
 
 # ----------------------------------------------------------------------------------------- SLO alerts out
 
+
+def _request_based(environment: str, slos, folder):
+    """``(subs, catalog, [(name, slo, ratioMetric)], skipped)``: the OpenSLO SLOs whose SLI is a ratio of two
+    CloudWatch counts (good or bad, and total) with Occurrences budgeting; the others with the reason."""
+    from .catalog import catalog
+    from .catalog.openslo import load_openslo
+
+    cat = catalog()
+    subs = cat.environment(environment).resources.substitutions()
+    oc = load_openslo(folder or cat.root / "slos")
+    chosen, skipped = [], []
+    for name, s in oc.slos.items():
+        if slos and name not in slos:
+            continue
+        rm = oc.indicator(s).ratioMetric
+        if rm is None or rm.raw is not None or s.spec.budgetingMethod != "Occurrences":
+            what = "a threshold metric" if rm is None else ("a precomputed ratio" if rm.raw is not None else
+                                                          f"{s.spec.budgetingMethod} budgeting")
+            skipped.append(f"{name}: {what}: not a ratio of two CloudWatch counts")
+            continue
+        chosen.append((name, s, rm))
+    return subs, oc, chosen, skipped
+
+
+def _metric_query(ref, subs: dict, period: int, qid: str, return_data: bool) -> dict:
+    """An OpenSLO metric source as a CloudWatch MetricDataQuery (``${...}`` filled from the environment)."""
+    import string
+
+    spec = ref.metricSource.spec
+    return {"Id": qid, "ReturnData": return_data, "MetricStat": {
+        "Metric": {"Namespace": spec.namespace, "MetricName": spec.metricName,
+                   "Dimensions": [{"Name": d.name, "Value": string.Template(d.value).safe_substitute(subs)}
+                                  for d in spec.dimensions]},
+        "Period": period, "Stat": spec.stat}}
+
+
 def slo_alerts(environment: str = "demo", slos: list[str] | None = None, folder=None) -> tuple[list[dict], list[str]]:
     """The SRE Workbook's multiwindow, multi-burn-rate alerts of each OpenSLO SLO as CloudWatch alarms: for every
     burn-rate condition, a metric-math alarm per window (the error ratio over the window as math on the SLI's own
@@ -242,37 +278,17 @@ def slo_alerts(environment: str = "demo", slos: list[str] | None = None, folder=
     Returns ``(requests, skipped)``: each request is ``{"api": "put_metric_alarm" | "put_composite_alarm",
     "slo", "rule", "window", "threshold", "request": {...}}``; ``skipped`` says which SLOs cannot be expressed this
     way and why (a threshold SLI, a precomputed ratio)."""
-    import string
-
     from . import slo as S
-    from .catalog import catalog
-    from .catalog.openslo import load_openslo
     from .timewindow import parse_duration
 
-    cat = catalog()
-    subs = cat.environment(environment).resources.substitutions()
-    oc = load_openslo(folder or cat.root / "slos")
-    out, skipped = [], []
-    for name, s in oc.slos.items():
-        if slos and name not in slos:
-            continue
-        ind = oc.indicator(s)
-        rm = ind.ratioMetric
-        if rm is None or rm.raw is not None or s.spec.budgetingMethod != "Occurrences":
-            what = "a threshold metric" if rm is None else ("a precomputed ratio" if rm.raw is not None else
-                                                          f"{s.spec.budgetingMethod} budgeting")
-            skipped.append(f"{name}: {what}: its burn rate is not a ratio of two CloudWatch sums")
-            continue
+    subs, oc, chosen, skipped = _request_based(environment, slos, folder)
+    out = []
+    for name, s, rm in chosen:
         target = float(s.spec.objectives[0].target)
         first = rm.good or rm.bad
 
         def stat(ref, period, qid):
-            spec = ref.metricSource.spec
-            return {"Id": qid, "ReturnData": False, "MetricStat": {
-                "Metric": {"Namespace": spec.namespace, "MetricName": spec.metricName,
-                           "Dimensions": [{"Name": d.name, "Value": string.Template(d.value).safe_substitute(subs)}
-                                          for d in spec.dimensions]},
-                "Period": period, "Stat": spec.stat}}
+            return _metric_query(ref, subs, period, qid, False)
 
         # a good/bad count missing while requests exist counts as 0 (CloudWatch publishes the ALB code counts only
         # when non-zero), as in the SLO report; no requests at all: no datapoint, not breaching
@@ -370,32 +386,15 @@ def application_signals_slos(environment: str = "demo", slos: list[str] | None =
     Signals ``CreateServiceLevelObjective`` request: the same metrics, the attainment goal, the window (rolling, or
     the calendar month/day), and a burn-rate configuration per window of its alert conditions. Checked against
     botocore's model of the API (:func:`validate_application_signals`). Returns ``(requests, skipped)``."""
-    import string
-
     from . import slo as S
-    from .catalog import catalog
-    from .catalog.openslo import load_openslo
     from .timewindow import parse_duration
 
-    cat = catalog()
-    subs = cat.environment(environment).resources.substitutions()
-    oc = load_openslo(folder or cat.root / "slos")
-    out, skipped = [], []
-    for name, s in oc.slos.items():
-        if slos and name not in slos:
-            continue
-        rm = oc.indicator(s).ratioMetric
-        if rm is None or rm.raw is not None or s.spec.budgetingMethod != "Occurrences":
-            skipped.append(f"{name}: not a request-based SLI (a ratio of two counts): no Application Signals SLO")
-            continue
+    subs, oc, chosen, skipped = _request_based(environment, slos, folder)
+    out = []
+    for name, s, rm in chosen:
 
         def query(ref, qid):
-            spec = ref.metricSource.spec
-            return [{"Id": qid, "ReturnData": True, "MetricStat": {
-                "Metric": {"Namespace": spec.namespace, "MetricName": spec.metricName,
-                           "Dimensions": [{"Name": d.name, "Value": string.Template(d.value).safe_substitute(subs)}
-                                          for d in spec.dimensions]},
-                "Period": 60, "Stat": spec.stat}}]
+            return [_metric_query(ref, subs, 60, qid, True)]
 
         tw = s.spec.timeWindow[0]
         if tw.isRolling:
