@@ -80,9 +80,18 @@ class Sli:
             cache[what] = out
         return cache[what]
 
-    def window_sum(self, what: str, n: int) -> np.ndarray:
-        """Sum of ``what`` over the trailing ``n`` periods at every period (fewer at the start)."""
-        return _window_from_cumsum(self.cumulative(what), n)
+    def window_sum(self, what: str, n: int, out: np.ndarray | None = None) -> np.ndarray:
+        """Sum of ``what`` over the trailing ``n`` periods at every period (fewer at the start); into ``out``
+        when given (a scratch buffer: see :meth:`scratch`)."""
+        return _window_from_cumsum(self.cumulative(what), n, out)
+
+    def scratch(self) -> np.ndarray:
+        """A reusable buffer of the SLI's length for temporaries (the denominators of ratios): one allocation per
+        SLI instead of one per window (at 130,000 minutes each is 1 MB and its page faults)."""
+        buf = self.__dict__.get("_scratch")
+        if buf is None:
+            buf = self.__dict__["_scratch"] = np.empty(self.good.size)
+        return buf
 
     def slice(self, start, end) -> "Sli":
         """The periods starting in ``[start, end)`` (views, no copies: the index is sorted)."""
@@ -169,9 +178,9 @@ def exclude(sli: Sli, intervals: Iterable[tuple]) -> Sli:
                sli.has_data & ~mask, sli.excluded | mask)
 
 
-def _window_from_cumsum(c: np.ndarray, n: int) -> np.ndarray:
+def _window_from_cumsum(c: np.ndarray, n: int, out: np.ndarray | None = None) -> np.ndarray:
     size = c.size - 1
-    out = np.empty(size)
+    out = np.empty(size) if out is None else out
     k = min(n, size)
     out[:k] = c[1:k + 1]
     np.subtract(c[k + 1:], c[1:size - k + 1], out=out[k:])
@@ -190,9 +199,10 @@ def periods_in(window, period_s: int) -> int:
 def attainment(sli: Sli, window) -> pd.Series:
     """Rolling attainment good/total over the trailing ``window`` at every period (NaN with no data)."""
     n = periods_in(window, sli.period_s)
-    g, t = sli.window_sum("good", n), sli.window_sum("total", n)  # fresh arrays: divide in place
+    g = sli.window_sum("good", n)  # a fresh array (returned): divided in place
+    t = sli.window_sum("total", n, sli.scratch())  # a temporary: into the SLI's scratch buffer
     empty = t <= 0
-    t[empty] = 1.0
+    np.copyto(t, 1.0, where=empty)
     g /= t
     g[empty] = np.nan
     return pd.Series(g, index=sli.index, name="attainment", copy=False)
@@ -204,9 +214,10 @@ def burn_rate(sli: Sli, window, target: float) -> np.ndarray:
     cache = sli.__dict__.setdefault("_burn", {})
     key = (n, float(target))
     if key not in cache:
-        r, t = sli.window_sum("bad", n), sli.window_sum("total", n)  # fresh arrays: divide in place
+        r = sli.window_sum("bad", n)  # a fresh array (cached, returned): divided in place
+        t = sli.window_sum("total", n, sli.scratch())  # a temporary: the SLI's scratch buffer
         empty = t <= 0
-        t[empty] = 1.0
+        np.copyto(t, 1.0, where=empty)
         r /= t
         r *= 1.0 / (1.0 - target)
         r[empty] = 0.0
