@@ -26,7 +26,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--outputs", type=Path, default=None, help="outputs folder (default: ./outputs of the repo)")
     r.add_argument("--timeout", type=float, default=900, help="seconds allowed per notebook cell (default 900)")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
-    r.add_argument("--jobs", type=int, default=2, help="parallel runs when several reports are given")
+    r.add_argument("--jobs", type=int, default=_default_jobs(),
+                   help="parallel runs when several reports are given (default: cores + 1, at most 4: a kernel "
+                        "spends part of its run starting and waiting, so one more than the cores keeps them busy)")
     r.add_argument("--standalone", action="store_true",
                    help="inline plotly.js in each report.html (a report sent by itself; default: one shared copy "
                         "under OUTPUTS/_assets/, ~5 MB less per report)")
@@ -73,6 +75,12 @@ def _parser() -> argparse.ArgumentParser:
     lg.add_argument("--report", default=None)
     lg.add_argument("--outputs", type=Path, default=None)
     return p
+
+
+def _default_jobs() -> int:
+    import os
+
+    return max(1, min(4, (os.cpu_count() or 1) + 1))
 
 
 def _reports_help() -> str:
