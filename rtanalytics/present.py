@@ -286,7 +286,8 @@ def table(df, units: dict | None = None, na: dict | None = None, index: bool | N
     if not df.columns.is_unique:
         df = df.loc[:, ~df.columns.duplicated()]
     units = units or {}
-    fmts = {c: _formatter(units.get(c) or infer_kind(c, df[c])) for c in df.columns}
+    kinds = {c: units.get(c) or infer_kind(c, df[c]) for c in df.columns}
+    fmts = {c: _formatter(k) for c, k in kinds.items()}
     if not len(df.columns):
         return df.style.hide(axis="index")
     st = df.style.format(fmts).hide(axis="index")
@@ -309,7 +310,6 @@ def table(df, units: dict | None = None, na: dict | None = None, index: bool | N
                                                                "color: #666; font-size: .85em; padding-top: 4px"},
                               {"selector": "td", "props": "white-space: nowrap"},
                               {"selector": "th", "props": "white-space: nowrap"}], overwrite=False)
-    kinds = {c: units.get(c) or infer_kind(c, df[c]) for c in df.columns}
     text_cols = [c for c, k in kinds.items() if k in ("text", "mapping")]
     if text_cols:  # text reads from the left and may wrap when long; numbers and times never wrap
         long = [c for c in text_cols if df[c].astype(str).str.len().max() > 40]

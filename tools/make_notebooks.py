@@ -415,8 +415,7 @@ def with_status(cells, var):
     out = list(cells)
     first = next(i for i, c in enumerate(out) if c[0] == "code")
     out.insert(first + 1, ("code", f"{var}.headline_block()"))
-    if var != "report" or True:
-        out.insert(first + 2, ("code", f"{var}.compare(compare)  # nothing unless compare is set"))
+    out.insert(first + 2, ("code", f"{var}.compare(compare)  # nothing unless compare is set"))
     last = max(i for i, c in enumerate(out) if c[0] == "code" and ".publish()" in c[1])
     out[last] = ("code", out[last][1].replace(".publish()", ".publish(output_dir)  # figures, status, tables"))
     out[last:last] = [("md", "## Missing data\n\nWhat could not be fetched or computed, and why. A report is "

@@ -25,7 +25,10 @@ class OfflineHtmlRenderer(MimetypeRenderer):
         # run by the runner: one shared, versioned plotly.js under outputs/_assets/ (a report is ~100s of KB, not
         # 5 MB); otherwise (JupyterLab, --standalone) inlined once
         shared = os.environ.get("RTANALYTICS_PLOTLYJS_SRC", "")
-        include = (shared or True) if not OfflineHtmlRenderer.plotlyjs_sent else False
+        if OfflineHtmlRenderer.plotlyjs_sent:
+            include = False  # the page already has plotly.js
+        else:
+            include = shared or True  # a relative URL ending in .js makes plotly emit a <script src>
         html = to_html(fig_dict, include_plotlyjs=include, include_mathjax=False, full_html=False,
                        default_width="100%", default_height=525, validate=False,
                        config={"displaylogo": False})

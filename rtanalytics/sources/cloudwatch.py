@@ -455,11 +455,10 @@ def _epoch_ns(ts) -> np.ndarray:
     """One page's timestamps as int64 nanoseconds since the epoch, converted as a whole array: epoch seconds (the
     JSON protocol, with the raw-timestamp client), ISO 8601 strings (the query protocol, exports) or datetimes
     (botocore's default parser; test doubles)."""
-    if isinstance(ts, np.ndarray) and ts.dtype.kind in "fiu":
-        first = ts
-    else:
-        first = ts[0]
-    if isinstance(first, np.ndarray) or isinstance(first, (int, float, np.integer, np.floating)):
+    numeric = ts.dtype.kind in "fiu" if isinstance(ts, np.ndarray) else isinstance(
+        ts[0], (int, float, np.integer, np.floating))
+    first = ts[0]
+    if numeric:
         sec = np.asarray(ts, dtype="float64")
         return np.rint(sec * 1e3).astype("int64") * 1_000_000  # CloudWatch timestamps are whole milliseconds
     if isinstance(first, str):
