@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .errors import ParameterError, RtAnalyticsError
+from .errors import CatalogError, ParameterError, RtAnalyticsError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -23,7 +23,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--all", action="store_true", help="run every report")
     r.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
     r.add_argument("-f", "--parameters-file", type=Path, help="YAML file of parameters (-p wins over it)")
-    r.add_argument("--outputs", type=Path, default=None, help="outputs folder (default: ./outputs of the repo)")
+    r.add_argument("--outputs", default=None, help="outputs folder (default: ./outputs of the repo); with --fleet "
+                   "also s3://BUCKET/PREFIX")
     r.add_argument("--timeout", type=float, default=900, help="seconds allowed per notebook cell (default 900)")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.add_argument("--jobs", type=int, default=_default_jobs(),
@@ -32,8 +33,23 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--standalone", action="store_true",
                    help="inline plotly.js in each report.html (a report sent by itself; default: one shared copy "
                         "under OUTPUTS/_assets/, ~5 MB less per report)")
+    r.add_argument("--fleet", nargs="?", const="", default=None, metavar="NAME",
+                   help="run the report(s) for every environment of a fleet (parameters/fleet.yaml; the name may be "
+                        "left out when there is one): each environment x report its own run, under "
+                        "OUTPUTS/fleets/NAME/, with a fleet board at OUTPUTS/fleets/NAME/index.html. --all: every "
+                        "report each member lists")
+    r.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="with --fleet: a Dask scheduler (tcp://HOST:8786; default $RTANALYTICS_DASK_SCHEDULER, "
+                        "else a local cluster of --workers processes)")
+    r.add_argument("--workers", type=int, default=None, help="with --fleet and no scheduler: local worker "
+                   "processes (default: the cores)")
+    r.add_argument("--executor", choices=["dask", "processes"], default="dask",
+                   help="with --fleet: dask (default; a local or remote Dask cluster, API quotas shared across it) "
+                        "or processes (a local process pool, no shared quotas)")
     i = sub.add_parser("index", help="rebuild outputs/index.html")
-    i.add_argument("--outputs", type=Path, default=None)
+    i.add_argument("--outputs", default=None, help="outputs folder, or s3://BUCKET/PREFIX with --fleet")
+    i.add_argument("--fleet", default=None, metavar="NAME", help="rebuild that fleet's board from the runs that "
+                   "landed")
     sc = sub.add_parser("schedule", help="scheduled runs from parameters/schedule.yaml")
     sc.add_argument("action", choices=["run", "daemon", "install"],
                     help="run: what is due now (for cron); daemon: stay up; install: print crontab lines")
@@ -73,6 +89,8 @@ def _parser() -> argparse.ArgumentParser:
     nr.add_argument("--description", default="")
     lg = sub.add_parser("ledger", help="print the ledger of key figures across runs (CSV)")
     lg.add_argument("--report", default=None)
+    lg.add_argument("--fleet", default=None, metavar="NAME", help="every environment of the fleet, with an "
+                    "environment column")
     lg.add_argument("--outputs", type=Path, default=None)
     return p
 
@@ -191,7 +209,14 @@ def main(argv: list[str] | None = None) -> int:
             from .reports.index import write_index
             from .reports.runner import DEFAULT_OUTPUTS
 
-            print(write_index(args.outputs or DEFAULT_OUTPUTS))
+            if args.fleet:
+                from .catalog import catalog
+                from .fleet import open_store, write_board
+
+                fl = catalog().fleet(args.fleet)
+                print(write_board(open_store(args.outputs or DEFAULT_OUTPUTS), fl.name))
+                return 0
+            print(write_index(Path(args.outputs) if args.outputs else DEFAULT_OUTPUTS))
             return 0
         if args.cmd == "schedule":
             from .reports import schedule as S
@@ -244,10 +269,17 @@ def main(argv: list[str] | None = None) -> int:
             if args.report and args.report not in REPORTS:
                 raise ParameterError("--report", f"unknown report {args.report!r}", ", ".join(REPORTS))
 
+            if args.fleet:
+                from .catalog import catalog
+                from .fleet import read_fleet_ledger
+
+                read_fleet_ledger(catalog().fleet(args.fleet).name, args.outputs, args.report).to_csv(
+                    sys.stdout, index=False)
+                return 0
             read_ledger(args.outputs, args.report).to_csv(sys.stdout, index=False)
             return 0
         return _run(args)
-    except ParameterError as e:
+    except (ParameterError, CatalogError) as e:  # bad input: a parameter, or parameters/*.yaml
         print(f"rtanalytics: {e}", file=sys.stderr)
         return 2
     except RtAnalyticsError as e:
@@ -264,6 +296,10 @@ def _run(args) -> int:
 
     from .reports.registry import REPORTS
 
+    if args.fleet is not None:
+        return _run_fleet(args)
+    if args.scheduler or args.workers or args.executor != "dask":
+        raise ParameterError("--scheduler/--workers/--executor", "only apply to a fleet run", "add --fleet [NAME]")
     if args.all:
         args.report = list(REPORTS)
     if not args.report:
@@ -272,7 +308,9 @@ def _run(args) -> int:
     now = utcnow()
     for name in args.report:  # validate everything before any kernel starts
         resolve_params(get_report(name), dict(params), now=now)
-    outputs = args.outputs or DEFAULT_OUTPUTS
+    if args.outputs and str(args.outputs).startswith("s3://"):
+        raise ParameterError("--outputs", "S3 outputs are for fleet runs", "--fleet, or a local folder")
+    outputs = Path(args.outputs) if args.outputs else DEFAULT_OUTPUTS
     if len(args.report) == 1:
         results = [run_report(args.report[0], params, outputs, now=now, timeout=args.timeout,
                               progress=not args.no_progress, standalone=args.standalone)]
@@ -296,6 +334,36 @@ def _run(args) -> int:
         print(line)
     print(f"index: {outputs / 'index.html'}")
     return 1 if bad else (4 if incomplete else 0)
+
+
+def _run_fleet(args) -> int:
+    from .fleet import run_fleet
+    from .reports.runner import DEFAULT_OUTPUTS
+
+    if not args.all and not args.report:
+        raise ParameterError("report", "no report named", "report names or --all (every report each member lists)")
+    if args.standalone:
+        raise ParameterError("--standalone", "not for fleet runs", "leave it out: a fleet's reports share one "
+                             "plotly.js under OUTPUTS/_assets/")
+    outputs = args.outputs if args.outputs is not None else DEFAULT_OUTPUTS
+    res = run_fleet(args.fleet or None, None if args.all else args.report, _params(args), outputs,
+                    scheduler=args.scheduler, workers=args.workers, executor=args.executor, timeout=args.timeout,
+                    progress=not args.no_progress)
+    counts = ", ".join(f"{n} {k}" for k, n in sorted(res.counts.items()))
+    print(f"fleet {res.fleet}: {len(res.runs)} runs in {res.seconds:.1f} s on {res.workers} worker(s) "
+          f"({res.executor}): {counts}")
+    for r in sorted(res.runs, key=lambda r: (r["status"] == "ok", r["environment"], r["report"])):
+        if r["status"] != "ok" or r.get("attempt", 1) > 1:
+            line = f"  {r['environment']} {r['report']}: {r['status']}"
+            if r.get("attempt", 1) > 1:
+                line += f" (attempt {r['attempt']}: {r.get('retried') or 'retried'})"
+            if r.get("error"):
+                line += f"\n    error: {str(r['error'])[:300]}"
+            print(line)
+    print(f"board: {res.board}")
+    if any(r["status"] == "failed" for r in res.runs):
+        return 1
+    return 4 if any(r["status"] != "ok" for r in res.runs) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -453,7 +453,7 @@ def check_environment(environment: str = "demo", history: Path | None = None, no
     else:
         from .sources.aws import AwsContext
 
-        aws = AwsContext(region=env.region, profile=env.profile, endpoint_url=env.endpoint_url, max_attempts=2,
+        aws = AwsContext.for_environment(env, max_attempts=2,
                          connect_timeout=3, read_timeout=load_settings().timeout_s)
         rep = run_checks(env, aws, get_source("cloudwatch", environment=environment), now=now)
     append_history(history or default_history_path(), rep)

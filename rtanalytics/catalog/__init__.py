@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..errors import CatalogError, ParameterError
 from .loader import load, parameters_dir, read_yaml, validate
-from .models import Environment, Environments, Incident, Kpi, KpiCatalog, MetricSelector, Resources, Scenario
+from .models import Environment, Environments, Fleet, FleetFile, Incident, Kpi, KpiCatalog, MetricSelector, Resources, Scenario
 
 __all__ = ["Catalog", "catalog", "Environment", "Kpi", "MetricSelector", "Resources", "Scenario", "Incident",
            "parameters_dir", "read_yaml", "validate", "load"]
@@ -30,7 +30,50 @@ class Catalog:
 
     @cached_property
     def environments(self) -> dict[str, Environment]:
-        return load(Environments, self.root / "environments.yaml").environments
+        """``environments.yaml`` and every member of every fleet in ``fleet.yaml`` (names are unique across both)."""
+        envs = dict(load(Environments, self.root / "environments.yaml").environments)
+        path = self.root / "fleet.yaml"
+        for fname, fleet in self.fleet_file.fleets.items():
+            for name, data in fleet.member_data().items():
+                where = f"fleets.{fname}.environments.{name}"
+                if name in envs:
+                    other = envs[name].fleet
+                    raise CatalogError(str(path), where, f"environment name {name!r} is already used by "
+                                       + (f"fleet {other!r}" if other else "environments.yaml")
+                                       + "; give every environment its own name")
+                envs[name] = validate(Environment, data, path, where)
+                self._check_reports(envs[name].reports, path, where + ".reports")
+        return envs
+
+    @cached_property
+    def fleet_file(self) -> FleetFile:
+        path = self.root / "fleet.yaml"
+        return load(FleetFile, path) if path.exists() else FleetFile()
+
+    @property
+    def fleets(self) -> dict[str, Fleet]:
+        return self.fleet_file.fleets
+
+    def fleet(self, name: str | None = None) -> Fleet:
+        """The fleet ``name`` (the only one when there is one and no name is given)."""
+        fleets = self.fleets
+        if name is None and len(fleets) == 1:
+            return next(iter(fleets.values()))
+        if name not in fleets:
+            raise ParameterError("--fleet", f"no fleet {name!r} in {self.root / 'fleet.yaml'}" if name else
+                                 "name the fleet", ", ".join(sorted(fleets)) or "none defined in parameters/fleet.yaml")
+        return fleets[name]
+
+    def fleet_members(self, name: str) -> list[Environment]:
+        return [e for e in self.environments.values() if e.fleet == name]
+
+    @staticmethod
+    def _check_reports(reports, path, where):
+        from ..reports.registry import REPORTS
+
+        bad = [r for r in reports or [] if r not in REPORTS]
+        if bad:
+            raise CatalogError(str(path), where, f"unknown report(s) {bad}; accepts {', '.join(REPORTS)}")
 
     def environment(self, name: str) -> Environment:
         envs = self.environments

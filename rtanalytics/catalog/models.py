@@ -50,6 +50,70 @@ class Notifications(Strict):
     topics: dict[str, str] = {}
 
 
+class Account(Strict):
+    """Which AWS account an environment's data lives in, and how to reach it. Either ``role_arn`` (AssumeRole
+    through STS from the worker's own credential chain, with an optional ``external_id``), or ``account_id`` alone
+    when the credentials belong to a CloudWatch cross-account observability *monitoring* account: GetMetricData's
+    ``AccountId`` then selects the source account. Never credentials."""
+
+    role_arn: str | None = Field(None, description="arn:aws:iam::ACCOUNT:role/NAME to assume (STS AssumeRole)")
+    external_id: str | None = Field(None, min_length=2, max_length=1224, pattern=r"^[\w+=,.@:/-]+$",
+                                    description="the ExternalId the role's trust policy requires")
+    session_name: str = Field("rtanalytics", min_length=2, max_length=64, pattern=r"^[\w+=,.@-]+$",
+                              description="RoleSessionName (shows in the account's CloudTrail)")
+    duration_s: int = Field(3600, ge=900, le=43200, description="DurationSeconds of each assumed session")
+    account_id: str | None = Field(None, description="12-digit source account; without role_arn, read through "
+                                   "the monitoring account (cross-account observability)")
+
+    @field_validator("role_arn")
+    @classmethod
+    def _arn(cls, v):
+        import re
+
+        if v is not None and not re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+", v):
+            raise ValueError(f"{v!r} is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)")
+        return v
+
+    @field_validator("account_id")
+    @classmethod
+    def _acct(cls, v):
+        if v is not None and not (len(v) == 12 and v.isdigit()):
+            raise ValueError(f"{v!r} is not a 12-digit AWS account id")
+        return v
+
+    @model_validator(mode="after")
+    def _one_way(self):
+        if not self.role_arn and not self.account_id:
+            raise ValueError("give role_arn (assume a role in the account) or account_id (read it through a "
+                             "cross-account observability monitoring account)")
+        if self.role_arn and self.account_id and self.role_arn.split(":")[4] != self.account_id:
+            raise ValueError(f"account_id {self.account_id} is not the account of role_arn {self.role_arn}")
+        return self
+
+    @property
+    def id(self) -> str | None:
+        """The account the data is in, when the catalog says (the role's account, else ``account_id``)."""
+        return self.role_arn.split(":")[4] if self.role_arn else self.account_id
+
+    @property
+    def via_monitoring_account(self) -> bool:
+        return self.role_arn is None
+
+
+class DemoVariant(Strict):
+    """For the demo source: this simulated service's own random streams and incident schedule."""
+
+    seed: int = Field(0, description="added to the scenario's seed: another service, other noise and traffic")
+    offset: str = Field("0m", description="the scenario's incidents shifted this much later (e.g. 1d3h)")
+    scale: float = Field(1.0, gt=0, description="traffic multiplier (a bigger or smaller service)")
+
+    @field_validator("offset")
+    @classmethod
+    def _offset(cls, v):
+        parse_duration(v)
+        return v
+
+
 class Environment(Strict):
     name: str
     description: str = ""
@@ -62,6 +126,11 @@ class Environment(Strict):
     notifications: Notifications = Notifications()
     amplify_outputs: str | None = Field(None, description="path of the app's amplify_outputs.json (relative to "
                                         "parameters/): s3_bucket and user_pool_id are read from it")
+    account: Account | None = Field(None, description="the AWS account to read (AssumeRole or a monitoring "
+                                    "account's AccountId); default: whatever the credential chain gives")
+    demo: DemoVariant | None = Field(None, description="demo source only: this service's seed and incident offset")
+    fleet: str | None = Field(None, description="set by the catalog for members of a fleet (parameters/fleet.yaml)")
+    reports: list[str] | None = Field(None, description="fleet members: the reports run for this environment")
 
     def with_amplify_outputs(self, root) -> "Environment":
         """``s3_bucket`` and ``user_pool_id`` filled from ``amplify_outputs.json`` (``storage.bucket_name``,
@@ -279,3 +348,91 @@ class Scenario(Strict):
                 if off + parse_duration(inc.duration) > cyc:
                     raise ValueError(f"incident {inc.id}: at + duration runs past the {self.cycle} cycle")
         return self
+
+
+# ----------------------------------------------------------------------------------------------------- fleets
+# Default API quotas per account and Region (transactions per second), as the CloudWatch and CloudWatch Logs
+# service-quota pages list them; an account with raised quotas sets its own in parameters/fleet.yaml.
+DEFAULT_QUOTAS = {"GetMetricData": 50.0, "ListMetrics": 25.0, "DescribeAlarms": 9.0, "DescribeAlarmHistory": 9.0,
+                  "FilterLogEvents": 5.0, "StartQuery": 5.0, "GetQueryResults": 5.0}
+
+
+class FleetGenerate(Strict):
+    """N simulated services for a demo fleet, each with its own resource names, seed and incident schedule."""
+
+    count: int = Field(ge=1, le=100_000)
+    prefix: str = Field("svc", pattern=r"^[a-z][a-z0-9-]{0,30}$")
+    spread: str = Field("14d", description="the services' incident schedules are spread over this span")
+
+    @field_validator("spread")
+    @classmethod
+    def _spread(cls, v):
+        parse_duration(v)
+        return v
+
+    def environments(self, defaults: dict) -> dict[str, dict]:
+        spread_min = int(parse_duration(self.spread).total_seconds() // 60)
+        width = max(3, len(str(self.count)))
+        out = {}
+        for i in range(1, self.count + 1):
+            name = f"{self.prefix}-{i:0{width}d}"
+            # incident offsets on a golden-ratio sequence: evenly spread, no two services in step
+            offset = int((i * 0.6180339887498949) % 1.0 * spread_min)
+            res = {"alb": f"{name}-ALB", "log_group": f"/aws/amplify/{name}", "s3_bucket": f"{name}-storage",
+                   "table_suffix": f"{name.replace('-', '')}-NONE"}
+            out[name] = {"description": f"simulated service {i} of {self.count}", "source": "demo",
+                         "demo": {"seed": i, "offset": f"{offset}m", "scale": round(0.5 + (i * 0.381966) % 1.5, 3)}
+                         } | defaults | {"resources": res | dict(defaults.get("resources") or {})}
+        return out
+
+
+class Fleet(Strict):
+    """Environments that run the same reports: one account per team, several Regions, staging and production."""
+
+    name: str
+    description: str = ""
+    reports: list[str] = Field(description="reports run for every member (a member's own `reports` wins)")
+    defaults: dict = Field({}, description="fields every member starts from (source, region, account, ...)")
+    generate: FleetGenerate | None = None
+    environments: dict[str, dict] = {}
+    quotas: dict[str, float] = Field({}, description="API transactions per second per account and Region "
+                                     "(over the file's top-level quotas)")
+
+    @field_validator("reports")
+    @classmethod
+    def _reports(cls, v):
+        if not v:
+            raise ValueError("name at least one report")
+        return v
+
+    def member_data(self) -> dict[str, dict]:
+        """Each member's environment fields (defaults, then the member's own), with ``fleet`` set."""
+        out = self.generate.environments(self.defaults) if self.generate else {}
+        for name, fields in self.environments.items():
+            out[name] = dict(self.defaults) | dict(fields or {})
+        return {k: {"name": k, "fleet": self.name} | v | {"reports": v.get("reports") or list(self.reports)}
+                for k, v in out.items()}
+
+
+class FleetFile(Strict):
+    quotas: dict[str, float] = Field({}, description="API transactions per second per account and Region")
+    fleets: dict[str, Fleet] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names(cls, data):
+        if isinstance(data, dict) and isinstance(data.get("fleets"), dict):
+            data = dict(data)
+            data["fleets"] = {k: ({"name": k} | (v or {})) for k, v in data["fleets"].items()}
+        return data
+
+    @field_validator("quotas")
+    @classmethod
+    def _quotas(cls, v):
+        bad = [k for k, x in v.items() if not x or x <= 0]
+        if bad:
+            raise ValueError(f"quotas must be positive transactions per second: {bad}")
+        return v
+
+    def quotas_for(self, fleet: str) -> dict[str, float]:
+        return DEFAULT_QUOTAS | self.quotas | self.fleets[fleet].quotas

@@ -169,9 +169,11 @@ def plotlyjs_asset_name() -> str:
     return f"plotly-{get_plotlyjs_version()}.min.js"
 
 
-def write_plotlyjs_asset(outputs) -> str:
+def write_plotlyjs_asset(outputs, run_dir=None) -> str:
     """``outputs/_assets/plotly-<version>.min.js`` (written once, atomically); returns the path relative to a
-    run's folder (``outputs/REPORT/RUN/``), as its report.html references it."""
+    run's folder (``outputs/REPORT/RUN/``, or ``run_dir`` when given: a fleet's runs are deeper), as its
+    report.html references it."""
+    import os
     from pathlib import Path
 
     from plotly.offline import get_plotlyjs
@@ -183,6 +185,8 @@ def write_plotlyjs_asset(outputs) -> str:
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, get_plotlyjs())
+    if run_dir is not None:
+        return Path(os.path.relpath(path, run_dir)).as_posix()
     return f"../../_assets/{name}"
 
 

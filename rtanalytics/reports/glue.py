@@ -40,6 +40,9 @@ def report_summary(figures: dict[str, Any], status: str = "ok", notes: list[str]
                "provenance": _clean(provenance or {})}
     payload |= _clean(extra or {})  # e.g. the headline figures and the window analysed
     json.dumps(payload)  # fail here, in the notebook, if something is not serialisable
+    from ..quota import drain_process_limiter
+
+    drain_process_limiter()  # in a fleet: the account's API quota leases go back before the kernel ends
     display({SUMMARY_MIMETYPE: payload}, raw=True)
 
 

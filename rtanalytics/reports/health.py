@@ -30,7 +30,7 @@ def _live_checks(environment: str, history_path, now):
     from ..sources.aws import AwsContext
     from ..sources.cloudwatch import CloudWatchSource
 
-    aws = AwsContext(region=env.region, profile=env.profile, endpoint_url=env.endpoint_url, max_attempts=2)
+    aws = AwsContext.for_environment(env, max_attempts=2)
     rep = H.run_checks(env, aws, CloudWatchSource(env, context=aws), now=now)
     try:
         groups = CloudWatchSource(env, context=aws).describe_log_groups(env.resources.log_group)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import os
 from pathlib import Path
 
 import nbformat
@@ -15,7 +16,7 @@ _REMOTE = re.compile(r"""<(?:script|link|img)[^>]+(?:src|href)\s*=\s*["'](?:http
 _BIG_STYLE = re.compile(r'<style type="text/css">((?:(?!</style>).){5000,}?)</style>', re.S)
 
 
-def share_styles(page: str, assets: Path) -> str:
+def share_styles(page: str, assets: Path, run_dir: Path | None = None) -> str:
     """The page's large stylesheets (JupyterLab's theme, ~250 KB, identical in every report) moved to one
     content-addressed file ``assets/report-<hash>.css`` linked relatively from a run folder
     (``outputs/REPORT/RUN/``); the page keeps its own small styles."""
@@ -37,7 +38,9 @@ def share_styles(page: str, assets: Path) -> str:
     def sub(_m):
         if first[0]:
             first[0] = False
-            return f'<link rel="stylesheet" href="../../{Path(assets).name}/{name}">'
+            href = (Path(os.path.relpath(path, run_dir)).as_posix() if run_dir is not None
+                    else f"../../{Path(assets).name}/{name}")
+            return f'<link rel="stylesheet" href="{href}">'
         return ""
 
     return _BIG_STYLE.sub(sub, page)

@@ -202,9 +202,13 @@ def render_index(outputs: Path) -> str:
              "<meta name='viewport' content='width=device-width, initial-scale=1'>",
              f"<title>rtanalytics — status board</title><style>{_CSS}</style></head><body>",
              "<h1>rtanalytics — status board</h1>"]
-    if not runs:
+    fleets = sorted(p.parent.name for p in (outputs / "fleets").glob("*/index.html"))
+    if fleets:
+        parts.append("<p>Fleets: " + " · ".join(f"<a href='fleets/{e(f, quote=True)}/index.html'>{e(f)}</a>"
+                                                 for f in fleets) + "</p>")
+    if not runs and not fleets:
         parts.append("<p>No runs yet. Try <code>make demo</code> or <code>rtanalytics run kpis</code>.</p>")
-    else:
+    elif runs:
         parts.append("<p class='small'>The latest run of every report, worst first: its status, the figures the "
                      "report declares as its headline, and the window it analysed. Runs and trends below.</p>")
         parts.append(_board(runs, outputs))

@@ -80,7 +80,9 @@ def new_run_id(now) -> str:
 
 
 def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | str | None = None,
-               now=None, timeout: float | None = 900, progress: bool = True, standalone: bool = False) -> RunResult:
+               now=None, timeout: float | None = 900, progress: bool = True, standalone: bool = False,
+               run_id: str | None = None, extra: dict[str, Any] | None = None,
+               assets: Path | str | None = None) -> RunResult:
     """Run report ``name`` with ``params`` and publish it under ``outputs``.
 
     Raises :class:`~rtanalytics.errors.ParameterError` (nothing written) when parameters are bad. Otherwise
@@ -88,6 +90,8 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
     and keeps its executed notebook and error, and ``latest.json`` still names the last good run.
     ``timeout`` bounds each cell (seconds). The page loads plotly.js from ``outputs/_assets/`` (one shared,
     versioned copy that works offline from disk); ``standalone`` inlines it instead (a report sent by itself).
+    A fleet passes its own ``run_id`` (so a retry knows what an attempt that died left behind), ``extra`` fields
+    for summary.json (fleet, attempt) and ``assets``: the one ``_assets`` folder at the root of its outputs.
     """
     import papermill as pm
 
@@ -98,7 +102,7 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
     requested = {"start": resolved.pop("requested_start"), "end": resolved.pop("requested_end")}
     outputs = Path(outputs) if outputs else DEFAULT_OUTPUTS
     discard_partials(outputs)  # staging folders of runs that died hours ago (a live run's is never that old)
-    run_id = new_run_id(started)
+    run_id = run_id or new_run_id(started)
     report_dir = outputs / name
     stage = report_dir / f".{run_id}.partial"
     final = report_dir / run_id
@@ -111,7 +115,8 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
     from ..figures import write_plotlyjs_asset
 
     # the kernel inherits this: the same relative path for every report (outputs/REPORT/RUN/report.html)
-    os.environ["RTANALYTICS_PLOTLYJS_SRC"] = "" if standalone else write_plotlyjs_asset(outputs)
+    assets = Path(assets) if assets else outputs / "_assets"
+    os.environ["RTANALYTICS_PLOTLYJS_SRC"] = "" if standalone else write_plotlyjs_asset(assets.parent, final)
     # one BLAS thread per kernel: reports run two at a time on two cores, and OpenBLAS threads on top of that
     # oversubscribe them (the capacity report took 33-66 s under load instead of 7-10); a user's setting wins
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -152,7 +157,7 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
             if not standalone:  # JupyterLab's 250 KB theme once under _assets/, not in every report
                 from .html import share_styles
 
-                page = share_styles(page, outputs / "_assets")
+                page = share_styles(page, assets, final)
             atomic_write_text(stage / "report.html", page)
         except Exception as e:
             status = "failed"
@@ -170,6 +175,7 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
                "tables": (glued or {}).get("tables", []),
                "evidence": "evidence/manifest.json" if (final / "evidence" / "manifest.json").exists() or (
                    stage / "evidence" / "manifest.json").exists() else None,
+               **(extra or {}),
                "rtanalytics_version": __version__,
                "python": sys.version.split()[0]}
     summary["files"] = sorted(p.name for p in stage.iterdir() if p.name != "summary.json")

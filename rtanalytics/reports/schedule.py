@@ -41,6 +41,10 @@ class Entry(BaseModel):
     params: dict = {}
     timeout: float = Field(900, gt=0)
     keep: int = Field(30, ge=1)
+    fleet: str | None = Field(None, description="run the report for every environment of this fleet "
+                              "(parameters/fleet.yaml) that lists it")
+    scheduler: str | None = Field(None, description="with fleet: a Dask scheduler address (default: "
+                                  "$RTANALYTICS_DASK_SCHEDULER, else local worker processes)")
 
     @field_validator("cron")
     @classmethod
@@ -57,6 +61,15 @@ class Entry(BaseModel):
 
             if self.report not in REPORTS:
                 raise ValueError(f"unknown report {self.report!r} (reports: {', '.join(REPORTS)})")
+        if self.fleet is not None:
+            if self.report is None:
+                raise ValueError("fleet entries run a report (tasks run for one environment)")
+            fleets = catalog().fleets
+            if self.fleet not in fleets:
+                raise ValueError(f"unknown fleet {self.fleet!r} (parameters/fleet.yaml has: "
+                                 f"{', '.join(sorted(fleets)) or 'none'})")
+        elif self.scheduler:
+            raise ValueError("scheduler only applies to a fleet entry")
         return self
 
 
@@ -206,6 +219,8 @@ def run_entry(entry: Entry, slot: pd.Timestamp, outputs: Path, runner: Callable 
                 return rec | {"status": out.get("status", "ok"), "result": out}
             except RtAnalyticsError as e:
                 return rec | {"status": "failed", "why": str(e)}
+        if entry.fleet:
+            return rec | _run_fleet_entry(entry, slot, outputs, environment, aws)
         try:
             res = runner(entry.report, dict(entry.params), outputs, now=slot, timeout=entry.timeout, progress=False)
         except ParameterError as e:  # a bad schedule entry must not fail silently either
@@ -217,6 +232,34 @@ def run_entry(entry: Entry, slot: pd.Timestamp, outputs: Path, runner: Callable 
         rec["pruned"] = [p.name for p in prune(Path(outputs) / entry.report, entry.keep)]
         rec["notified"] = _notify(res.summary, str(res.run_dir / "report.html"), environment, aws)
         return rec
+
+
+def _run_fleet_entry(entry: Entry, slot: pd.Timestamp, outputs: Path, environment, aws) -> dict:
+    """A fleet entry: every member that lists the report, as one fleet cycle; kept runs pruned per member; one
+    notification naming the members whose runs failed."""
+    from ..fleet import FLEETS, run_fleet
+    from .publish import prune
+
+    try:
+        res = run_fleet(entry.fleet, [entry.report], dict(entry.params), outputs, now=slot,
+                        scheduler=entry.scheduler, timeout=entry.timeout, progress=False)
+    except ParameterError as e:
+        summary = {"report": entry.report, "run_id": "-", "status": "failed", "error": str(e), "figures": {}}
+        return {"status": "failed", "why": str(e),
+                "notified": _notify(summary, str(catalog().root / "schedule.yaml"), environment, aws)}
+    order = {"failed": 0, "no-data": 1, "partial": 2, "ok": 3}
+    worst = min((r["status"] for r in res.runs), key=lambda x: order.get(x, 0), default="no-data")
+    bad = sorted(r["environment"] for r in res.runs if r["status"] == "failed")
+    why = f"{len(bad)} of {len(res.runs)} runs failed: {', '.join(bad[:20])}" if bad else None
+    pruned = []
+    for r in res.runs:
+        pruned += [p.name for p in prune(Path(outputs) / FLEETS / entry.fleet / r["environment"] / entry.report,
+                                         entry.keep)]
+    summary = {"report": f"{entry.report} (fleet {entry.fleet})", "run_id": res.cycle, "status": worst,
+               "error": why, "figures": {}}
+    return {"status": worst, "why": why, "fleet": entry.fleet, "runs": len(res.runs), "counts": res.counts,
+            "retried": len(res.retried), "pruned": pruned, "board": res.board,
+            "notified": _notify(summary, res.board, environment, aws) if worst != "ok" else None}
 
 
 def _notify(summary: dict, location: str, environment, aws):

@@ -40,9 +40,46 @@ class AwsContext:
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
     session: Any = None
+    account: Any = None  # catalog Account: a role to assume per environment, or a source account id
+    limiter: Any = None  # a quota limiter (rtanalytics.quota): API calls wait for a slot of the account's TPS
     requests: list[dict] = field(default_factory=list)
     _clients: dict = field(default_factory=dict)
     _raw_factory: Any = None
+    _caller: str | None = None
+
+    @classmethod
+    def for_environment(cls, env, **kw) -> "AwsContext":
+        """A context for a catalog environment: its Region, profile, endpoint and account (AssumeRole into it from
+        this process's own credential chain), with the cluster's quota limiter when running in a fleet."""
+        from ..quota import process_limiter
+
+        kw.setdefault("limiter", process_limiter())
+        return cls(region=env.region, profile=env.profile, endpoint_url=env.endpoint_url,
+                   account=getattr(env, "account", None), **kw)
+
+    @property
+    def account_id(self) -> str:
+        """The account the calls read: the catalog's, else the credentials' own (STS GetCallerIdentity, once)."""
+        acct = getattr(self.account, "id", None)
+        if acct:
+            return acct
+        if self._caller is None:
+            self._caller = str(self.client("sts").get_caller_identity().get("Account", ""))
+        return self._caller
+
+    @property
+    def source_account(self) -> str | None:
+        """The account to name in requests (GetMetricData's ``AccountId``...) when reading through a cross-account
+        observability monitoring account; ``None`` otherwise."""
+        return self.account.id if self.account is not None and self.account.via_monitoring_account else None
+
+    def _session(self):
+        import boto3
+
+        base = boto3.Session(profile_name=self.profile, region_name=self.region)
+        if self.account is None or not self.account.role_arn:
+            return base
+        return assumed_session(base, self.account, self.region, self.endpoint_url)
 
     def client(self, service: str):
         if service not in self._clients:
@@ -81,7 +118,7 @@ class AwsContext:
         from botocore.config import Config
 
         if self.session is None:
-            self.session = boto3.Session(profile_name=self.profile, region_name=self.region)
+            self.session = self._session()
         # ``total_max_attempts`` counts the first attempt (``max_attempts`` would count retries only: 5 meant 6)
         cfg = Config(retries={"mode": self.retry_mode, "total_max_attempts": self.max_attempts},
                      connect_timeout=self.connect_timeout, read_timeout=self.read_timeout,
@@ -92,8 +129,13 @@ class AwsContext:
         """Call ``api`` (snake_case boto3 name) and log it; AWS errors become :class:`SourceError`."""
         from botocore.exceptions import BotoCoreError, ClientError
 
-        t0 = time.perf_counter()
         entry = {"service": service, "api": api, "params": _loggable(params)}
+        if self.limiter is not None:
+            waited = self.limiter.acquire(service, api_name(api), self)
+            if waited:
+                entry["quota_wait_s"] = round(waited, 3)
+        t0 = time.perf_counter()
+        entry["t"] = round(time.time(), 3)  # when the request left (the quota tests count them per second)
         try:
             client = self.client(service)
             if (service, api) in RAW_TIMESTAMP_APIS:
@@ -123,6 +165,36 @@ class AwsContext:
     @property
     def api_calls(self) -> int:
         return len(self.requests)
+
+
+def api_name(snake: str) -> str:
+    """``get_metric_data`` → ``GetMetricData`` (the name quotas and IAM use)."""
+    return "".join(w[:1].upper() + w[1:] for w in snake.split("_"))
+
+
+def assumed_session(base, account, region: str, endpoint_url: str | None = None):
+    """A boto3 session whose credentials are ``account.role_arn`` assumed through STS from ``base``'s own chain,
+    refreshed before they expire (botocore's AssumeRole fetcher: RoleSessionName, ExternalId, DurationSeconds).
+    Nothing secret comes from the catalog or a task's arguments: only the role to assume."""
+    import boto3
+    import botocore.session
+    from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
+
+    source = base.get_credentials()
+    if source is None:
+        raise AuthError(f"cannot assume {account.role_arn}: this process has no AWS credentials of its own to "
+                        "assume it from (instance or task role, AWS_PROFILE, environment variables)")
+
+    def sts_client(service, **kw):
+        return base._session.create_client(service, region_name=region, endpoint_url=endpoint_url, **kw)
+
+    extra = {"RoleSessionName": account.session_name, "DurationSeconds": account.duration_s}
+    if account.external_id:
+        extra["ExternalId"] = account.external_id
+    fetcher = AssumeRoleCredentialFetcher(sts_client, source, account.role_arn, extra_args=extra)
+    bs = botocore.session.Session()
+    bs._credentials = DeferredRefreshableCredentials(refresh_using=fetcher.fetch_credentials, method="assume-role")
+    return boto3.Session(botocore_session=bs, region_name=region)
 
 
 RAW_TIMESTAMP_APIS = {("cloudwatch", "get_metric_data")}  # timestamps parsed as whole arrays, not per value

@@ -369,6 +369,8 @@ def source_key(src) -> str:
     if aws is not None:
         parts = [src.name, src.account_id() if hasattr(src, "account_id") else "", aws.region,
                  aws.endpoint_url or ""]
+        if getattr(aws, "source_account", None):  # read through a monitoring account: the source account's data
+            parts.append(aws.source_account)
     else:
         env = getattr(src, "environment", None)
         parts = [src.name, getattr(env, "name", ""), str(getattr(src, "path", ""))]

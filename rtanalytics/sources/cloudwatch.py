@@ -103,7 +103,7 @@ class CloudWatchSource:
 
         env = environment if isinstance(environment, Environment) else catalog().environment(environment)
         self.environment = env
-        self.aws = context or AwsContext(region=env.region, profile=env.profile, endpoint_url=env.endpoint_url)
+        self.aws = context or AwsContext.for_environment(env)
         self.now = to_utc(now) if now is not None else None
         self.problems: list[dict] = []
         self.insights_stats: list[dict] = []  # bytesScanned / recordsMatched per Logs Insights query (cost)
@@ -174,7 +174,10 @@ class CloudWatchSource:
         merged: dict[str, dict] = {}
         messages: list[dict] = []
         while True:
-            kw = dict(MetricDataQueries=[q.to_cloudwatch() for q in batch], StartTime=tw.start.to_pydatetime(),
+            mdq = [q.to_cloudwatch() for q in batch]
+            if self._source_account:  # a monitoring account reads the source account's metrics
+                mdq = [q | {"AccountId": self._source_account} for q in mdq]
+            kw = dict(MetricDataQueries=mdq, StartTime=tw.start.to_pydatetime(),
                       EndTime=tw.end.to_pydatetime(), ScanBy="TimestampAscending")
             if token:
                 kw["NextToken"] = token
@@ -207,6 +210,8 @@ class CloudWatchSource:
         if dimensions:
             kw["Dimensions"] = [{"Name": k, **({} if any(c in str(v) for c in "*?[") else {"Value": str(v)})}
                                 for k, v in dimensions.items()]
+        if self._source_account:
+            kw |= {"IncludeLinkedAccounts": True, "OwningAccount": self._source_account}
         out, token = [], None
         while True:
             resp = self.aws.call("cloudwatch", "list_metrics", **kw, **({"NextToken": token} if token else {}))
@@ -269,7 +274,7 @@ class CloudWatchSource:
         """FilterLogEvents, paginated, into the logs frame (winston JSON parsed into columns)."""
         events, token = [], None
         while True:
-            kw = dict(logGroupName=log_group, startTime=_ms(window.start), endTime=_ms(window.end) - 1)
+            kw = dict(self._log_group_arg(log_group), startTime=_ms(window.start), endTime=_ms(window.end) - 1)
             if filter_pattern:
                 kw["filterPattern"] = filter_pattern
             if token:
@@ -280,6 +285,19 @@ class CloudWatchSource:
             if not token:
                 break
         return events_frame(events, log_group)
+
+    @property
+    def _source_account(self) -> str | None:
+        """The linked source account when reading through a monitoring account (contexts made elsewhere, such as
+        tests' fakes, have none)."""
+        return getattr(self.aws, "source_account", None)
+
+    def _log_group_arg(self, log_group: str) -> dict:
+        """``logGroupName``, or through a monitoring account the source account's log group ARN."""
+        if not self._source_account:
+            return {"logGroupName": log_group}
+        arn = f"arn:aws:logs:{self.environment.region}:{self._source_account}:log-group:{log_group}"
+        return {"logGroupIdentifier": arn}
 
     def insights(self, log_groups: str | Sequence[str], query: str, window: TimeWindow, deadline_s: float = 120,
                  poll_s: float = 1.0, limit: int = INSIGHTS_MAX_ROWS, _depth: int = 0) -> pd.DataFrame:
@@ -294,7 +312,9 @@ class CloudWatchSource:
         bin()`` with bins that divide the slices; a whole-window aggregate that hits the cap raises instead.
         """
         groups = [log_groups] if isinstance(log_groups, str) else list(log_groups)
-        resp = self.aws.call("logs", "start_query", logGroupNames=groups, queryString=query,
+        target = ({"logGroupIdentifiers": [self._log_group_arg(g)["logGroupIdentifier"] for g in groups]}
+                  if self._source_account else {"logGroupNames": groups})
+        resp = self.aws.call("logs", "start_query", **target, queryString=query,
                              startTime=int(window.start.timestamp()), endTime=int(window.end.timestamp()) - 1,
                              limit=limit)
         qid = resp["queryId"]

@@ -233,7 +233,7 @@ class DemoSource:
         self.environment = environment if isinstance(environment, Environment) else cat.environment(environment)
         if scenario is None:
             scenario = self.environment.scenario or "default"
-        self.scenario = scenario if isinstance(scenario, Scenario) else cat.scenario(scenario)
+        self.scenario = self._for_environment(scenario if isinstance(scenario, Scenario) else cat.scenario(scenario))
         self.now = (to_utc(now) if now is not None else utcnow()).floor("min")
         self.specs = build_specs(self.environment)
         self.by_key = {s.key: s for s in self.specs}
@@ -246,6 +246,17 @@ class DemoSource:
         self._effects = self._index_effects()
 
     # -------------------------------------------------------------------------------------------- scenario
+    def _for_environment(self, sc: Scenario) -> Scenario:
+        """The scenario as this environment lives it: causes named with its own resources (``${alb}``...),
+        and for a fleet's simulated service its own seed and incident schedule (``demo`` in the catalog)."""
+        subs = self.environment.resources.substitutions()
+        upd: dict = {"incidents": [inc.model_copy(update={"cause": inc.cause.resolved(subs)})
+                                   for inc in sc.incidents]}
+        v = self.environment.demo
+        if v is not None:
+            upd |= {"seed": sc.seed + v.seed, "anchor": sc.anchor + parse_duration(v.offset).to_pytimedelta()}
+        return sc.model_copy(update=upd)
+
     def _index_effects(self) -> dict[str, list]:
         out: dict[str, list] = {}
         for inc in self.scenario.incidents:
@@ -286,6 +297,8 @@ class DemoSource:
         hit = self._cache.get(("__traffic__", day))
         if hit is None:
             hit = traffic(np.arange(day * MIN_PER_DAY, (day + 1) * MIN_PER_DAY, dtype=np.int64))
+            if self.environment.demo is not None and self.environment.demo.scale != 1.0:
+                hit = hit * self.environment.demo.scale
             self._cache[("__traffic__", day)] = hit
         return hit
 
