@@ -3,9 +3,10 @@ account × Region × API, as CloudWatch and CloudWatch Logs count them.
 
 Built on Dask's own primitive, :class:`distributed.Semaphore` (held on the scheduler, so every worker and every
 report kernel connected to it shares it): a request takes a lease and the lease is given back ``hold`` seconds
-after it was granted (``hold`` ≥ 1 s and ≥ leases / TPS). Any two requests in the same lease are then at least
-``hold`` apart, so no one-second window ever holds more than ``leases`` ≤ TPS requests, on however many
-machines. botocore's retries stay as the backstop for throttling caused by anything else in the account.
+after it was granted (``hold`` ≥ 1 s and ≥ leases / TPS, plus 50 ms of slack). Any two requests in the same
+lease are then at least ``hold`` apart, so no one-second window ever holds more than ``leases`` ≤ TPS requests,
+on however many machines. botocore's retries stay as the backstop for throttling caused by anything else in the
+account.
 
 A report kernel finds the cluster through ``RTANALYTICS_DASK_SCHEDULER`` and the quotas through
 ``RTANALYTICS_QUOTAS`` (JSON ``{"GetMetricData": 50, ...}``), both set by the fleet runner; outside a fleet there
@@ -22,6 +23,7 @@ import time
 
 ENV_SCHEDULER = "RTANALYTICS_DASK_SCHEDULER"
 ENV_QUOTAS = "RTANALYTICS_QUOTAS"
+SLACK_S = 0.05
 
 
 class QuotaLimiter:
@@ -50,9 +52,11 @@ class QuotaLimiter:
 
     @staticmethod
     def shape(tps: float) -> tuple[int, float]:
-        """``(leases, hold seconds)`` for ``tps``: whole leases, each held at least a second."""
+        """``(leases, hold seconds)`` for ``tps``: whole leases, each held at least a second plus ``SLACK_S``
+        (the time between the lease's grant and the request leaving, so a request is never counted in the
+        same second as the one its lease follows)."""
         leases = max(1, math.floor(tps))
-        return leases, max(1.0, leases / tps)
+        return leases, max(1.0, leases / tps) + SLACK_S
 
     def _client_(self):
         if self._client is None:

@@ -253,7 +253,7 @@ def test_quota_limiter_shared_by_two_workers_never_exceeds_the_tps(cluster):
         unlimited = sorted(t for f in free for t in f.result())
     assert len(times) == 24
     assert max_per_second(times) <= 6
-    assert times[-1] - times[0] >= 2.9 and took < 30  # 24 requests at 6/s need at least 3 s
+    assert times[-1] - times[0] >= 3.0 and took < 30  # 24 requests at 6/s need at least 3 s
     assert max_per_second(unlimited) == 24  # the measure itself would catch an excess
 
 
@@ -261,7 +261,7 @@ def test_quota_shape_is_conservative():
     from rtanalytics.quota import QuotaLimiter, max_per_second
 
     for tps, leases, hold in ((50, 50, 1.0), (2.5, 2, 1.0), (0.5, 1, 2.0)):
-        assert QuotaLimiter.shape(tps) == (leases, hold)
+        assert QuotaLimiter.shape(tps) == (leases, pytest.approx(hold + 0.05))
     assert max_per_second([0.0, 0.5, 0.99, 1.0, 1.5]) == 3
 
 
