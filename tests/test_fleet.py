@@ -444,3 +444,38 @@ def test_fleet_schedule_entry_runs_every_member(tmp_path, params_dir):
     assert (tmp_path / "out" / "fleets" / "mini" / "board.json").exists()
     with pytest.raises(ValueError, match="unknown fleet"):
         Entry(name="x", report="kpis", fleet="nosuch", cron="0 6 * * *")
+
+
+class _Recorder:
+    def __init__(self):
+        self.calls = []
+
+    def acquire(self, service, api, ctx=None, **_):
+        self.calls.append((service, api))
+        return 0.0
+
+
+def test_every_http_attempt_takes_a_quota_slot_even_retries_and_direct_client_calls(moto_server):
+    """The limiter sits in botocore's before-send hook: a call through AwsContext.call, a client used directly
+    (the health probes) and each retry of a throttled request each take a slot, as AWS counts them."""
+    import boto3
+
+    from rtanalytics.sources.aws import AwsContext
+
+    from .aws_helpers import FaultProxy
+
+    rec = _Recorder()
+    proxy = FaultProxy(moto_server.port, lambda n, body, headers: "throttle" if n == 0 else None)
+    try:
+        ctx = AwsContext(region="us-west-1", endpoint_url=proxy.url, limiter=rec, max_attempts=3,
+                         session=boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                               region_name="us-west-1"))
+        ctx.call("logs", "describe_log_groups")  # throttled once, then answered: two attempts
+        with pytest.raises(Exception):
+            ctx.client("dynamodb").describe_table(TableName="nosuch")
+    finally:
+        proxy.stop()
+    assert rec.calls[:2] == [("logs", "DescribeLogGroups")] * 2
+    assert ("dynamodb", "DescribeTable") in rec.calls
+    entry = ctx.requests[0]
+    assert entry["retries"] == 1 and abs(entry["t"] - time.time()) < 60

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,7 @@ class AwsContext:
     _clients: dict = field(default_factory=dict)
     _raw_factory: Any = None
     _caller: str | None = None
+    _local: Any = field(default_factory=threading.local, repr=False)
 
     @classmethod
     def for_environment(cls, env, **kw) -> "AwsContext":
@@ -123,19 +125,18 @@ class AwsContext:
         cfg = Config(retries={"mode": self.retry_mode, "total_max_attempts": self.max_attempts},
                      connect_timeout=self.connect_timeout, read_timeout=self.read_timeout,
                      user_agent_extra="rtanalytics")
-        return self.session.client(service, region_name=self.region, endpoint_url=self.endpoint_url, config=cfg)
+        client = self.session.client(service, region_name=self.region, endpoint_url=self.endpoint_url, config=cfg)
+        client.meta.events.register("before-send", self._before_send(service))
+        return client
 
     def call(self, service: str, api: str, **params):
         """Call ``api`` (snake_case boto3 name) and log it; AWS errors become :class:`SourceError`."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         entry = {"service": service, "api": api, "params": _loggable(params)}
-        if self.limiter is not None:
-            waited = self.limiter.acquire(service, api_name(api), self)
-            if waited:
-                entry["quota_wait_s"] = round(waited, 3)
         t0 = time.perf_counter()
-        entry["t"] = round(time.time(), 3)  # when the request left (the quota tests count them per second)
+        self._local.sent = None
+        self._local.waited = 0.0
         try:
             client = self.client(service)
             if (service, api) in RAW_TIMESTAMP_APIS:
@@ -147,6 +148,7 @@ class AwsContext:
             err = e.response.get("Error", {})
             entry.update(ok=False, error=f"{err.get('Code')}: {err.get('Message')}",
                          seconds=round(time.perf_counter() - t0, 3))
+            self._stamp(entry)
             self.requests.append(entry)
             cls = AuthError if str(err.get("Code")) in AUTH_CODES else SourceError
             raise cls(f"{service}.{api} failed: {err.get('Code')}: {err.get('Message')}"
@@ -159,8 +161,29 @@ class AwsContext:
         meta = resp.get("ResponseMetadata", {})
         entry.update(ok=True, seconds=round(time.perf_counter() - t0, 3),
                      retries=meta.get("RetryAttempts", 0))
+        self._stamp(entry)
         self.requests.append(entry)
         return resp
+
+    def _stamp(self, entry: dict) -> None:
+        """When the (last attempt of the) request left, and how long it waited for its quota."""
+        if getattr(self._local, "sent", None) is not None:
+            entry["t"] = round(self._local.sent, 3)
+        if getattr(self._local, "waited", 0.0):
+            entry["quota_wait_s"] = round(self._local.waited, 3)
+
+    def _before_send(self, service: str):
+        """botocore ``before-send`` hook of this context's clients: every HTTP attempt of every call — through
+        :meth:`call` or a client used directly (the health probes), retries included, as AWS counts them — first
+        takes a slot of its account's quota when a limiter is set, and is stamped with when it left."""
+
+        def hook(event_name: str = "", **_):
+            if self.limiter is not None:
+                waited = self.limiter.acquire(service, event_name.rsplit(".", 1)[-1], self)
+                self._local.waited = getattr(self._local, "waited", 0.0) + waited
+            self._local.sent = time.time()
+
+        return hook
 
     @property
     def api_calls(self) -> int:
