@@ -28,6 +28,7 @@ OpenSLO v1; CloudWatch Application Signals SLO concepts.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -192,6 +193,10 @@ def rolling_sum(x: np.ndarray, n: int) -> np.ndarray:
     return _window_from_cumsum(np.concatenate(([0.0], np.cumsum(x))), n)
 
 
+_TINY = 1e-300
+
+
+@lru_cache(maxsize=1024)
 def periods_in(window, period_s: int) -> int:
     return max(int(round(parse_duration(window).total_seconds() / period_s)), 1)
 
@@ -201,10 +206,10 @@ def attainment(sli: Sli, window) -> pd.Series:
     n = periods_in(window, sli.period_s)
     g = sli.window_sum("good", n)  # a fresh array (returned): divided in place
     t = sli.window_sum("total", n, sli.scratch())  # a temporary: into the SLI's scratch buffer
-    empty = t <= 0
-    np.copyto(t, 1.0, where=empty)
-    g /= t
-    g[empty] = np.nan
+    # a window without data sums to exactly 0 in both (equal cumulative sums; good <= total always), and
+    # 0/0 is the NaN it must be: one pass, no mask
+    with np.errstate(invalid="ignore", divide="ignore"):
+        np.divide(g, t, out=g)
     return pd.Series(g, index=sli.index, name="attainment", copy=False)
 
 
@@ -216,11 +221,10 @@ def burn_rate(sli: Sli, window, target: float) -> np.ndarray:
     if key not in cache:
         r = sli.window_sum("bad", n)  # a fresh array (cached, returned): divided in place
         t = sli.window_sum("total", n, sli.scratch())  # a temporary: the SLI's scratch buffer
-        empty = t <= 0
-        np.copyto(t, 1.0, where=empty)
-        r /= t
-        r *= 1.0 / (1.0 - target)
-        r[empty] = 0.0
+        # no traffic: total and bad both sum to exactly 0 (bad <= total), and 0 / tiny is the 0 it must be
+        np.maximum(t, _TINY, out=t)
+        np.divide(r, t, out=r)
+        r *= 1.0 / (1.0 - target)  # (bad/total) x 1/(1 - target): the order every burn rate is compared in
         cache[key] = r
     return cache[key]
 
@@ -291,16 +295,21 @@ def burndown(sli: Sli, target: float, start, end) -> pd.Series:
     (1 - target) x all events of the window up to ``end`` (request-based) or x all slices of the whole window
     (period-based). Starts at exactly 1, only falls, and ends at :func:`budget`'s ``remaining``."""
     s = sli.slice(start, end)
-    cb = np.cumsum(s.bad)
+    a = sli.index.searchsorted(pd.Timestamp(start), side="left")
+    c = sli.cumulative("bad")  # shared with the burn rates: bad so far is a difference, not another cumsum
+    cb = c[a + 1:a + 1 + s.good.size] - c[a]
     if sli.kind == "slices":
         n_full = (pd.Timestamp(end) - pd.Timestamp(start)).total_seconds() / sli.period_s
         allowed = (1.0 - target) * s.total.sum() if s.total.sum() else (1.0 - target) * n_full
     else:
         allowed = (1.0 - target) * s.total.sum()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rem = 1.0 - cb / allowed if allowed > 0 else np.ones(cb.size)
-    rem = np.where(cb == 0, 1.0, rem)
-    rem = np.where(np.abs(rem) < 1e-12, 0.0, rem)
+    if allowed > 0:
+        rem = cb  # a fresh array: 1 - cb / allowed in place (exactly 1 while nothing is bad)
+        rem *= -1.0 / allowed
+        rem += 1.0
+        rem[np.abs(rem) < 1e-12] = 0.0
+    else:
+        rem = np.ones(cb.size)
     return pd.Series(rem, index=s.index, name="remaining")
 
 
@@ -346,18 +355,34 @@ def burn_alerts(sli: Sli, target: float, rules: Sequence[BurnRule] = WORKBOOK_RU
     """Multiwindow, multi-burn-rate alerts: a rule fires while both its long- and short-window burn rates are at
     or above its burn rate (held ``alert_after``); ``rule, severity, start, end`` per alert episode (end = the
     first period the rule no longer holds; NaT if it still holds)."""
-    rows = []
-    p = pd.Timedelta(seconds=sli.period_s)
+    names, sevs, starts, ends = [], [], [], []
     for r in rules:
         on = (burn_rate(sli, r.long, target) >= r.burn) & (burn_rate(sli, r.short, target) >= r.burn)
         hold = periods_in(r.alert_after, sli.period_s) if r.alert_after not in ("0m", "0s", "0") else 0
         if hold > 1:
             on = rolling_sum(on.astype(float), hold) >= hold
-        d = np.diff(np.r_[0, on.astype(np.int8), 0])
-        for s, e in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
-            rows.append({"rule": r.name, "severity": r.severity, "start": sli.index[s] + p,
-                         "end": sli.index[e] + p if e < sli.index.size else pd.NaT})
-    return pd.DataFrame(rows, columns=["rule", "severity", "start", "end"])
+        d = np.diff(np.r_[np.int8(0), on.view(np.int8) if on.dtype == bool else on.astype(np.int8), np.int8(0)])
+        s_, e_ = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+        names += [r.name] * s_.size
+        sevs += [r.severity] * s_.size
+        starts.append(s_)
+        ends.append(e_)
+    # the episodes' instants as whole int64 arrays (the period after the rule starts or stops holding): no
+    # Timestamp per episode, and the frame built from plain arrays
+    n = sli.index.size
+    s_all = np.concatenate(starts) if starts else np.zeros(0, np.int64)
+    e_all = np.concatenate(ends) if ends else np.zeros(0, np.int64)
+    unit = sli.index.unit
+    stamps = sli.index.asi8
+    step = int(pd.Timedelta(seconds=sli.period_s) / pd.Timedelta(1, unit=unit))
+    start_i8 = stamps[s_all] + step if n else s_all
+    end_i8 = np.where(e_all < n, stamps[np.minimum(e_all, max(n - 1, 0))] + step,
+                      np.iinfo(np.int64).min) if n else e_all  # int64 min is NaT
+    start, end = (pd.DatetimeIndex(x.view(f"M8[{unit}]")) for x in (start_i8, end_i8))
+    if sli.index.tz is not None:
+        start, end = start.tz_localize(sli.index.tz), end.tz_localize(sli.index.tz)
+    return pd.DataFrame({"rule": np.array(names, dtype=object), "severity": np.array(sevs, dtype=object),
+                         "start": start.array, "end": end.array}, columns=["rule", "severity", "start", "end"])
 
 
 def stale(sli: Sli, now, stale_after="30m") -> bool:

@@ -168,3 +168,72 @@ def test_cache_keeps_each_grid_phase_apart(tmp_path, monkeypatch, start):
     c2 = CachedSource(DemoSource(now="2026-11-20"), cache_dir=tmp_path, now="2026-11-20")
     pd.testing.assert_frame_equal(c2.metrics(qs, w), truth)
     assert c2.stats.misses == 0 and c2.stats.hits > 0
+
+
+def _counting_demo(now="2026-11-20"):
+    from rtanalytics.sources.demo import DemoSource
+
+    class Counting(DemoSource):
+        asked: list = []
+
+        def metrics(self, queries, window):
+            type(self).asked.append((window.start, window.end))
+            return super().metrics(queries, window)
+
+    Counting.asked = []
+    return Counting(now=now)
+
+
+@pytest.mark.parametrize("start", ["2026-11-10T10:10Z", "2026-11-10T10:12Z"])
+def test_compacted_cache_reads_back_exactly_and_drops_only_what_is_asked(tmp_path, monkeypatch, start):
+    """A long history filled piece by piece is merged into one file per query (and grid phase); read back it
+    equals the source exactly with no source call; a later store into a compacted chunk, and dropping a range,
+    leave the rest of the history in place."""
+    from rtanalytics.sources import cache as cmod
+    from rtanalytics.sources.demo import DemoSource
+
+    monkeypatch.setattr(cmod, "POINTS_PER_CHUNK", 12)  # one-hour chunks of 5-minute periods
+    monkeypatch.setattr(cmod, "COMPACT_AT", 3)
+    demo = DemoSource(now="2026-11-20")
+    qs = [m.query("Sum", 300) for m in list(demo.by_id)[:3]]
+    t0 = pd.Timestamp(start)
+    whole = TimeWindow(t0, t0 + pd.Timedelta(hours=20))
+    truth = demo.metrics(qs, whole)
+    src = CachedSource(_counting_demo(), cache_dir=tmp_path, now="2026-11-20")
+    for k in range(0, 20, 4):  # filled four hours at a time, as runs would
+        src.metrics(qs, TimeWindow(t0 + pd.Timedelta(hours=k), t0 + pd.Timedelta(hours=k + 4)))
+    folders = {p.parent for p in tmp_path.rglob("compact-p*.parquet")}
+    assert len(folders) == 3  # every query compacted
+    for f in folders:
+        assert sum(1 for p in f.glob("*.parquet") if not p.name.startswith("compact-")) < 3
+    inner = _counting_demo()
+    warm = CachedSource(inner, cache_dir=tmp_path, now="2026-11-20")
+    pd.testing.assert_frame_equal(warm.metrics(qs, whole), truth)
+    assert type(inner).asked == [] and warm.stats.misses == 0
+    # drop two hours in the middle: only they are fetched again, and come back the same
+    assert warm.drop(start=t0 + pd.Timedelta(hours=8), end=t0 + pd.Timedelta(hours=10)) > 0
+    again = CachedSource(_counting_demo(), cache_dir=tmp_path, now="2026-11-20")
+    pd.testing.assert_frame_equal(again.metrics(qs, whole), truth)
+    asked = type(again.inner).asked
+    assert asked and all(a >= t0 + pd.Timedelta(hours=7) and b <= t0 + pd.Timedelta(hours=11) for a, b in asked)
+    last = CachedSource(_counting_demo(), cache_dir=tmp_path, now="2026-11-20")
+    pd.testing.assert_frame_equal(last.metrics(qs, whole), truth)
+    assert type(last.inner).asked == []
+
+
+def test_a_compacted_file_that_cannot_be_read_is_a_miss(tmp_path, monkeypatch):
+    from rtanalytics.sources import cache as cmod
+    from rtanalytics.sources.demo import DemoSource
+
+    monkeypatch.setattr(cmod, "POINTS_PER_CHUNK", 12)
+    monkeypatch.setattr(cmod, "COMPACT_AT", 2)
+    demo = DemoSource(now="2026-11-20")
+    qs = [m.query("Sum", 300) for m in list(demo.by_id)[:2]]
+    w = TimeWindow(pd.Timestamp("2026-11-10T00:00Z"), pd.Timestamp("2026-11-10T06:00Z"))
+    truth = demo.metrics(qs, w)
+    CachedSource(DemoSource(now="2026-11-20"), cache_dir=tmp_path, now="2026-11-20").metrics(qs, w)
+    for f in tmp_path.rglob("compact-p*.parquet"):
+        f.write_bytes(b"not parquet")
+    c = CachedSource(DemoSource(now="2026-11-20"), cache_dir=tmp_path, now="2026-11-20")
+    pd.testing.assert_frame_equal(c.metrics(qs, w), truth)
+    assert c.stats.corrupt > 0

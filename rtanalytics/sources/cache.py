@@ -11,6 +11,7 @@ is treated as a miss and replaced. Hits, misses and the inner source's API calls
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from ..timewindow import TimeWindow, to_utc, utcnow
 from .base import assemble, cloudwatch_window, grid_bounds
 
 POINTS_PER_CHUNK = 10_080
+COMPACT_AT = 8  # chunk files of one query before they are merged into its compacted file
 # CloudWatch makes a datapoint readable within minutes of PutMetricData; one sent 3-24 h after its timestamp can
 # take up to 2 h, one sent later up to 48 h (PutMetricData API reference). Data younger than the settle horizon is
 # always fetched again; 26 h (24 h of lateness + 2 h to appear) by default, RTANALYTICS_SETTLE to change it.
@@ -228,13 +230,123 @@ class CachedSource:
         return s0, s0 + n * period
 
     def _read_many(self, q: MetricQuery, spans: list) -> list:
-        """``_read_raw`` for each ``(chunk_start, lo, hi)`` of ``q``, concurrently."""
-        if len(spans) < 4:
-            return [self._read_raw(q, cs, lo, hi) for cs, lo, hi in spans]
+        """``(epoch seconds, values)`` for each ``(chunk_start, lo, hi)`` of ``q``: from the query's compacted file
+        when it covers the span (one read for all of them), else from the chunk file, concurrently."""
+        out: list = [None] * len(spans)
+        rest = []
+        comp: dict[int, tuple | None] = {}
+        for i, (cs, lo, hi) in enumerate(spans):
+            phase = cs % q.period
+            if phase not in comp:
+                comp[phase] = self._read_compact(q, phase)
+            c = comp[phase]
+            if c is not None and _covered(c[2], lo, hi):
+                a, b = np.searchsorted(c[0], [lo, hi])
+                out[i] = (c[0][a:b], c[1][a:b])
+            else:
+                rest.append(i)
+        if len(rest) < 4:
+            for i in rest:
+                out[i] = self._read_raw(q, *spans[i])
+            return out
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=4) as ex:
-            return list(ex.map(lambda a: self._read_raw(q, *a), spans))
+            for i, r in zip(rest, ex.map(lambda i: self._read_raw(q, *spans[i]), rest)):
+                out[i] = r
+        return out
+
+    # ------------------------------------------------------------------------------------------- compaction
+    def _compact_path(self, q: MetricQuery, phase: int) -> Path:
+        return self._path(q, 0).parent / f"compact-p{phase}.parquet"
+
+    def _read_compact(self, q: MetricQuery, phase: int):
+        """The query's compacted file for ``phase``: ``(epoch seconds, values, covered ranges)`` or None."""
+        path = self._compact_path(q, phase)
+        if not path.exists():
+            return None
+        try:
+            t = pq.read_table(path)
+            meta = t.schema.metadata or {}
+            if meta.get(b"identity", b"").decode() != q.identity():
+                raise ValueError("identity mismatch")
+            ranges = [tuple(r) for r in json.loads(meta[b"ranges"])]
+        except Exception:
+            self.stats.corrupt += 1
+            return None
+        return t.column("t").to_numpy(), t.column("v").to_numpy(), ranges
+
+    def compact(self, q: MetricQuery, phase: int | None = None) -> int:
+        """Merge ``q``'s chunk files (of ``phase``, or every phase) into its one compacted file per phase, then
+        remove them; returns the chunk files merged. Newer chunk data wins where both cover a time. Written
+        atomically; a reader meanwhile sees either the chunks or the compacted file (a chunk removed under it is
+        a miss, fetched again)."""
+        folder = self._path(q, 0).parent
+        if not folder.is_dir():
+            return 0
+        chunks: dict[int, list[Path]] = {}
+        for f in folder.glob("*.parquet"):
+            if f.name.startswith(("compact-", ".")):
+                continue
+            try:
+                cs = int(f.stem)
+            except ValueError:
+                continue
+            chunks.setdefault(cs % q.period, []).append(f)
+        merged = 0
+        for ph, files in chunks.items():
+            if phase is not None and ph != phase:
+                continue
+            old = self._read_compact(q, ph)
+            ts_parts, v_parts, ranges = [], [], []
+            if old is not None:
+                ts_parts, v_parts, ranges = [old[0]], [old[1]], list(old[2])
+            used = []
+            for f in sorted(files):
+                try:
+                    t = pq.read_table(f)
+                    meta = t.schema.metadata or {}
+                    if meta.get(b"identity", b"").decode() != q.identity():
+                        continue
+                    a, b = int(meta[b"cov_lo"]), int(meta[b"cov_hi"])
+                except Exception:
+                    continue
+                used.append((f, a, b, t.column("t").to_numpy(), t.column("v").to_numpy()))
+            if not used:
+                continue
+            ts_all = np.concatenate(ts_parts) if ts_parts else np.zeros(0, np.int64)
+            v_all = np.concatenate(v_parts) if v_parts else np.zeros(0)
+            for f, a, b, ct, cv in used:  # a chunk's data replaces what was compacted over its coverage
+                keep = (ts_all < a) | (ts_all >= b)
+                ts_all = np.r_[ts_all[keep], ct]
+                v_all = np.r_[v_all[keep], cv]
+                ranges.append((a, b))
+            order = np.argsort(ts_all, kind="stable")
+            self._write_compact(q, ph, ts_all[order], v_all[order], _merge(ranges))
+            for f, *_ in used:
+                f.unlink(missing_ok=True)
+            merged += len(used)
+        return merged
+
+    def _from_compact(self, q: MetricQuery, cs: int, c: int, a: int, b: int):
+        """What the compacted file holds within chunk ``[cs, cs + c)`` contiguous with ``[a, b)``, as a chunk's
+        ``(cov_lo, cov_hi, times, values)``, or None."""
+        comp = self._read_compact(q, cs % q.period)
+        if comp is None:
+            return None
+        for ra, rb in comp[2]:
+            lo_, hi_ = max(ra, cs), min(rb, cs + c)
+            if lo_ < hi_ and lo_ <= b and hi_ >= a:
+                i, j = np.searchsorted(comp[0], [lo_, hi_])
+                return lo_, hi_, comp[0][i:j], comp[1][i:j]
+        return None
+
+    def _write_compact(self, q: MetricQuery, phase: int, ts, vs, ranges) -> None:
+        path = self._compact_path(q, phase)
+        table = pa.table({"t": pa.array(ts, pa.int64()), "v": pa.array(vs, pa.float64())})
+        table = table.replace_schema_metadata({"ranges": json.dumps([list(r) for r in ranges]),
+                                               "identity": q.identity()})
+        _atomic_table(table, path)
 
     def _read(self, q: MetricQuery, cs: int, lo: int, hi: int) -> pd.Series | None:
         r = self._read_raw(q, cs, lo, hi)
@@ -283,6 +395,8 @@ class CachedSource:
                            t.column("v").to_numpy())
                 except Exception:
                     old = None
+            else:  # compacted before: its coverage touching this chunk's range joins the new chunk file
+                old = self._from_compact(q, cs, c, a, b)
             m = (secs >= a) & (secs < b) & ~np.isnan(vals)
             ts, vs = secs[m], vals[m]
             if old is not None and old[0] <= b and old[1] >= a:  # contiguous: merge coverage
@@ -294,16 +408,29 @@ class CachedSource:
                 ts, vs = ts[order], vs[order]
             table = pa.table({"t": pa.array(ts, pa.int64()), "v": pa.array(vs, pa.float64())})
             table = table.replace_schema_metadata({"cov_lo": str(a), "cov_hi": str(b), "identity": q.identity()})
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".parquet", dir=path.parent)
-            os.close(fd)
-            try:
-                pq.write_table(table, tmp)
-                os.replace(tmp, path)
-            except BaseException:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-                raise
+            _atomic_table(table, path)
+        folder = self._path(q, 0).parent
+        if sum(1 for f in folder.glob("*.parquet") if not f.name.startswith("compact-")) >= COMPACT_AT:
+            self.compact(q)  # a long history reads as one file per query, not one per week
+
+
+def _atomic_table(table, path: Path) -> None:
+    """Write ``table`` to ``path`` through a temporary file renamed into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".parquet", dir=path.parent)
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _covered(ranges, lo: int, hi: int) -> bool:
+    """Whether ``[lo, hi)`` lies within one of the (merged) ``ranges``."""
+    return any(a <= lo and hi <= b for a, b in ranges)
 
 
 def _math_groups(queries: Sequence[MetricQuery]) -> set[str]:
@@ -334,7 +461,11 @@ def drop_range(folder: Path, queries: Sequence[MetricQuery] | None = None, start
         dirs = [d for d in folder.glob("*/*") if d.is_dir()]
     n = 0
     for d in dirs:
+        for f in d.glob("compact-*.parquet"):
+            n += _drop_from_compact(f, lo, hi)
         for f in d.glob("*.parquet"):
+            if f.name.startswith("compact-"):
+                continue
             try:
                 meta = pq.read_schema(f).metadata or {}
                 a, b = int(meta[b"cov_lo"]), int(meta[b"cov_hi"])
@@ -344,6 +475,38 @@ def drop_range(folder: Path, queries: Sequence[MetricQuery] | None = None, start
                 f.unlink(missing_ok=True)
                 n += 1
     return n
+
+
+def _drop_from_compact(f: Path, lo: int | None, hi: int | None) -> int:
+    """Remove ``[lo, hi)`` from a compacted file (its values and its coverage); 1 when it changed. The rest of
+    the history stays: CloudWatch may no longer have it to fetch again."""
+    try:
+        t = pq.read_table(f)
+        meta = t.schema.metadata or {}
+        ranges = [tuple(r) for r in json.loads(meta[b"ranges"])]
+        ident = meta[b"identity"].decode()
+    except Exception:
+        f.unlink(missing_ok=True)  # unreadable: remove it
+        return 1
+    lo_ = lo if lo is not None else -(2 ** 62)
+    hi_ = hi if hi is not None else 2 ** 62
+    if not any(a < hi_ and b > lo_ for a, b in ranges):
+        return 0
+    keep_r = []
+    for a, b in ranges:
+        if a < lo_:
+            keep_r.append((a, min(b, lo_)))
+        if b > hi_:
+            keep_r.append((max(a, hi_), b))
+    if not keep_r:
+        f.unlink(missing_ok=True)
+        return 1
+    ts, vs = t.column("t").to_numpy(), t.column("v").to_numpy()
+    m = (ts < lo_) | (ts >= hi_)
+    table = pa.table({"t": pa.array(ts[m], pa.int64()), "v": pa.array(vs[m], pa.float64())})
+    table = table.replace_schema_metadata({"ranges": json.dumps([list(r) for r in keep_r]), "identity": ident})
+    _atomic_table(table, f)
+    return 1
 
 
 def s0_settled(lo: int, settled_s: int, period: int) -> int:
