@@ -29,7 +29,7 @@ from ..timewindow import TimeWindow, to_utc, utcnow
 from .base import assemble, cloudwatch_window, grid_bounds
 
 POINTS_PER_CHUNK = 10_080
-COMPACT_AT = 8  # chunk files of one query before they are merged into its compacted file
+COMPACT_AT = 4  # chunk files (weeks of 1-minute data) of one query before they join its compacted file
 # CloudWatch makes a datapoint readable within minutes of PutMetricData; one sent 3-24 h after its timestamp can
 # take up to 2 h, one sent later up to 48 h (PutMetricData API reference). Data younger than the settle horizon is
 # always fetched again; 26 h (24 h of lateness + 2 h to appear) by default, RTANALYTICS_SETTLE to change it.
@@ -164,6 +164,9 @@ class CachedSource:
                         self._store(q, s, lo, min(hi, settled))
         for q in queries:
             ps = [p for p in pieces[q.label] if len(p)]
+            if len(ps) == 1 and _strictly_increasing(ps[0].index):  # all from the cache, or all fetched
+                cols[q.label] = ps[0]
+                continue
             s = pd.concat(ps).sort_index() if ps else pd.Series(dtype="float64")
             cols[q.label] = s[~s.index.duplicated(keep="last")]
         out = assemble(cols, queries, window)
@@ -426,6 +429,12 @@ def _atomic_table(table, path: Path) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _strictly_increasing(index) -> bool:
+    """Sorted without duplicates (one pass over the int64 stamps): then no sort and no de-duplication."""
+    a = index.asi8
+    return a.size < 2 or bool((a[1:] > a[:-1]).all())
 
 
 def _covered(ranges, lo: int, hi: int) -> bool:
