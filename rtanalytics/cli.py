@@ -43,9 +43,10 @@ def _parser() -> argparse.ArgumentParser:
                         "else a local cluster of --workers processes)")
     r.add_argument("--workers", type=int, default=None, help="with --fleet and no scheduler: local worker "
                    "processes (default: the cores)")
-    r.add_argument("--executor", choices=["dask", "processes"], default="dask",
-                   help="with --fleet: dask (default; a local or remote Dask cluster, API quotas shared across it) "
-                        "or processes (a local process pool, no shared quotas)")
+    r.add_argument("--executor", choices=["auto", "dask", "processes"], default="auto",
+                   help="with --fleet: dask (a local or remote Dask cluster, API quotas shared across it), processes "
+                        "(a local process pool, no shared quotas) or auto (default: dask when a member reads AWS "
+                        "or --scheduler is given, else processes)")
     i = sub.add_parser("index", help="rebuild outputs/index.html")
     i.add_argument("--outputs", default=None, help="outputs folder, or s3://BUCKET/PREFIX with --fleet")
     i.add_argument("--fleet", default=None, metavar="NAME", help="rebuild that fleet's board from the runs that "
@@ -298,7 +299,7 @@ def _run(args) -> int:
 
     if args.fleet is not None:
         return _run_fleet(args)
-    if args.scheduler or args.workers or args.executor != "dask":
+    if args.scheduler or args.workers or args.executor != "auto":
         raise ParameterError("--scheduler/--workers/--executor", "only apply to a fleet run", "add --fleet [NAME]")
     if args.all:
         args.report = list(REPORTS)

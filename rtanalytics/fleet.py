@@ -7,10 +7,11 @@ board; ``OUTPUTS/_assets/`` holds the one shared plotly.js every report links. `
 shared filesystem all workers mount) or ``s3://bucket/prefix``: a worker renders into a private folder and uploads
 the finished run with ``summary.json`` last, so a run exists for readers only once its summary has landed.
 
-Executors: ``dask`` (the default) runs tasks on a :class:`distributed.LocalCluster` of worker processes, or on the
-cluster at ``scheduler`` (``tcp://HOST:8786`` or ``RTANALYTICS_DASK_SCHEDULER``): the same code path either way,
-and the quota limiter (:mod:`rtanalytics.quota`) lives on its scheduler. ``processes`` runs them in a local
-process pool, with no shared quota (for comparison in ``bench/fleet.py``, and where Dask cannot run).
+Executors: ``dask`` runs tasks on a :class:`distributed.LocalCluster` of worker processes, or on the cluster at
+``scheduler`` (``tcp://HOST:8786`` or ``RTANALYTICS_DASK_SCHEDULER``): the same code path either way, and the
+quota limiter (:mod:`rtanalytics.quota`) lives on its scheduler. ``processes`` runs them in a local process pool,
+with no shared quota. ``auto`` (the default) takes Dask whenever there are quotas to share (a scheduler, or a
+member reading AWS), else the pool, which measured 7 % faster on the demo (``bench/fleet.py``).
 
 A run whose worker dies is retried once, elsewhere when the cluster has another worker: each attempt first
 records itself in ``ENVIRONMENT/.attempts/``; the next attempt removes what the dead one staged (its
@@ -353,19 +354,29 @@ def plan(fleet: str | None, reports: list[str] | None, params: dict | None, outp
 
 def run_fleet(fleet: str | None = None, reports: list[str] | None = None, params: dict | None = None,
               outputs=None, now=None, scheduler: str | None = None, workers: int | None = None,
-              executor: str = "dask", timeout: float | None = 900, progress: bool = True,
+              executor: str = "auto", timeout: float | None = 900, progress: bool = True,
               parameters: Path | str | None = None, _fail: dict | None = None) -> FleetResult:
     """Run a fleet cycle and rebuild its board; see the module docstring. ``workers`` (local only) defaults to
-    the cores; ``scheduler`` (or ``RTANALYTICS_DASK_SCHEDULER``) sends the tasks to that Dask cluster."""
+    the cores; ``scheduler`` (or ``RTANALYTICS_DASK_SCHEDULER``) sends the tasks to that Dask cluster.
+
+    ``executor="auto"`` (the default) picks Dask when there are API quotas to share — a scheduler is given, or a
+    member reads AWS — and the plain process pool when every member reads the demo or files: measured on
+    2 cores with a 200-service demo fleet, the pool took 668 s and a 2-worker LocalCluster 715 s (bench/fleet.py)."""
     from .reports.runner import DEFAULT_OUTPUTS
 
     outputs = outputs or DEFAULT_OUTPUTS
     scheduler = scheduler or os.environ.get(ENV_SCHEDULER) or None
-    if executor not in ("dask", "processes"):
-        raise ParameterError("--executor", f"unknown executor {executor!r}", "dask or processes")
-    if scheduler and executor != "dask":
+    if executor not in ("auto", "dask", "processes"):
+        raise ParameterError("--executor", f"unknown executor {executor!r}", "auto, dask or processes")
+    if scheduler and executor == "processes":
         raise ParameterError("--scheduler", "a scheduler address needs the dask executor", "--executor dask")
     tasks, fl = plan(fleet, reports, params, outputs, now, parameters)
+    if executor == "auto":
+        from .catalog import catalog
+
+        envs = catalog(parameters).environments
+        aws = any(envs[t.environment].source not in ("demo", "files") for t in tasks)
+        executor = "dask" if scheduler or aws else "processes"
     if _fail:  # tests: make the first attempt of these tasks die mid-run
         tasks = [Task(**(asdict(t) | {"fail_after_s": _fail[(t.environment, t.report)]}))
                  if (t.environment, t.report) in _fail else t for t in tasks]

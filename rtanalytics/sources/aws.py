@@ -48,6 +48,8 @@ class AwsContext:
     _raw_factory: Any = None
     _caller: str | None = None
     _local: Any = field(default_factory=threading.local, repr=False)
+    attempts: dict = field(default_factory=dict)  # HTTP attempts by "service:Api" (probes and retries included)
+    _count_lock: Any = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def for_environment(cls, env, **kw) -> "AwsContext":
@@ -178,8 +180,11 @@ class AwsContext:
         takes a slot of its account's quota when a limiter is set, and is stamped with when it left."""
 
         def hook(event_name: str = "", **_):
+            api = event_name.rsplit(".", 1)[-1]
+            with self._count_lock:
+                self.attempts[f"{service}:{api}"] = self.attempts.get(f"{service}:{api}", 0) + 1
             if self.limiter is not None:
-                waited = self.limiter.acquire(service, event_name.rsplit(".", 1)[-1], self)
+                waited = self.limiter.acquire(service, api, self)
                 self._local.waited = getattr(self._local, "waited", 0.0) + waited
             self._local.sent = time.time()
 

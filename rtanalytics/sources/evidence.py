@@ -245,6 +245,8 @@ def provenance(src) -> dict:
         out["api_calls"] = aws.api_calls
         out["requests"] = aws.requests
         out["region"] = aws.region
+        if getattr(aws, "attempts", None):  # every HTTP attempt by API, the health probes' and retries included
+            out["api_attempts"] = dict(sorted(aws.attempts.items()))
     elif inner.name == "demo":
         out["demo_now"] = inner.now.isoformat()
         out["scenario"] = inner.scenario.name
