@@ -50,8 +50,12 @@ def one(executor: str, workers: int, params: Path, now: str) -> dict:
                         progress=False, parameters=params)
         bad = [r for r in res.runs if r["status"] != "ok"]
         busy = sum(float(r["duration_s"] or 0) for r in res.runs)
+        per = {}
+        for r in res.runs:
+            per.setdefault(r["report"], []).append(float(r["duration_s"] or 0))
         return {"seconds": res.seconds, "runs": len(res.runs), "not_ok": len(bad), "run_seconds": busy,
-                "overhead": (workers * res.seconds - busy) / max(1, len(res.runs))}
+                "overhead": (workers * res.seconds - busy) / max(1, len(res.runs)),
+                **{f"mean_{k}_s": sum(v) / len(v) for k, v in sorted(per.items())}}
     finally:
         shutil.rmtree(out, ignore_errors=True)
 
@@ -86,8 +90,9 @@ def main() -> None:
         ex, w = plan[name]
         t0 = time.perf_counter()
         got[name] = one(ex, w, params, now)
+        means = ", ".join(f"{k[5:-2]} {v:.2f} s" for k, v in got[name].items() if k.startswith("mean_"))
         print(f"{name}: {ex} x{w}: {got[name]['runs']} runs in {got[name]['seconds']:.1f} s "
-              f"({got[name]['not_ok']} not ok), notebook time {got[name]['run_seconds']:.1f} s, "
+              f"({got[name]['not_ok']} not ok), notebook time {got[name]['run_seconds']:.1f} s ({means} a run), "
               f"overhead {got[name]['overhead']:.2f} s/run", flush=True)
     shutil.rmtree(params.parent, ignore_errors=True)
     q = quota()
@@ -97,7 +102,7 @@ def main() -> None:
     fmt = lambda v: "nan" if v is None else f"{v:.1f}"  # noqa: E731
     print(json.dumps({k: {kk: round(vv, 2) for kk, vv in v.items()} for k, v in got.items()}))
     print(f"services={a.services} runs={runs} seconds_1w={fmt(s1)} seconds_2w={fmt(s2)} seconds_dask={fmt(sd)} "
-          f"efficiency={eff:.2f} per_run_overhead_s={got.get('dask', got.get('2w'))['overhead']:.2f} "
+          f"efficiency={eff:.2f} per_run_overhead_s={(got.get('dask') or got.get('2w') or got['1w'])['overhead']:.2f} "
           f"quota_tps=50 quota_max_per_second={q}")
 
 
