@@ -316,9 +316,9 @@ def _run(args) -> int:
         results = [run_report(args.report[0], params, outputs, now=now, timeout=args.timeout,
                               progress=not args.no_progress, standalone=args.standalone)]
     else:
-        import multiprocessing as mp
+        from concurrent.futures import ThreadPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=max(1, args.jobs), mp_context=mp.get_context("spawn")) as ex:
+        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as ex:
             futs = [ex.submit(run_report, n, params, outputs, now, args.timeout, False, args.standalone)
                     for n in args.report]
             results = [f.result() for f in futs]
