@@ -289,7 +289,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args) -> int:
-    from concurrent.futures import ProcessPoolExecutor
 
     from .reports.registry import get_report, resolve_params
     from .reports.runner import DEFAULT_OUTPUTS, run_report

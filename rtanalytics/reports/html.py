@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import html
-import re
 import os
+import re
+import threading
 from pathlib import Path
 
 import nbformat
@@ -50,22 +51,52 @@ def render_html(nb, banner: str = "", title: str = "") -> str:
     """Render ``nb`` (an nbformat node) with the ``rtreport`` template: inputs and prompts hidden, nothing
     loaded from the network. ``banner`` is plain text, escaped here. The summary outputs are removed from
     ``nb`` in place (no copy of a 5 MB notebook)."""
-    from nbconvert import HTMLExporter
-
     from .glue import SUMMARY_MIMETYPE
 
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.get("outputs", []) if SUMMARY_MIMETYPE not in o.get("data", {})]
 
-    exp = HTMLExporter(template_name="rtreport", extra_template_basedirs=[str(TEMPLATES)])
-    exp.exclude_input = True
-    exp.exclude_input_prompt = True
-    exp.exclude_output_prompt = True
     # the page's <title> names the report, environment and window (nbconvert's default is "Notebook")
     res = {"rt_banner": html.escape(banner), "metadata": {"name": html.escape(title or banner or "rtanalytics")}}
-    body, _ = exp.from_notebook_node(nb, resources=res)
+    with _EXPORTER_LOCK:
+        body, _ = _exporter().from_notebook_node(nb, resources=res)
     return body
+
+
+_EXPORTER = None
+_EXPORTER_LOCK = threading.Lock()
+_WARM = False
+
+
+def _exporter():
+    """One HTML exporter per process, its templates compiled once (renders are serialised by the lock: they
+    hold the GIL anyway)."""
+    global _EXPORTER
+    if _EXPORTER is None:
+        from nbconvert import HTMLExporter
+
+        exp = HTMLExporter(template_name="rtreport", extra_template_basedirs=[str(TEMPLATES)])
+        exp.exclude_input = True
+        exp.exclude_input_prompt = True
+        exp.exclude_output_prompt = True
+        _EXPORTER = exp
+    return _EXPORTER
+
+
+def warm_renderer() -> None:
+    """Import nbconvert and compile the report templates now: the runner calls it in a thread while the kernel
+    executes (the runner's process only waits then), so rendering does not pay ~0.6 s of it afterwards."""
+    global _WARM
+    if _WARM:  # once per process
+        return
+    from nbformat.v4 import new_notebook
+
+    with _EXPORTER_LOCK:
+        if not _WARM:
+            _exporter().from_notebook_node(new_notebook(), resources={"rt_banner": "",
+                                                                       "metadata": {"name": "warm"}})
+            _WARM = True
 
 
 def remote_references(page: str) -> list[str]:

@@ -124,6 +124,11 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
     t0 = time.perf_counter()
     error = None
     status = "ok"
+    import threading
+
+    from .html import warm_renderer
+
+    threading.Thread(target=warm_renderer, name="warm-renderer", daemon=True).start()  # while the kernel works
     try:
         pm.execute_notebook(str(report.notebook), str(nb_out), parameters=inject, kernel_name="python3",
                             progress_bar=progress, report_mode=True, execution_timeout=timeout,
