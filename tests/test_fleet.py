@@ -514,3 +514,25 @@ def test_the_fleet_board_reads_cleanly_in_a_browser(tmp_path, width):
     assert r["scrollWidth"] <= r["innerWidth"] and not r["overflowing"], r["overflowing"]
     assert not _visible_faults(r["text"])
     assert "fleet f" in r["title"] and "1 failed" in r["title"]
+
+
+def test_in_a_fleet_contexts_take_the_cluster_limiter_and_adaptive_retries(monkeypatch):
+    """A report kernel of a fleet finds the limiter through the environment the task set, and backs it up with
+    botocore's adaptive retry mode; outside a fleet neither (and nothing of Dask is imported for it)."""
+    from rtanalytics import quota
+    from rtanalytics.catalog.models import Environment
+    from rtanalytics.sources.aws import AwsContext
+
+    env = Environment(name="x", source="cloudwatch")
+    plain = AwsContext.for_environment(env)
+    assert plain.limiter is None and plain.retry_mode == "standard"
+    monkeypatch.setenv("RTANALYTICS_DASK_SCHEDULER", "tcp://127.0.0.1:1")
+    monkeypatch.setenv("RTANALYTICS_QUOTAS", json.dumps({"GetMetricData": 7}))
+    monkeypatch.setattr(quota, "_PROCESS", {})
+    ctx = AwsContext.for_environment(env)
+    assert ctx.retry_mode == "adaptive" and ctx.limiter.quotas == {"GetMetricData": 7.0}
+    monkeypatch.setenv("RTANALYTICS_QUOTAS", "{not json")
+    from rtanalytics.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="RTANALYTICS_QUOTAS"):
+        quota.process_limiter()

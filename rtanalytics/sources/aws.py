@@ -58,6 +58,8 @@ class AwsContext:
         from ..quota import process_limiter
 
         kw.setdefault("limiter", process_limiter())
+        if kw["limiter"] is not None:  # in a fleet: botocore's adaptive mode backs the shared quota up (it slows
+            kw.setdefault("retry_mode", "adaptive")  # this client down on throttling from anything else)
         return cls(region=env.region, profile=env.profile, endpoint_url=env.endpoint_url,
                    account=getattr(env, "account", None), **kw)
 
