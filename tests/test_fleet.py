@@ -536,3 +536,20 @@ def test_in_a_fleet_contexts_take_the_cluster_limiter_and_adaptive_retries(monke
 
     with pytest.raises(ParameterError, match="RTANALYTICS_QUOTAS"):
         quota.process_limiter()
+
+
+def test_a_task_carries_names_never_credentials(monkeypatch, tmp_path):
+    """What is shipped to a worker (the pickled task) holds no credential, whatever this process has: workers
+    use their own credential chain."""
+    import cloudpickle
+
+    from rtanalytics.fleet import plan
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEKEY123456")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s3cr3t/EXAMPLE+value")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "session-token-EXAMPLE")
+    tasks, _ = plan("demo-fleet", ["kpis"], {"start": "-6h"}, tmp_path, now=NOW)
+    assert len(tasks) == 6
+    blob = cloudpickle.dumps(tasks)
+    for secret in (b"AKIAEXAMPLEKEY123456", b"s3cr3t/EXAMPLE+value", b"session-token-EXAMPLE"):
+        assert secret not in blob
