@@ -265,7 +265,13 @@ class CachedSource:
 
     def _read_compact(self, q: MetricQuery, phase: int):
         """The query's compacted file for ``phase``: ``(epoch seconds, values, covered ranges)`` or None."""
-        path = self._compact_path(q, phase)
+        got = self._read_file(q, self._compact_path(q, phase),
+                              lambda meta: [tuple(r) for r in json.loads(meta[b"ranges"])])
+        return None if got is None else (got[0].column("t").to_numpy(), got[0].column("v").to_numpy(), got[1])
+
+    def _read_file(self, q: MetricQuery, path: Path, coverage):
+        """``(table, coverage(metadata))`` of a cache file written for ``q``, or None when it is not there or
+        cannot be read (counted as corrupt: the caller refetches)."""
         if not path.exists():
             return None
         try:
@@ -273,11 +279,10 @@ class CachedSource:
             meta = t.schema.metadata or {}
             if meta.get(b"identity", b"").decode() != q.identity():
                 raise ValueError("identity mismatch")
-            ranges = [tuple(r) for r in json.loads(meta[b"ranges"])]
+            return t, coverage(meta)
         except Exception:
             self.stats.corrupt += 1
             return None
-        return t.column("t").to_numpy(), t.column("v").to_numpy(), ranges
 
     def compact(self, q: MetricQuery, phase: int | None = None) -> int:
         """Merge ``q``'s chunk files (of ``phase``, or every phase) into its one compacted file per phase, then
@@ -360,18 +365,10 @@ class CachedSource:
     def _read_raw(self, q: MetricQuery, cs: int, lo: int, hi: int):
         """A cached chunk's ``(epoch seconds, values)`` within ``[lo, hi)``, or None when it is not there, does
         not cover the range, or cannot be read (counted as corrupt, refetched)."""
-        path = self._path(q, cs)
-        if not path.exists():
+        got = self._read_file(q, self._path(q, cs), lambda meta: (int(meta[b"cov_lo"]), int(meta[b"cov_hi"])))
+        if got is None:
             return None
-        try:
-            t = pq.read_table(path)
-            meta = t.schema.metadata or {}
-            cov_lo, cov_hi = int(meta[b"cov_lo"]), int(meta[b"cov_hi"])
-            if meta.get(b"identity", b"").decode() != q.identity():
-                raise ValueError("identity mismatch")
-        except Exception:
-            self.stats.corrupt += 1
-            return None
+        t, (cov_lo, cov_hi) = got
         if cov_lo > lo or cov_hi < hi:
             return None
         ts = t.column("t").to_numpy()
