@@ -517,8 +517,8 @@ def board_rows(store, fleet: str) -> list[dict]:
                                   "headline": s.get("headline") or []} for r, s in sorted(runs.items())},
                      "findings": [{"report": r, "label": f.get("label"), "text": f.get("text"),
                                    "tone": f.get("tone")} for r, f in bad + warn]})
-    rows.sort(key=lambda x: (STATUS_ORDER.get(x["status"], -1) if x["status"] != "no runs" else 4, -x["bad"],
-                             -x["warn"], x["environment"]))
+    # a member with no run that landed is missing data: ranked with no-data, never below the healthy ones
+    rows.sort(key=lambda x: (STATUS_ORDER.get(x["status"], 1), -x["bad"], -x["warn"], x["environment"]))
     return rows
 
 

@@ -553,3 +553,17 @@ def test_a_task_carries_names_never_credentials(monkeypatch, tmp_path):
     blob = cloudpickle.dumps(tasks)
     for secret in (b"AKIAEXAMPLEKEY123456", b"s3cr3t/EXAMPLE+value", b"session-token-EXAMPLE"):
         assert secret not in blob
+
+
+def test_a_member_whose_run_never_landed_is_not_ranked_below_healthy_ones(tmp_path, params_dir):
+    """Missing is not fine: a catalog member with no landed run ranks with the incomplete ones, above ok."""
+    from rtanalytics.fleet import LocalStore, board_rows
+
+    _write_fleet(params_dir, {"fleets": {"f": {"reports": ["kpis"], "environments": {
+        "e-ok": {"source": "demo"}, "e-none": {"source": "demo"}}}}})
+    d = tmp_path / "o" / "fleets" / "f" / "e-ok" / "kpis" / "20261120T000000Z-aaaaaa-a1"
+    d.mkdir(parents=True)
+    (d / "summary.json").write_text(json.dumps({"report": "kpis", "run_id": d.name, "status": "ok",
+                                                "finished": NOW, "headline": []}))
+    rows = board_rows(LocalStore(tmp_path / "o"), "f")
+    assert [(r["environment"], r["status"]) for r in rows] == [("e-none", "no runs"), ("e-ok", "ok")]
