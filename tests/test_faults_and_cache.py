@@ -237,3 +237,30 @@ def test_a_compacted_file_that_cannot_be_read_is_a_miss(tmp_path, monkeypatch):
     c = CachedSource(DemoSource(now="2026-11-20"), cache_dir=tmp_path, now="2026-11-20")
     pd.testing.assert_frame_equal(c.metrics(qs, w), truth)
     assert c.stats.corrupt > 0
+
+
+def test_a_short_window_reads_only_its_weeks_of_a_compacted_history(tmp_path, monkeypatch):
+    """A day's report on a long compacted history reads the row groups (a chunk each) that can hold its window,
+    not the whole file — and still gets exactly the source's values."""
+    import pyarrow.parquet as pq
+
+    from rtanalytics.sources import cache as cmod
+    from rtanalytics.sources.demo import DemoSource
+
+    monkeypatch.setattr(cmod, "POINTS_PER_CHUNK", 12)  # one-hour chunks of 5-minute periods
+    monkeypatch.setattr(cmod, "COMPACT_AT", 3)
+    demo = DemoSource(now="2026-11-20")
+    qs = [m.query("Sum", 300) for m in list(demo.by_id)[:2]]
+    t0 = pd.Timestamp("2026-11-10T00:00Z")
+    CachedSource(DemoSource(now="2026-11-20"), cache_dir=tmp_path, now="2026-11-20").metrics(
+        qs, TimeWindow(t0, t0 + pd.Timedelta(hours=24)))
+    (f, *_) = list(tmp_path.rglob("compact-p*.parquet"))
+    assert pq.ParquetFile(f).metadata.num_row_groups >= 20
+    read = []
+    real = pq.ParquetFile.read_row_groups
+    monkeypatch.setattr(pq.ParquetFile, "read_row_groups", lambda self, groups, *a, **k: (
+        read.append(list(groups)), real(self, groups, *a, **k))[1])
+    w = TimeWindow(t0 + pd.Timedelta(hours=10), t0 + pd.Timedelta(hours=12))
+    c = CachedSource(DemoSource(now="2026-11-20"), cache_dir=tmp_path, now="2026-11-20")
+    pd.testing.assert_frame_equal(c.metrics(qs, w), demo.metrics(qs, w))
+    assert c.stats.misses == 0 and read and all(len(g) <= 3 for g in read)

@@ -238,10 +238,14 @@ class CachedSource:
         out: list = [None] * len(spans)
         rest = []
         comp: dict[int, tuple | None] = {}
+        bounds: dict[int, tuple[int, int]] = {}
+        for cs, lo, hi in spans:  # what each phase's compacted file must give: only those weeks are read
+            a, b = bounds.get(cs % q.period, (lo, hi))
+            bounds[cs % q.period] = (min(a, lo), max(b, hi))
         for i, (cs, lo, hi) in enumerate(spans):
             phase = cs % q.period
             if phase not in comp:
-                comp[phase] = self._read_compact(q, phase)
+                comp[phase] = self._read_compact(q, phase, *bounds[phase])
             c = comp[phase]
             if c is not None and _covered(c[2], lo, hi):
                 a, b = np.searchsorted(c[0], [lo, hi])
@@ -263,20 +267,32 @@ class CachedSource:
     def _compact_path(self, q: MetricQuery, phase: int) -> Path:
         return self._path(q, 0).parent / f"compact-p{phase}.parquet"
 
-    def _read_compact(self, q: MetricQuery, phase: int):
-        """The query's compacted file for ``phase``: ``(epoch seconds, values, covered ranges)`` or None."""
+    def _read_compact(self, q: MetricQuery, phase: int, lo: int | None = None, hi: int | None = None):
+        """The query's compacted file for ``phase``: ``(epoch seconds, values, covered ranges)`` or None; with
+        ``lo``/``hi`` only the row groups (a week each) that can hold ``[lo, hi)``: a day's report never reads
+        the whole history."""
         got = self._read_file(q, self._compact_path(q, phase),
-                              lambda meta: [tuple(r) for r in json.loads(meta[b"ranges"])])
+                              lambda meta: [tuple(r) for r in json.loads(meta[b"ranges"])],
+                              None if lo is None else (lo, hi))
         return None if got is None else (got[0].column("t").to_numpy(), got[0].column("v").to_numpy(), got[1])
 
-    def _read_file(self, q: MetricQuery, path: Path, coverage):
+    def _read_file(self, q: MetricQuery, path: Path, coverage, within: tuple[int, int] | None = None):
         """``(table, coverage(metadata))`` of a cache file written for ``q``, or None when it is not there or
-        cannot be read (counted as corrupt: the caller refetches)."""
+        cannot be read (counted as corrupt: the caller refetches). ``within=(lo, hi)``: only the row groups whose
+        time statistics overlap ``[lo, hi)`` (read directly, no dataset scan)."""
         if not path.exists():
             return None
         try:
-            t = pq.read_table(path)
-            meta = t.schema.metadata or {}
+            pf = pq.ParquetFile(path)
+            if within is None:
+                t = pf.read()
+            else:
+                md, (lo, hi) = pf.metadata, within
+                groups = [i for i in range(md.num_row_groups)
+                          if (st := md.row_group(i).column(0).statistics) is None or not st.has_min_max
+                          or (st.max >= lo and st.min < hi)]
+                t = pf.read_row_groups(groups) if groups else pf.schema_arrow.empty_table()
+            meta = pf.schema_arrow.metadata or {}
             if meta.get(b"identity", b"").decode() != q.identity():
                 raise ValueError("identity mismatch")
             return t, coverage(meta)
@@ -339,7 +355,7 @@ class CachedSource:
     def _from_compact(self, q: MetricQuery, cs: int, c: int, a: int, b: int):
         """What the compacted file holds within chunk ``[cs, cs + c)`` contiguous with ``[a, b)``, as a chunk's
         ``(cov_lo, cov_hi, times, values)``, or None."""
-        comp = self._read_compact(q, cs % q.period)
+        comp = self._read_compact(q, cs % q.period, cs, cs + c)
         if comp is None:
             return None
         for ra, rb in comp[2]:
@@ -354,7 +370,7 @@ class CachedSource:
         table = pa.table({"t": pa.array(ts, pa.int64()), "v": pa.array(vs, pa.float64())})
         table = table.replace_schema_metadata({"ranges": json.dumps([list(r) for r in ranges]),
                                                "identity": q.identity()})
-        _atomic_table(table, path)
+        _atomic_table(table, path, POINTS_PER_CHUNK)
 
     def _read(self, q: MetricQuery, cs: int, lo: int, hi: int) -> pd.Series | None:
         r = self._read_raw(q, cs, lo, hi)
@@ -414,13 +430,14 @@ class CachedSource:
             self.compact(q)  # a long history reads as one file per query, not one per week
 
 
-def _atomic_table(table, path: Path) -> None:
-    """Write ``table`` to ``path`` through a temporary file renamed into place."""
+def _atomic_table(table, path: Path, row_group_size: int | None = None) -> None:
+    """Write ``table`` to ``path`` through a temporary file renamed into place (``row_group_size`` rows per
+    row group: a compacted history is read by the weeks asked for)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".parquet", dir=path.parent)
     os.close(fd)
     try:
-        pq.write_table(table, tmp)
+        pq.write_table(table, tmp, row_group_size=row_group_size)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -511,7 +528,7 @@ def _drop_from_compact(f: Path, lo: int | None, hi: int | None) -> int:
     m = (ts < lo_) | (ts >= hi_)
     table = pa.table({"t": pa.array(ts[m], pa.int64()), "v": pa.array(vs[m], pa.float64())})
     table = table.replace_schema_metadata({"ranges": json.dumps([list(r) for r in keep_r]), "identity": ident})
-    _atomic_table(table, f)
+    _atomic_table(table, f, POINTS_PER_CHUNK)
     return 1
 
 
