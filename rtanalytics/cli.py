@@ -217,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
                 fl = catalog().fleet(args.fleet)
                 print(write_board(open_store(args.outputs or DEFAULT_OUTPUTS), fl.name))
                 return 0
+            if args.outputs and str(args.outputs).startswith("s3://"):
+                raise ParameterError("--outputs", "an S3 location holds fleet boards only", "add --fleet NAME")
             print(write_index(Path(args.outputs) if args.outputs else DEFAULT_OUTPUTS))
             return 0
         if args.cmd == "schedule":

@@ -365,6 +365,8 @@ def run_fleet(fleet: str | None = None, reports: list[str] | None = None, params
     from .reports.runner import DEFAULT_OUTPUTS
 
     outputs = outputs or DEFAULT_OUTPUTS
+    if not str(outputs).startswith("s3://"):  # workers elsewhere (or in another cwd) need the absolute path
+        outputs = Path(outputs).resolve()
     scheduler = scheduler or os.environ.get(ENV_SCHEDULER) or None
     if executor not in ("auto", "dask", "processes"):
         raise ParameterError("--executor", f"unknown executor {executor!r}", "auto, dask or processes")
