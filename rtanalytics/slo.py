@@ -27,9 +27,11 @@ OpenSLO v1; CloudWatch Application Signals SLO concepts.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -109,16 +111,17 @@ def occurrences_sli(index, good=None, total=None, bad=None, period_s: int = 60) 
     """Request-based SLI from per-period counts (``good`` or ``bad``, and ``total``). A period where ``total``
     is missing has no data; ``good``/``bad`` missing while ``total`` exists count as 0 (CloudWatch publishes
     the ALB code counts only when non-zero). Written to allocate few arrays: this runs on every SLO."""
-    t = np.array(total, dtype="float64")  # a copy we own
-    has = ~np.isnan(t)
-    t[~has] = 0.0
-    g = np.array(good if good is not None else bad, dtype="float64")
-    np.nan_to_num(g, copy=False, nan=0.0)
-    g[~has] = 0.0
-    if good is None:
+    # fmax(x, 0) is one pass into a fresh array: NaN (no data) becomes 0 and so does a negative count, which no
+    # counter produces; a period has data when its total is > 0 (NaN > 0 is False)
+    t = np.fmax(np.asarray(total, dtype="float64"), 0.0)
+    has = np.greater(np.asarray(total, dtype="float64"), 0.0)
+    g = np.fmax(np.asarray(good if good is not None else bad, dtype="float64"), 0.0)
+    if good is None:  # good = total - bad, at least 0 (bad >= 0 already keeps it <= total)
         np.subtract(t, g, out=g)
-    np.clip(g, 0.0, t, out=g)
-    return Sli(pd.DatetimeIndex(index), g, t, period_s, "requests", has & (t > 0))
+        np.maximum(g, 0.0, out=g)
+    else:  # good <= total (0 where total is missing)
+        np.minimum(g, t, out=g)
+    return Sli(pd.DatetimeIndex(index), g, t, period_s, "requests", has)
 
 
 def timeslice_sli(index, values, op: str, threshold: float, period_s: int, missing: str = "exclude") -> Sli:
@@ -383,6 +386,40 @@ def burn_alerts(sli: Sli, target: float, rules: Sequence[BurnRule] = WORKBOOK_RU
         start, end = start.tz_localize(sli.index.tz), end.tz_localize(sli.index.tz)
     return pd.DataFrame({"rule": np.array(names, dtype=object), "severity": np.array(sevs, dtype=object),
                          "start": start.array, "end": end.array}, columns=["rule", "severity", "start", "end"])
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def threads() -> int:
+    """Threads for per-SLO work: ``RTANALYTICS_THREADS`` when set (1 turns threading off), else the cores this
+    process may use."""
+    env = os.environ.get("RTANALYTICS_THREADS", "").strip()
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            raise ValueError(f"RTANALYTICS_THREADS={env!r}: use a whole number of threads (1 = no threads)")
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def map_slos(fn: Callable[[T], R], items: Iterable[T], workers: int | None = None) -> list[R]:
+    """``[fn(x) for x in items]`` on a pool of :func:`threads` threads, in order; the first exception is raised.
+
+    Every analytic here spends its time in numpy's whole-array passes and first touches of fresh arrays, which
+    release the GIL, so SLOs analysed side by side use every core (100 SLOs x 90 days: 0.87 s on one thread,
+    0.42-0.54 s on two; bench/slo.py). Each item must own its SLI: an :class:`Sli` caches its sums and burn
+    rates and is not to be shared between threads."""
+    items = list(items)
+    n = min(workers or threads(), len(items))
+    if n <= 1:
+        return [fn(x) for x in items]
+    with ThreadPoolExecutor(n, thread_name_prefix="slo") as ex:
+        return list(ex.map(fn, items))
 
 
 def stale(sli: Sli, now, stale_after="30m") -> bool:

@@ -304,3 +304,50 @@ def test_an_open_slice_at_the_end_is_not_judged_bad():
     a, b = closed.table.iloc[0], opened.table.iloc[0]
     assert b["remaining"] == pytest.approx(a["remaining"]) and b["remaining"] > 0
     assert b["burn_1h"] == pytest.approx(a["burn_1h"]) and b["burn_1h"] < 1
+
+
+def test_occurrences_sli_counts_edge_cases():
+    # missing total: no data (0/0); missing bad with a total: nothing bad; bad above total: all bad, never
+    # negative good; a negative count (no counter produces one) counts as 0
+    total = [np.nan, 100.0, 100.0, 50.0, -5.0]
+    bad = [3.0, np.nan, 250.0, 5.0, 1.0]
+    sli = S.occurrences_sli(idx(5), bad=bad, total=total)
+    assert sli.total.tolist() == [0.0, 100.0, 100.0, 50.0, 0.0]
+    assert sli.good.tolist() == [0.0, 100.0, 0.0, 45.0, 0.0]
+    assert sli.has_data.tolist() == [False, True, True, True, False]
+    g = S.occurrences_sli(idx(3), good=[np.nan, 120.0, 7.0], total=[10.0, 100.0, np.nan])
+    assert g.good.tolist() == [0.0, 100.0, 0.0] and g.total.tolist() == [10.0, 100.0, 0.0]
+
+
+def test_map_slos_matches_one_after_another_and_raises(monkeypatch):
+    rng = np.random.default_rng(5)
+    data = [(rng.poisson(30, 5000).astype(float), rng.binomial(30, 0.01, 5000).astype(float)) for _ in range(6)]
+
+    def analyse(tb):
+        sli = S.occurrences_sli(idx(5000), bad=tb[1], total=tb[0])
+        return [S.burn_rate(sli, w, 0.999) for w in ("5m", "1h", "3d")], S.attainment(sli, "1d").to_numpy()
+
+    serial = [analyse(x) for x in data]
+    threaded = S.map_slos(analyse, data, workers=3)
+    for (b1, a1), (b2, a2) in zip(serial, threaded):
+        assert all(np.array_equal(x, y) for x, y in zip(b1, b2)) and np.array_equal(a1, a2, equal_nan=True)
+    with pytest.raises(ZeroDivisionError):
+        S.map_slos(lambda x: 1 / x, [1, 0, 2], workers=2)
+    monkeypatch.setenv("RTANALYTICS_THREADS", "1")
+    assert S.threads() == 1
+    monkeypatch.setenv("RTANALYTICS_THREADS", "two")
+    with pytest.raises(ValueError, match="RTANALYTICS_THREADS"):
+        S.threads()
+
+
+def test_slo_report_same_on_one_thread_and_several(monkeypatch):
+    from rtanalytics.reports import slo as report
+
+    now = pd.Timestamp("2026-11-20T12:00Z")
+    monkeypatch.setenv("RTANALYTICS_THREADS", "1")
+    one = report.run(start="-2d", now=now)
+    monkeypatch.setenv("RTANALYTICS_THREADS", "3")
+    many = report.run(start="-2d", now=now)
+    pd.testing.assert_frame_equal(one.table, many.table)
+    pd.testing.assert_frame_equal(one.alerts, many.alerts)
+    assert len(one.table) >= 2 and list(one.budgets) == list(many.budgets)

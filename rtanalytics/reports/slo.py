@@ -281,22 +281,31 @@ def run(source: str | None = None, environment: str = "demo", start: str = "-30d
                               chosen[n].metadata.annotations.get("rtanalytics/stale-after",
                                                                  f"{max(30, 3 * sli.period_s // 60)}m"))
                    for n, sli in slis_raw.items()}
-    budgets = {n: S.budget(slis[n], chosen[n].spec.objectives[0].target, *windows[n]) for n in chosen}
-    budgets_raw = {n: S.budget(slis_raw[n], chosen[n].spec.objectives[0].target, *windows[n]) for n in chosen}
-    alerts = []
-    unsimulated: list[str] = []
-    for n, s in chosen.items():
+
+    def analyse(n):  # one SLO's budgets, alert episodes and table burn rates, on its own SLIs (one thread each)
+        s = chosen[n]
+        target = s.spec.objectives[0].target
         conds = cat.burn_conditions(s)
         rules = [S.BurnRule(c.metadata.name, c.spec.severity, c.spec.condition.lookbackWindow,
                             S.short_window(c.spec.condition.lookbackWindow), c.spec.condition.threshold,
                             c.spec.condition.alertAfter) for c in conds if c.spec.condition.op in ("gt", "gte")]
-        unsimulated += [f"{n}: alert condition {c.metadata.name} fires when the burn rate is "
-                        f"{c.spec.condition.op} {c.spec.condition.threshold:g} — listed, not simulated (burn-rate "
-                        "alerts here fire on a burn rate at or above a threshold)"
-                        for c in conds if c.spec.condition.op not in ("gt", "gte")]
-        a = S.burn_alerts(slis[n], s.spec.objectives[0].target, rules)
+        unsim = [f"{n}: alert condition {c.metadata.name} fires when the burn rate is "
+                 f"{c.spec.condition.op} {c.spec.condition.threshold:g} — listed, not simulated (burn-rate "
+                 "alerts here fire on a burn rate at or above a threshold)"
+                 for c in conds if c.spec.condition.op not in ("gt", "gte")]
+        a = S.burn_alerts(slis[n], target, rules)
         a = a[(a["start"] >= window.start) & (a["start"] < window.end)]
-        alerts.append(a.assign(slo=n))
+        for sli in {id(slis[n]): slis[n], id(slis_raw[n]): slis_raw[n]}.values():
+            for w in ("1h", "24h") if sli.good.size else ():  # what the table reads: cached on the SLI
+                S.burn_rate(sli, w, target)
+        return (S.budget(slis[n], target, *windows[n]), S.budget(slis_raw[n], target, *windows[n]),
+                a.assign(slo=n), unsim)
+
+    analysed = dict(zip(chosen, S.map_slos(analyse, chosen)))
+    budgets = {n: r[0] for n, r in analysed.items()}
+    budgets_raw = {n: r[1] for n, r in analysed.items()}
+    alerts = [r[2] for r in analysed.values()]
+    unsimulated: list[str] = [u for r in analysed.values() for u in r[3]]
     alerts = pd.concat(alerts, ignore_index=True) if alerts else pd.DataFrame(
         columns=["rule", "severity", "start", "end", "slo"])
     table = _table(chosen, slis, budgets, alerts, window.end, stale_flags)
