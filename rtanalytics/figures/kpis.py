@@ -33,32 +33,44 @@ def kpi_group_figure(series: pd.DataFrame, table: pd.DataFrame, kpis: dict[str, 
     """One panel per KPI of ``group``: the per-period series, the target (dashed) and alert threshold (dotted)."""
     rows = table[table["group"] == group]
     names = list(rows["kpi"])
-    fig = make_subplots(rows=len(names), cols=1, shared_xaxes=True, vertical_spacing=0.06,
-                        subplot_titles=[f"{kpis[n].title} ({kpis[n].unit}) — {s}" for n, s in
-                                        zip(names, rows["status"])])
+    # the figure is assembled as plain dicts and validated once (go.Figure): plotly re-validates the whole
+    # figure on every add_hline/add_trace/update call (0.5 s of the KPI report's 1.5 s for 7 panels)
+    skeleton = make_subplots(rows=max(len(names), 1), cols=1, shared_xaxes=True, vertical_spacing=0.06,
+                             subplot_titles=[f"{kpis[n].title} ({kpis[n].unit}) — {s}" for n, s in
+                                             zip(names, rows["status"])] or None)
+    layout = skeleton.layout.to_plotly_json()
+    titles = layout.get("annotations", [])
+    traces, shapes, notes = [], [], []
     for i, n in enumerate(names, start=1):
         k = kpis[n]
         s = series[n]
+        xa, ya = f"x{'' if i == 1 else i}", f"y{'' if i == 1 else i}"
         color = STATUS_COLORS.get(rows.iloc[i - 1]["status"], "#1565c0")
-        fig.add_trace(go.Scatter(x=s.index, y=s.to_numpy(), mode="lines", name=k.title, line=dict(width=1.2),
-                                 connectgaps=False, hovertemplate="%{x|%Y-%m-%d %H:%M}Z<br>%{y:.4g}"), row=i, col=1)
+        x = s.index.tz_convert("UTC").tz_localize(None) if s.index.tz is not None else s.index
+        traces.append(dict(type="scatter", x=x.to_numpy(), y=s.to_numpy(),  # UTC datetime64: no per-point objects mode="lines", name=k.title,
+                           line=dict(width=1.2), connectgaps=False, xaxis=xa, yaxis=ya,
+                           hovertemplate="%{x|%Y-%m-%d %H:%M}Z<br>%{y:.4g}"))
         finite = s[np.isfinite(s)]
-        lines = [(k.target.value, f"target {k.target}", dict(color="#2e7d32", dash="dash", width=1), "top left"),
-                 (k.alert.value, f"alert {k.alert}", dict(color="#c62828", dash="dot", width=1), "bottom left")]
+        lines = [(k.target.value, f"target {k.target}", dict(color="#2e7d32", dash="dash", width=1), "bottom"),
+                 (k.alert.value, f"alert {k.alert}", dict(color="#c62828", dash="dot", width=1), "top")]
         lo, hi, shown, off = threshold_range(finite.to_numpy(), [v for v, *_ in lines])
-        for (v, text, line, pos), show in zip(lines, shown):
-            if show:
-                fig.add_hline(y=v, line=line, row=i, col=1, annotation_text=text, annotation_position=pos)
+        for (v, text, line, yanchor), show in zip(lines, shown):
+            if show:  # what add_hline draws: a line across the panel, its label at the left above/below it
+                shapes.append(dict(type="line", xref=f"{xa} domain", x0=0, x1=1, yref=ya, y0=v, y1=v, line=line))
+                notes.append(dict(text=text, xref=f"{xa} domain", x=0, yref=ya, y=v, xanchor="left",
+                                  yanchor=yanchor, showarrow=False))
         if off:  # a threshold far from the data is named, not drawn: it would squash the data to a flat line
-            fig.add_annotation(text=" · ".join(f"{t} {k.unit}: off this scale" for (v, t, *_), sh in zip(lines, shown)
-                                               if not sh), xref=f"x{'' if i == 1 else i} domain",
-                               yref=f"y{'' if i == 1 else i} domain", x=1, y=1.0, xanchor="right", yanchor="bottom",
-                               showarrow=False, font=dict(size=10, color="#666"))
+            notes.append(dict(text=" · ".join(f"{t} {k.unit}: off this scale" for (v, t, *_), sh in zip(lines, shown)
+                                              if not sh), xref=f"{xa} domain", yref=f"{ya} domain", x=1, y=1.0,
+                              xanchor="right", yanchor="bottom", showarrow=False, font=dict(size=10, color="#666")))
         if lo is not None:
-            fig.update_yaxes(range=[lo, hi], row=i, col=1)
-        fig.layout.annotations[i - 1].font.color = color
-    fig.update_layout(height=260 * max(len(names), 1), showlegend=False, margin=dict(l=60, r=20, t=60, b=40),
-                      title=title or group.replace("_", " ").title(), template="plotly_white")
+            layout.setdefault(f"yaxis{'' if i == 1 else i}", {})["range"] = [lo, hi]
+        if i - 1 < len(titles):
+            titles[i - 1].setdefault("font", {})["color"] = color
+    layout.update(annotations=titles + notes, shapes=shapes, height=260 * max(len(names), 1), showlegend=False,
+                  margin=dict(l=60, r=20, t=60, b=40), title=dict(text=title or group.replace("_", " ").title()))
+    fig = go.Figure(data=traces, layout=layout)
+    fig.update_layout(template="plotly_white")
     return fig
 
 

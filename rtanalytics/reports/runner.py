@@ -58,6 +58,12 @@ def _ipc_kernel_manager():
             super().__init__(**kw)
             self._ipc_dir = tempfile.mkdtemp(prefix="rtk-")
             self.ip = os.path.join(self._ipc_dir, "kernel")
+            self._rt_clients = []
+
+        def client(self, **kw):  # remembered, so a warm kernel's owner can close nbclient's client too
+            kc = super().client(**kw)
+            self._rt_clients.append(kc)
+            return kc
 
         async def _async_interrupt_kernel(self) -> None:
             # jupyter_client sends SIGINT before every orderly shutdown; a kernel that has finished its cells
@@ -82,13 +88,14 @@ def new_run_id(now) -> str:
 def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | str | None = None,
                now=None, timeout: float | None = 900, progress: bool = True, standalone: bool = False,
                run_id: str | None = None, extra: dict[str, Any] | None = None,
-               assets: Path | str | None = None) -> RunResult:
+               assets: Path | str | None = None, kernel=None) -> RunResult:
     """Run report ``name`` with ``params`` and publish it under ``outputs``.
 
     Raises :class:`~rtanalytics.errors.ParameterError` (nothing written) when parameters are bad. Otherwise
     always publishes a run folder and returns its :class:`RunResult`; a failed run has ``status == "failed"``
     and keeps its executed notebook and error, and ``latest.json`` still names the last good run.
-    ``timeout`` bounds each cell (seconds). The page loads plotly.js from ``outputs/_assets/`` (one shared,
+    ``kernel``: a :class:`~rtanalytics.reports.warm.WarmKernel` started ahead for this run (shut down after
+    it; when it cannot be used the run starts its own, as without it). ``timeout`` bounds each cell (seconds). The page loads plotly.js from ``outputs/_assets/`` (one shared,
     versioned copy that works offline from disk); ``standalone`` inlines it instead (a report sent by itself).
     A fleet passes its own ``run_id`` (so a retry knows what an attempt that died left behind), ``extra`` fields
     for summary.json (fleet, attempt) and ``assets``: the one ``_assets`` folder at the root of its outputs.
@@ -117,10 +124,9 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
     # the kernel inherits this: the same relative path for every report (outputs/REPORT/RUN/report.html)
     assets = Path(assets) if assets else outputs / "_assets"
     os.environ["RTANALYTICS_PLOTLYJS_SRC"] = "" if standalone else write_plotlyjs_asset(assets.parent, final)
-    # one BLAS thread per kernel: reports run two at a time on two cores, and OpenBLAS threads on top of that
-    # oversubscribe them (the capacity report took 33-66 s under load instead of 7-10); a user's setting wins
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
+    from .warm import kernel_environment
+
+    kernel_environment()
     t0 = time.perf_counter()
     error = None
     status = "ok"
@@ -129,18 +135,28 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
     from .html import warm_renderer
 
     threading.Thread(target=warm_renderer, name="warm-renderer", daemon=True).start()  # while the kernel works
+    warm = {}
+    if kernel is not None:  # a kernel started ahead (warm.py): used when it is what this run would start
+        if kernel.claim(report.notebook.parent):
+            warm = {"km": kernel.km}
+        else:
+            print(f"rtanalytics: {name}: warm kernel not used ({kernel.error}); starting one", file=sys.stderr)
+            kernel.retire()
     try:
         pm.execute_notebook(str(report.notebook), str(nb_out), parameters=inject, kernel_name="python3",
                             progress_bar=progress, report_mode=True, execution_timeout=timeout,
                             cwd=str(report.notebook.parent), request_save_on_cell_execute=False,
                             kernel_manager_class=_ipc_kernel_manager(),
-                            shutdown_kernel="immediate")  # outputs are in: no 0.4 s graceful shutdown
+                            shutdown_kernel="immediate", **warm)  # outputs are in: no 0.4 s graceful shutdown
     except pm.PapermillExecutionError as e:
         status, error = "failed", f"cell {e.exec_count}: {e.ename}: {e.evalue}"
     except Exception as e:  # timeouts (CellTimeoutError), dead kernels...: status from the exception
         status, error = "failed", f"{type(e).__name__}: {e}".strip()
         if "Timeout" in type(e).__name__ or "timed out" in str(e).lower():
             error = f"timed out after {timeout} s per cell: {error}"
+    finally:
+        if kernel is not None:
+            kernel.retire()  # one notebook per kernel, warm or not
     duration = time.perf_counter() - t0
     glued = None
     banner = (f"{report.title} · {resolved.get('environment')} · {resolved.get('source')} source"

@@ -315,6 +315,39 @@ def crontab_lines(repo: Path | None = None, every: str = "*/5 * * * *") -> list[
             "CRON_TZ=UTC", f"{every} cd {repo} && {exe} schedule run >> {repo}/outputs/schedule.log 2>&1"]
 
 
+def warm_runner(reports: list[str], size: int = 1):
+    """``run_report`` with a kernel from a pool kept warm for these reports' notebooks (reports/warm.py): a
+    daemon's run starts on a kernel that booted and ran the notebook's imports while the daemon waited.
+    ``runner.pool`` is the pool (``None`` without reports, or with ``RTANALYTICS_WARM_KERNEL=0``)."""
+    import os
+
+    from .registry import get_report
+    from .runner import run_report
+    from .warm import KernelPool
+
+    names = list(dict.fromkeys(r for r in reports if r))
+    off = os.environ.get("RTANALYTICS_WARM_KERNEL", "1").strip().lower() in ("0", "false", "no", "off")
+    notebooks = [get_report(n).notebook for n in names if _known(n)]
+    pool = KernelPool(notebooks, size) if notebooks and not off else None
+
+    def runner(name, params, outputs, **kw):
+        kernel = pool.take() if pool is not None else None
+        try:
+            return run_report(name, params, outputs, kernel=kernel, **kw)
+        finally:
+            if kernel is not None:
+                kernel.retire()  # also when the parameters were bad and no run started
+
+    runner.pool = pool
+    return runner
+
+
+def _known(name: str) -> bool:
+    from .registry import REPORTS
+
+    return name in REPORTS
+
+
 def build_daemon(outputs: Path | None = None, environment: str | None = None, schedule: Schedule | None = None):
     """An APScheduler ``BlockingScheduler`` with one job per entry (one instance at a time, missed slots
     coalesced into one run within an hour's grace), not yet started."""
@@ -326,8 +359,10 @@ def build_daemon(outputs: Path | None = None, environment: str | None = None, sc
     sched = schedule or load_schedule()
     env = catalog().environment(environment) if environment else None
     bs = BlockingScheduler(timezone="UTC")
+    runner = warm_runner([e.report for e in sched.entries if e.report and not e.fleet])
+    bs.rtanalytics_runner = runner
     for e in sched.entries:
-        bs.add_job(lambda e=e: print(json.dumps(run_entry(e, utcnow().floor("min"), outputs, None, env),
+        bs.add_job(lambda e=e: print(json.dumps(run_entry(e, utcnow().floor("min"), outputs, runner, env),
                                                 default=str), flush=True),
                    trigger(e.cron), id=e.name, name=e.name, max_instances=1, coalesce=True, misfire_grace_time=3600)
     return bs
@@ -337,7 +372,11 @@ def daemon(outputs: Path | None = None, environment: str | None = None) -> None:
     """Stay up and run each entry at its cron slots."""
     bs = build_daemon(outputs, environment)
     print(f"rtanalytics schedule daemon: {len(bs.get_jobs())} entries", flush=True)
-    bs.start()
+    try:
+        bs.start()
+    finally:
+        if bs.rtanalytics_runner.pool is not None:
+            bs.rtanalytics_runner.pool.close()
 
 
 @register_task("health")

@@ -145,8 +145,14 @@ class RecordingSource:
 
     def data_hash(self) -> str:
         h = hashlib.sha256()
-        m = self.metrics_long()
-        h.update(pd.util.hash_pandas_object(m, index=False).to_numpy().tobytes())
+        # the metrics' part once per set of recorded frames (a report asks for its provenance several times:
+        # status line, table, notes, publish); they are copies nobody else holds, so only appends change them
+        cached = self.__dict__.get("_metrics_digest")
+        if cached is None or cached[0] != len(self._metrics):
+            m = self.metrics_long()
+            cached = self.__dict__["_metrics_digest"] = (
+                len(self._metrics), pd.util.hash_pandas_object(m, index=False).to_numpy().tobytes())
+        h.update(cached[1])
         for frames in (self._logs, self._history, self._events):
             for df in frames:
                 h.update(pd.util.hash_pandas_object(df.astype(str), index=False).to_numpy().tobytes())

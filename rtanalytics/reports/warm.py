@@ -1,0 +1,226 @@
+"""Kernels started ahead of a run, their imports done, each used for exactly one notebook.
+
+A report's kernel spends most of its first second starting ipykernel and importing rtanalytics, pandas and
+plotly; the notebook's own work comes after. A :class:`WarmKernel` does that part ahead of time — while the
+command line is still importing papermill and validating parameters, or, in a long-lived process (the schedule
+daemon), between runs — so the notebook starts on a ready kernel. Nothing of a previous run can leak into the
+next: a warm kernel has only executed the notebook's own ``import`` lines (silently: no history, no
+execution count) and is shut down after its one notebook, like the kernel papermill would have started.
+
+At hand-off the kernel's environment is brought to the one a freshly started kernel would inherit (variables
+set, changed or removed since it started). Variables read when a library is imported (BLAS thread counts,
+``PYTHONPATH``) cannot be changed afterwards: a kernel started with different ones is not used, and the run
+starts its own kernel as before (said on stderr).
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import re
+import sys
+import threading
+import time
+from pathlib import Path
+
+#: read when a library is imported, so a kernel started with other values is not handed out
+IMPORT_TIME_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "PYTHONPATH", "PYTHONHASHSEED",
+                    "VIRTUAL_ENV", "PATH")
+_IMPORT_LINE = re.compile(r"^(?:import [\w., ]+|from [\w.]+ import [\w., ()]+)\s*(?:#.*)?$")
+HIST = "--HistoryManager.hist_file=:memory:"
+#: imported lazily by the reports' first calls (the sources, the analytics, plotly's figure machinery): 0.35 s of
+#: the KPI report's first cell on a kernel that had only run the notebook's own imports. Code only, no data.
+PRELOAD = ("rtanalytics.sources.demo", "rtanalytics.sources.cloudwatch", "rtanalytics.sources.cache",
+           "rtanalytics.sources.files", "rtanalytics.alarms", "rtanalytics.backtest", "rtanalytics.retention",
+           "rtanalytics.slo", "rtanalytics.capacity", "rtanalytics.health", "rtanalytics.anomaly",
+           "rtanalytics.forensics", "rtanalytics.reports.registry", "rtanalytics.figures", "plotly.subplots",
+           "plotly.graph_objects", "pyarrow.parquet")
+_PRELOAD_CODE = f"""
+import importlib as _rt_il
+for _rt_m in {PRELOAD!r}:
+    try:
+        _rt_il.import_module(_rt_m)
+    except Exception:  # only a head start: the notebook imports what it needs itself
+        pass
+try:  # plotly loads its validators on the first figure: a throwaway one, nothing kept
+    _rt_il.import_module("plotly.subplots").make_subplots(rows=2, cols=1, subplot_titles=["a", "b"]).add_trace(
+        {{"type": "scatter", "x": [0], "y": [0]}}, row=1, col=1).update_layout(template="plotly_white").to_json()
+except Exception:
+    pass
+del _rt_il
+"""  # as nbclient starts its kernels: no history database
+
+
+def kernel_environment() -> None:
+    """What every report kernel inherits: one BLAS thread per kernel (reports run two at a time on two cores,
+    and OpenBLAS threads on top of that oversubscribe them: the capacity report took 33-66 s under load instead
+    of 7-10). A user's own setting wins."""
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+
+
+def notebook_imports(*notebooks: Path) -> list[str]:
+    """The top-level ``import``/``from … import`` lines of the notebooks' code cells (parameters cells excluded),
+    in order, without repeats: what a warm kernel runs ahead of time."""
+    out: list[str] = []
+    for nb in notebooks:
+        data = json.loads(Path(nb).read_text())
+        for cell in data.get("cells", []):
+            if cell.get("cell_type") != "code" or "parameters" in cell.get("metadata", {}).get("tags", []):
+                continue
+            src = cell.get("source", "")
+            for line in (src if isinstance(src, str) else "".join(src)).splitlines():
+                if _IMPORT_LINE.match(line) and line.split("#")[0].strip() not in out:
+                    out.append(line.split("#")[0].strip())
+    return out
+
+
+class WarmKernel:
+    """One kernel, started now in the background with ``cwd`` (the notebooks' folder) and the current
+    environment, that then runs ``imports``. :meth:`claim` hands it to papermill (``km=``); :meth:`retire`
+    shuts it down (always call it: a kernel nobody claimed is also shut down at exit)."""
+
+    def __init__(self, cwd: Path, imports: list[str], kernel_name: str = "python3", preload: bool = True):
+        from .runner import _ipc_kernel_manager
+
+        kernel_environment()
+        self.cwd = str(Path(cwd).resolve())
+        self.imports = list(imports)
+        self.preload = preload
+        self.env = dict(os.environ)
+        self.km = _ipc_kernel_manager()(kernel_name=kernel_name)
+        self.boot_error: str | None = None  # it did not start or its imports failed
+        self.refused: str | None = None  # why the last claim was refused
+        self.warm_seconds: float | None = None
+        self._kc = None
+        self.pid: int | None = None
+        self._retired = False
+        self._lock = threading.Lock()
+        self._t0 = time.perf_counter()
+        self._thread = threading.Thread(target=self._boot, name="warm-kernel", daemon=True)
+        self._thread.start()
+        atexit.register(self.retire)
+
+    def _boot(self) -> None:
+        import asyncio
+
+        try:
+            asyncio.run(self.km.start_kernel(cwd=self.cwd, env=self.env, extra_arguments=[HIST]))
+            self.pid = getattr(getattr(self.km.provisioner, "process", None), "pid", None)
+            kc = self.km.blocking_client()
+            kc.start_channels()
+            self._kc = kc
+            kc.wait_for_ready(timeout=60)
+            if self.imports:
+                reply = self._execute("\n".join(self.imports), timeout=300)
+                if reply.get("status") != "ok":
+                    raise RuntimeError(f"{reply.get('ename')}: {reply.get('evalue')}")
+            if self.preload:
+                self._execute(_PRELOAD_CODE, timeout=300)
+            self.warm_seconds = time.perf_counter() - self._t0
+        except Exception as e:  # the run starts its own kernel, which shows the error where it belongs
+            self.boot_error = f"{type(e).__name__}: {e}"
+
+    def _execute(self, code: str, timeout: float) -> dict:
+        msg_id = self._kc.execute(code, silent=True, store_history=False)
+        deadline = time.monotonic() + timeout
+        while True:
+            msg = self._kc.get_shell_msg(timeout=max(0.1, deadline - time.monotonic()))
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return msg["content"]
+
+    def ready(self, timeout: float | None = None) -> bool:
+        """Whether it started and ran its imports (waiting up to ``timeout`` s, or until it is done)."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive() and self.boot_error is None and not self._retired
+
+    @property
+    def error(self) -> str | None:
+        """Why it was not (or cannot be) used."""
+        return self.refused or self.boot_error
+
+    def claim(self, cwd: Path, timeout: float = 120) -> bool:
+        """Make this kernel the one a run would start now: same folder, same import-time variables, the current
+        environment. False (with the reason in :attr:`error`) when it cannot be: the run starts its own."""
+        self.refused = None
+        if not self.ready(timeout):
+            self.refused = self.boot_error or ("retired" if self._retired else f"not ready after {timeout} s")
+            return False
+        if str(Path(cwd).resolve()) != self.cwd:
+            self.refused = f"started in {self.cwd}, the notebook runs in {cwd}"
+            return False
+        now = dict(os.environ)
+        changed = [v for v in IMPORT_TIME_VARS if now.get(v) != self.env.get(v)]
+        if changed:
+            self.refused = f"{', '.join(changed)} changed since it started"
+            return False
+        update = {k: v for k, v in now.items() if self.env.get(k) != v}
+        removed = [k for k in self.env if k not in now]
+        if update or removed:
+            code = (f"import os as _rt_os\n_rt_os.environ.update({json.dumps(update)})\n"
+                    f"for _rt_k in {json.dumps(removed)}:\n    _rt_os.environ.pop(_rt_k, None)\n"
+                    "del _rt_os")
+            try:
+                reply = self._execute(code, timeout=30)
+            except Exception as e:
+                self.refused = f"{type(e).__name__}: {e}"
+                return False
+            if reply.get("status") != "ok":
+                self.refused = f"{reply.get('ename')}: {reply.get('evalue')}"
+                return False
+        return True
+
+    def retire(self) -> None:
+        """Shut the kernel down now (its notebook is done, or nobody will claim it)."""
+        with self._lock:
+            if self._retired:
+                return
+            self._retired = True
+        atexit.unregister(self.retire)
+        self._thread.join(60)
+        import asyncio
+
+        try:
+            if self._kc is not None:
+                self._kc.stop_channels()
+            for kc in getattr(self.km, "_rt_clients", []):  # nbclient's client of this kernel
+                kc.stop_channels()
+            if self.km.has_kernel:
+                asyncio.run(self.km.shutdown_kernel(now=True))
+        except Exception as e:  # never lose a run over a kernel that would not stop
+            print(f"rtanalytics: warm kernel shutdown: {type(e).__name__}: {e}", file=sys.stderr)
+
+
+class KernelPool:
+    """Keeps ``size`` warm kernels for the notebooks of a long-lived process (the schedule daemon): each run
+    takes one, and a replacement starts at once, so the next run finds it ready. Thread-safe."""
+
+    def __init__(self, notebooks: list[Path], size: int = 1):
+        self.notebooks = [Path(n) for n in notebooks]
+        self.cwd = self.notebooks[0].parent if self.notebooks else Path.cwd()
+        self.imports = notebook_imports(*self.notebooks)
+        self.size = max(1, size)
+        self._lock = threading.Lock()
+        self._ready: list[WarmKernel] = []
+        self._closed = False
+        self.fill()
+
+    def fill(self) -> None:
+        with self._lock:
+            while not self._closed and len(self._ready) < self.size:
+                self._ready.append(WarmKernel(self.cwd, self.imports))
+
+    def take(self) -> WarmKernel | None:
+        """The oldest warm kernel (it may still be starting), and a new one started in its place."""
+        with self._lock:
+            k = self._ready.pop(0) if self._ready else None
+        self.fill()
+        return k
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            ready, self._ready = self._ready, []
+        for k in ready:
+            k.retire()
