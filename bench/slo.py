@@ -55,7 +55,7 @@ def ours(idx, total, bad):
     for w in ("5m", "30m", "1h", "6h", "3d"):
         out[f"burn_{w}"] = S.burn_rate(sli, w, TARGET)
     al = S.burn_alerts(sli, TARGET)
-    out["episodes"] = [(r.rule, r.start, r.end) for r in al.itertuples()]
+    out["episodes"] = list(zip(al["rule"], al["start"], al["end"]))
     return out
 
 

@@ -359,20 +359,31 @@ def burn_alerts(sli: Sli, target: float, rules: Sequence[BurnRule] = WORKBOOK_RU
     or above its burn rate (held ``alert_after``); ``rule, severity, start, end`` per alert episode (end = the
     first period the rule no longer holds; NaT if it still holds)."""
     names, sevs, starts, ends = [], [], [], []
+    n = sli.index.size
+    on = np.empty(n, dtype=bool)
+    short_ok = np.empty(n, dtype=bool)
     for r in rules:
-        on = (burn_rate(sli, r.long, target) >= r.burn) & (burn_rate(sli, r.short, target) >= r.burn)
+        np.greater_equal(burn_rate(sli, r.long, target), r.burn, out=on)
+        np.greater_equal(burn_rate(sli, r.short, target), r.burn, out=short_ok)
+        on &= short_ok
+        held = on
         hold = periods_in(r.alert_after, sli.period_s) if r.alert_after not in ("0m", "0s", "0") else 0
         if hold > 1:
-            on = rolling_sum(on.astype(float), hold) >= hold
-        d = np.diff(np.r_[np.int8(0), on.view(np.int8) if on.dtype == bool else on.astype(np.int8), np.int8(0)])
-        s_, e_ = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+            held = rolling_sum(on.astype(float), hold) >= hold
+        # the periods where it changes; alternately a start and an end once a start at 0 (holding from the
+        # first period) and an end at n (still holding) are added
+        ch = np.flatnonzero(held[1:] != held[:-1]) + 1
+        if n and held[0]:
+            ch = np.concatenate(([0], ch))
+        if ch.size % 2:
+            ch = np.concatenate((ch, [n]))
+        s_, e_ = ch[0::2], ch[1::2]
         names += [r.name] * s_.size
         sevs += [r.severity] * s_.size
         starts.append(s_)
         ends.append(e_)
     # the episodes' instants as whole int64 arrays (the period after the rule starts or stops holding): no
     # Timestamp per episode, and the frame built from plain arrays
-    n = sli.index.size
     s_all = np.concatenate(starts) if starts else np.zeros(0, np.int64)
     e_all = np.concatenate(ends) if ends else np.zeros(0, np.int64)
     unit = sli.index.unit
@@ -385,7 +396,16 @@ def burn_alerts(sli: Sli, target: float, rules: Sequence[BurnRule] = WORKBOOK_RU
     if sli.index.tz is not None:
         start, end = start.tz_localize(sli.index.tz), end.tz_localize(sli.index.tz)
     return pd.DataFrame({"rule": np.array(names, dtype=object), "severity": np.array(sevs, dtype=object),
-                         "start": start.array, "end": end.array}, columns=["rule", "severity", "start", "end"])
+                         "start": start.array, "end": end.array})  # the dict's order: no columns= (2x slower)
+
+
+def stale(sli: Sli, now, stale_after="30m") -> bool:
+    """True when the newest period with data is older than ``stale_after`` before ``now`` (or there is none)."""
+    has = np.flatnonzero(sli.has_data)
+    if not has.size:
+        return True
+    last = sli.index[has[-1]] + pd.Timedelta(seconds=sli.period_s)
+    return pd.Timestamp(now) - last > parse_duration(stale_after)
 
 
 T = TypeVar("T")
@@ -421,11 +441,3 @@ def map_slos(fn: Callable[[T], R], items: Iterable[T], workers: int | None = Non
     with ThreadPoolExecutor(n, thread_name_prefix="slo") as ex:
         return list(ex.map(fn, items))
 
-
-def stale(sli: Sli, now, stale_after="30m") -> bool:
-    """True when the newest period with data is older than ``stale_after`` before ``now`` (or there is none)."""
-    has = np.flatnonzero(sli.has_data)
-    if not has.size:
-        return True
-    last = sli.index[has[-1]] + pd.Timedelta(seconds=sli.period_s)
-    return pd.Timestamp(now) - last > parse_duration(stale_after)
