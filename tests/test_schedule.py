@@ -85,6 +85,11 @@ def test_a_simulated_day(tiny, tmp_path, aws):
     assert len([p for p in (out / "tiny").iterdir() if p.is_dir()]) == 5
     index = (out / "index.html").read_text()
     assert "tinyfail" in index and "failed" in index and "tiny" in index
+    # at 06:00 both entries were due at once: their runs used kernels warmed while the one before ran
+    six = by[by["slot"] == "2026-11-20T06:00:00+00:00"]
+    kernels = {r: json.loads((out / r / i / "summary.json").read_text())["kernel"]
+               for r, i in zip(six["report"], six["run_id"])}
+    assert kernels == {"tiny": "warm", "tinyfail": "warm"}
     ledger = read_ledger(out, "tiny")
     assert sorted(ledger[ledger["key"] == "hour"]["value"].astype(int).tolist()) == [0, 3, 6, 9, 12, 18]
 
@@ -107,6 +112,12 @@ def test_daemon_jobs_follow_the_schedule(tmp_path):
     from rtanalytics.reports.schedule import build_daemon, load_schedule
 
     bs = build_daemon(tmp_path)
+    pool = bs.rtanalytics_runner.pool  # a kernel kept warm for the reports' notebooks
+    try:
+        assert pool is not None and "import rtanalytics as rt" in pool.imports
+        assert any("from rtanalytics.reports import health" in line for line in pool.imports)
+    finally:
+        pool.close()
     jobs = {j.id: j for j in bs.get_jobs()}
     sched = load_schedule()
     assert set(jobs) == {e.name for e in sched.entries}

@@ -190,7 +190,7 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
         status, error = "failed", "the notebook published no summary (rt.report_summary was not called)"
     summary = {"report": name, "title": report.title, "run_id": run_id, "status": status, "error": error,
                "params": resolved, "started": started.isoformat(), "finished": utcnow().isoformat(),
-               "duration_s": round(duration, 2), "figures": (glued or {}).get("figures", {}),
+               "duration_s": round(duration, 2), "kernel": "warm" if warm else "new", "figures": (glued or {}).get("figures", {}),
                "notes": (glued or {}).get("notes", []), "provenance": (glued or {}).get("provenance"),
                "headline": (glued or {}).get("headline", []), "window": (glued or {}).get("window"),
                "tables": (glued or {}).get("tables", []),

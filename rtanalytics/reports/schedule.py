@@ -282,6 +282,7 @@ def run_due(now=None, outputs: Path | None = None, schedule: Schedule | None = N
     results = []
     with locked(outputs / ".schedule.lock"):
         state = read_state(outputs)
+    due = []
     for e in sched.entries:
         last = state.get(e.name)
         if last is None:  # first sight of this entry: start counting from now, run nothing retroactively
@@ -292,13 +293,22 @@ def run_due(now=None, outputs: Path | None = None, schedule: Schedule | None = N
             continue
         todo = slots if sched.catch_up == "all" else ([] if sched.catch_up == "none" and len(slots) > 1 else
                                                       slots[-1:])
-        missed = len(slots) - len(todo)
-        for slot in todo:
-            rec = run_entry(e, slot, outputs, runner, env, aws)
-            rec["missed"] = missed
-            results.append(rec)
-        state[e.name] = slots[-1].isoformat()
-        _save_state(outputs, {e.name: state[e.name]})
+        due.append((e, slots, todo))
+    notebooks = [e.report for e, _, todo in due for _ in todo if e.report and not e.fleet]
+    pooled = None
+    if runner is None and len(notebooks) > 1:  # several reports at once: each next kernel warms meanwhile
+        pooled = runner = warm_runner(notebooks, size=1, budget=len(notebooks))
+    try:
+        for e, slots, todo in due:
+            for slot in todo:
+                rec = run_entry(e, slot, outputs, runner, env, aws)
+                rec["missed"] = len(slots) - len(todo)
+                results.append(rec)
+            state[e.name] = slots[-1].isoformat()
+            _save_state(outputs, {e.name: state[e.name]})
+    finally:
+        if pooled is not None and pooled.pool is not None:
+            pooled.pool.close()
     _save_state(outputs, state)
     return results
 
@@ -315,7 +325,7 @@ def crontab_lines(repo: Path | None = None, every: str = "*/5 * * * *") -> list[
             "CRON_TZ=UTC", f"{every} cd {repo} && {exe} schedule run >> {repo}/outputs/schedule.log 2>&1"]
 
 
-def warm_runner(reports: list[str], size: int = 1):
+def warm_runner(reports: list[str], size: int = 1, budget: int | None = None):
     """``run_report`` with a kernel from a pool kept warm for these reports' notebooks (reports/warm.py): a
     daemon's run starts on a kernel that booted and ran the notebook's imports while the daemon waited.
     ``runner.pool`` is the pool (``None`` without reports, or with ``RTANALYTICS_WARM_KERNEL=0``)."""
@@ -328,7 +338,7 @@ def warm_runner(reports: list[str], size: int = 1):
     names = list(dict.fromkeys(r for r in reports if r))
     off = os.environ.get("RTANALYTICS_WARM_KERNEL", "1").strip().lower() in ("0", "false", "no", "off")
     notebooks = [get_report(n).notebook for n in names if _known(n)]
-    pool = KernelPool(notebooks, size) if notebooks and not off else None
+    pool = KernelPool(notebooks, size, budget) if notebooks and not off else None
 
     def runner(name, params, outputs, **kw):
         kernel = pool.take() if pool is not None else None

@@ -194,13 +194,15 @@ class WarmKernel:
 
 class KernelPool:
     """Keeps ``size`` warm kernels for the notebooks of a long-lived process (the schedule daemon): each run
-    takes one, and a replacement starts at once, so the next run finds it ready. Thread-safe."""
+    takes one, and a replacement starts at once, so the next run finds it ready. With ``budget`` (a known
+    number of runs: several entries due at once) no more than that many are started. Thread-safe."""
 
-    def __init__(self, notebooks: list[Path], size: int = 1):
+    def __init__(self, notebooks: list[Path], size: int = 1, budget: int | None = None):
         self.notebooks = [Path(n) for n in notebooks]
         self.cwd = self.notebooks[0].parent if self.notebooks else Path.cwd()
         self.imports = notebook_imports(*self.notebooks)
         self.size = max(1, size)
+        self.budget = budget  # kernels to start in all (a known number of runs), or None: as many as taken
         self._lock = threading.Lock()
         self._ready: list[WarmKernel] = []
         self._closed = False
@@ -208,8 +210,10 @@ class KernelPool:
 
     def fill(self) -> None:
         with self._lock:
-            while not self._closed and len(self._ready) < self.size:
+            while not self._closed and len(self._ready) < self.size and (self.budget is None or self.budget > 0):
                 self._ready.append(WarmKernel(self.cwd, self.imports))
+                if self.budget is not None:
+                    self.budget -= 1
 
     def take(self) -> WarmKernel | None:
         """The oldest warm kernel (it may still be starting), and a new one started in its place."""
