@@ -5,6 +5,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from . import utc_x
+
 
 def forecast_figure(forecasts: dict, items: dict) -> go.Figure:
     names = list(forecasts)
@@ -12,14 +14,14 @@ def forecast_figure(forecasts: dict, items: dict) -> go.Figure:
     for i, n in enumerate(names, start=1):
         f, it = forecasts[n], items[n]
         h = f.history.resample("1h").max()
-        fig.add_trace(go.Scatter(x=h.index, y=h.to_numpy(), name="history (hourly max)", line=dict(width=1,
+        fig.add_trace(go.Scatter(x=utc_x(h.index), y=h.to_numpy(), name="history (hourly max)", line=dict(width=1,
                                  color="#455a64"), showlegend=i == 1), row=i, col=1)
         m, lo, up = (x.resample("1h").max() for x in (f.mean, f.lower, f.upper))
-        fig.add_trace(go.Scatter(x=up.index, y=up.to_numpy(), line=dict(width=0), showlegend=False,
+        fig.add_trace(go.Scatter(x=utc_x(up.index), y=up.to_numpy(), line=dict(width=0), showlegend=False,
                                  hoverinfo="skip"), row=i, col=1)
-        fig.add_trace(go.Scatter(x=lo.index, y=lo.to_numpy(), fill="tonexty", fillcolor="rgba(21,101,192,0.15)",
+        fig.add_trace(go.Scatter(x=utc_x(lo.index), y=lo.to_numpy(), fill="tonexty", fillcolor="rgba(21,101,192,0.15)",
                                  line=dict(width=0), name="95% prediction interval", showlegend=i == 1), row=i, col=1)
-        fig.add_trace(go.Scatter(x=m.index, y=m.to_numpy(), name="forecast", line=dict(color="#1565c0"),
+        fig.add_trace(go.Scatter(x=utc_x(m.index), y=m.to_numpy(), name="forecast", line=dict(color="#1565c0"),
                                  showlegend=i == 1), row=i, col=1)
         if it.alert is not None:
             fig.add_hline(y=it.alert, line=dict(color="#ef6c00", dash="dash"), row=i, col=1)

@@ -6,13 +6,15 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from . import utc_x
+
 
 def signals_figure(metrics: pd.DataFrame, signals: list[str], incident, timeline: pd.DataFrame) -> go.Figure:
     """The top-ranked signals stacked on one time axis, the incident shaded, deploys and alarms marked."""
     n = max(len(signals), 1)
     fig = make_subplots(rows=n, cols=1, shared_xaxes=True, vertical_spacing=0.03, subplot_titles=signals or [""])
     for i, s in enumerate(signals, start=1):
-        fig.add_trace(go.Scatter(x=metrics.index, y=metrics[s].to_numpy(), mode="lines", name=s, showlegend=False,
+        fig.add_trace(go.Scatter(x=utc_x(metrics.index), y=metrics[s].to_numpy(), mode="lines", name=s, showlegend=False,
                                  line=dict(width=1.2)), row=i, col=1)
     fig.add_vrect(x0=incident.start, x1=incident.end, fillcolor="#c62828", opacity=0.08, line_width=0)
     for r in timeline.itertuples() if len(timeline) else []:

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..catalog.models import Kpi
-from . import STATUS_COLORS
+from . import STATUS_COLORS, utc_x
 
 
 def threshold_range(values: np.ndarray, thresholds: list[float], reach: float = 3.0):
@@ -46,8 +46,7 @@ def kpi_group_figure(series: pd.DataFrame, table: pd.DataFrame, kpis: dict[str, 
         s = series[n]
         xa, ya = f"x{'' if i == 1 else i}", f"y{'' if i == 1 else i}"
         color = STATUS_COLORS.get(rows.iloc[i - 1]["status"], "#1565c0")
-        x = s.index.tz_convert("UTC").tz_localize(None) if s.index.tz is not None else s.index
-        traces.append(dict(type="scatter", x=x.to_numpy(), y=s.to_numpy(),  # UTC datetime64: no per-point objects mode="lines", name=k.title,
+        traces.append(dict(type="scatter", x=utc_x(s.index), y=s.to_numpy(), mode="lines", name=k.title,
                            line=dict(width=1.2), connectgaps=False, xaxis=xa, yaxis=ya,
                            hovertemplate="%{x|%Y-%m-%d %H:%M}Z<br>%{y:.4g}"))
         finite = s[np.isfinite(s)]

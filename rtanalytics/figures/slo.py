@@ -5,11 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from . import utc_x
+
 
 def burndown_figure(burndowns: dict, budgets: dict) -> go.Figure:
     fig = go.Figure()
     for n, s in burndowns.items():
-        fig.add_trace(go.Scatter(x=s.index, y=100 * s.to_numpy(), mode="lines", name=n,
+        fig.add_trace(go.Scatter(x=utc_x(s.index), y=100 * s.to_numpy(), mode="lines", name=n,
                                  hovertemplate="%{x|%Y-%m-%d %H:%M}Z<br>%{y:.2f}% left<extra>" + n + "</extra>"))
     fig.add_hline(y=0, line=dict(color="#c62828", dash="dot"))
     fig.update_layout(title="Error budget remaining through each SLO's window", yaxis_title="% of budget left",
@@ -18,7 +20,7 @@ def burndown_figure(burndowns: dict, budgets: dict) -> go.Figure:
 
 
 def burn_heatmap(df: pd.DataFrame) -> go.Figure:
-    fig = go.Figure(go.Heatmap(z=df.T.to_numpy(), x=df.index, y=list(df.columns), colorscale="YlOrRd", zmin=0,
+    fig = go.Figure(go.Heatmap(z=df.T.to_numpy(), x=utc_x(df.index), y=list(df.columns), colorscale="YlOrRd", zmin=0,
                                zmax=max(14.4, float(df.max().max() or 0)),
                                hovertemplate="%{y}<br>%{x|%Y-%m-%d %H:%M}Z<br>1h burn rate %{z:.1f}<extra></extra>"))
     fig.update_layout(title="Highest 1-hour burn rate per 6 hours (14.4 pages)", template="plotly_white",
