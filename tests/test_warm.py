@@ -47,6 +47,10 @@ def test_a_warm_run_is_the_cold_run_and_its_kernel_is_shut_down(tmp_path, monkey
     k = W.WarmKernel(rep.notebook.parent, W.notebook_imports(rep.notebook))
     assert k.ready(120), k.error
     assert k.pid and not _dead(k.pid, 0.2)
+    # code only: the warm-up imported modules and loaded no catalog (parameters may change while it waits)
+    reply = k._execute("import sys\nassert 'rtanalytics.sources.demo' in sys.modules\n"
+                       "assert not sys.modules['rtanalytics.catalog']._CACHE", timeout=30)
+    assert reply["status"] == "ok", reply
     warm = run_report("kpis", WINDOW, tmp_path / "w", now=NOW, progress=False, kernel=k)
     cold = run_report("kpis", WINDOW, tmp_path / "c", now=NOW, progress=False)
     assert warm.status == cold.status == "ok"
@@ -116,3 +120,18 @@ def test_pool_keeps_one_ready_and_closes_them_all(tmp_path):
     pool.close()
     assert _dead(third.pid)
     assert pool.take() is None
+
+
+def test_a_warm_kernel_that_died_while_waiting_is_not_used(tmp_path, capfd):
+    import signal
+
+    rep = get_report("kpis")
+    k = W.WarmKernel(rep.notebook.parent, W.notebook_imports(rep.notebook), preload=False)
+    assert k.ready(120), k.error
+    os.kill(k.pid, signal.SIGKILL)
+    assert _dead(k.pid)
+    t0 = time.monotonic()
+    res = run_report("kpis", WINDOW, tmp_path, now=NOW, progress=False, kernel=k)
+    assert res.status == "ok" and res.summary["kernel"] == "new"
+    assert "no longer running" in capfd.readouterr().err
+    assert time.monotonic() - t0 < 60  # noticed at once, not after a timeout

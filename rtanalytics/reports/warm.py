@@ -147,6 +147,15 @@ class WarmKernel:
         if not self.ready(timeout):
             self.refused = self.boot_error or ("retired" if self._retired else f"not ready after {timeout} s")
             return False
+        import asyncio
+
+        try:
+            alive = asyncio.run(self.km.is_alive())
+        except Exception as e:
+            alive, self.refused = False, f"{type(e).__name__}: {e}"
+        if not alive:  # died while it waited (killed, out of memory): a run on it would fail
+            self.refused = self.refused or "the kernel is no longer running"
+            return False
         if str(Path(cwd).resolve()) != self.cwd:
             self.refused = f"started in {self.cwd}, the notebook runs in {cwd}"
             return False
@@ -162,7 +171,7 @@ class WarmKernel:
                     f"for _rt_k in {json.dumps(removed)}:\n    _rt_os.environ.pop(_rt_k, None)\n"
                     "del _rt_os")
             try:
-                reply = self._execute(code, timeout=30)
+                reply = self._execute(code, timeout=10)
             except Exception as e:
                 self.refused = f"{type(e).__name__}: {e}"
                 return False
