@@ -54,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     sc = sub.add_parser("schedule", help="scheduled runs from parameters/schedule.yaml")
     sc.add_argument("action", choices=["run", "daemon", "install"],
                     help="run: what is due now (for cron); daemon: stay up; install: print crontab lines")
+    sc.add_argument("--systemd", action="store_true", help="with install: print a systemd service for the daemon "
+                    "instead (warm kernels: the quicker way to run frequent reports)")
     sc.add_argument("--outputs", type=Path, default=None)
     sc.add_argument("--environment", default=None, help="environment whose notification topics to use")
     hc = sub.add_parser("health", help="run the seven health checks now (no notebook); exit 1 when a probe "
@@ -224,8 +226,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "schedule":
             from .reports import schedule as S
 
+            if args.systemd and args.action != "install":
+                raise ParameterError("--systemd", "only applies to install", "schedule install --systemd")
             if args.action == "install":
-                print("\n".join(S.crontab_lines()))
+                print(S.systemd_unit(outputs=args.outputs, environment=args.environment) if args.systemd
+                      else "\n".join(S.crontab_lines()))
                 return 0
             if args.action == "daemon":
                 S.daemon(args.outputs, args.environment)

@@ -146,3 +146,22 @@ def test_bad_cron_is_a_clear_error():
         trigger("0 6 * *")
     with pytest.raises(ValueError, match="cron ORs them"):
         trigger("0 6 1 * 1")
+
+
+def test_install_prints_a_systemd_service_for_the_daemon(tmp_path, monkeypatch, capsys):
+    import configparser
+
+    from rtanalytics.cli import main
+
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI-not-in-a-unit")
+    assert main(["schedule", "install", "--systemd", "--outputs", str(tmp_path), "--environment", "production"]) == 0
+    text = capsys.readouterr().out
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.optionxform = str
+    unit.read_string(text)
+    exec_start = unit["Service"]["ExecStart"]
+    assert exec_start.endswith(f"rtanalytics schedule daemon --outputs {tmp_path} --environment production")
+    assert unit["Service"]["Restart"] == "on-failure" and unit["Install"]["WantedBy"] == "multi-user.target"
+    assert str(tmp_path / "schedule.log") in unit["Service"]["StandardOutput"]
+    assert "wJalrXUtnFEMI" not in text  # credentials come from the service's own chain, never the unit
+    assert main(["schedule", "run", "--systemd"]) == 2
