@@ -7,6 +7,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import queue
+import re
 import socket
 import subprocess
 import sys
@@ -19,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 DUMMY = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+_RUNNING = re.compile(r"Running on http://127\.0\.0\.1:(\d+)")
 
 
 def free_port() -> int:
@@ -28,15 +31,34 @@ def free_port() -> int:
 
 
 class MotoServer:
-    """``moto_server`` on 127.0.0.1 and a free port, started and stopped by us."""
+    """``moto_server`` on 127.0.0.1, started and stopped by us. It binds a port the OS picks (``-p 0``) and we read
+    which from its log: choosing a free port first and passing it leaves a window in which two servers started at
+    once (two reports' health checks) can be handed the same one."""
 
     def __init__(self):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         exe = Path(sys.executable).parent / "moto_server"
         env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
-        self.proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(self.port)], env=env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", "0"], env=env, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, text=True, errors="replace")
+        found: queue.Queue = queue.Queue()
+
+        def drain():  # the port, then every request's log line, read and dropped so the pipe never fills
+            for line in self.proc.stderr:
+                m = _RUNNING.search(line)
+                if m:
+                    found.put(int(m.group(1)))
+            found.put(None)
+
+        threading.Thread(target=drain, name="moto-log", daemon=True).start()
+        try:
+            port = found.get(timeout=30)
+        except queue.Empty:
+            port = None
+        if port is None:
+            self.stop()
+            raise RuntimeError("moto_server did not start on 127.0.0.1 within 30 s (is moto[server] installed?)")
+        self.port = port
+        self.url = f"http://127.0.0.1:{self.port}"
         deadline = time.time() + 30
         while time.time() < deadline:
             try:
