@@ -135,3 +135,13 @@ def test_a_warm_kernel_that_died_while_waiting_is_not_used(tmp_path, capfd):
     assert res.status == "ok" and res.summary["kernel"] == "new"
     assert "no longer running" in capfd.readouterr().err
     assert time.monotonic() - t0 < 60  # noticed at once, not after a timeout
+
+
+def test_retired_while_starting_it_is_stopped_once_up():
+    rep = get_report("kpis")
+    k = W.WarmKernel(rep.notebook.parent, W.notebook_imports(rep.notebook))
+    k.retire()  # at once: the kernel is still starting; retire does not wait for it
+    k._thread.join(120)
+    assert not k._thread.is_alive()
+    assert k.pid is None or _dead(k.pid)
+    assert not k.ready(0) and not k.claim(rep.notebook.parent, timeout=0) and k.error == "retired"

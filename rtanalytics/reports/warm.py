@@ -96,6 +96,7 @@ class WarmKernel:
         self._kc = None
         self.pid: int | None = None
         self._retired = False
+        self._booted = False  # the starting thread is done (the kernel is up, or failed to start)
         self._lock = threading.Lock()
         self._t0 = time.perf_counter()
         self._thread = threading.Thread(target=self._boot, name="warm-kernel", daemon=True)
@@ -112,15 +113,21 @@ class WarmKernel:
             kc.start_channels()
             self._kc = kc
             kc.wait_for_ready(timeout=60)
-            if self.imports:
+            if self.imports and not self._retired:
                 reply = self._execute("\n".join(self.imports), timeout=300)
                 if reply.get("status") != "ok":
                     raise RuntimeError(f"{reply.get('ename')}: {reply.get('evalue')}")
-            if self.preload:
+            if self.preload and not self._retired:
                 self._execute(_PRELOAD_CODE, timeout=300)
             self.warm_seconds = time.perf_counter() - self._t0
         except Exception as e:  # the run starts its own kernel, which shows the error where it belongs
             self.boot_error = f"{type(e).__name__}: {e}"
+        finally:
+            with self._lock:
+                orphaned = self._retired  # retired while this was still starting it: stopping it is ours
+                self._booted = True
+            if orphaned:
+                self._shutdown()
 
     def _execute(self, code: str, timeout: float) -> dict:
         msg_id = self._kc.execute(code, silent=True, store_history=False)
@@ -140,7 +147,7 @@ class WarmKernel:
         """Why it was not (or cannot be) used."""
         return self.refused or self.boot_error
 
-    def claim(self, cwd: Path, timeout: float = 120) -> bool:
+    def claim(self, cwd: Path, timeout: float = 60) -> bool:
         """Make this kernel the one a run would start now: same folder, same import-time variables, the current
         environment. False (with the reason in :attr:`error`) when it cannot be: the run starts its own."""
         self.refused = None
@@ -181,13 +188,18 @@ class WarmKernel:
         return True
 
     def retire(self) -> None:
-        """Shut the kernel down now (its notebook is done, or nobody will claim it)."""
+        """Shut the kernel down (its notebook is done, or nobody will claim it). If it is still starting, the
+        thread starting it shuts it down as soon as it is up (no waiting here on a kernel that hangs)."""
         with self._lock:
             if self._retired:
                 return
             self._retired = True
+            booted = self._booted
         atexit.unregister(self.retire)
-        self._thread.join(60)
+        if booted:
+            self._shutdown()
+
+    def _shutdown(self) -> None:
         import asyncio
 
         try:
