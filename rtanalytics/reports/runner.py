@@ -95,8 +95,9 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
     always publishes a run folder and returns its :class:`RunResult`; a failed run has ``status == "failed"``
     and keeps its executed notebook and error, and ``latest.json`` still names the last good run.
     ``kernel``: a :class:`~rtanalytics.reports.warm.WarmKernel` started ahead for this run (shut down after
-    it; when it cannot be used the run starts its own, as without it). ``timeout`` bounds each cell (seconds). The page loads plotly.js from ``outputs/_assets/`` (one shared,
-    versioned copy that works offline from disk); ``standalone`` inlines it instead (a report sent by itself).
+    it; when it cannot be used the run starts its own, as without it). ``timeout`` bounds each cell (seconds).
+    The page loads plotly.js from ``outputs/_assets/`` (one shared, versioned copy that works offline from
+    disk); ``standalone`` inlines it instead (a report sent by itself).
     A fleet passes its own ``run_id`` (so a retry knows what an attempt that died left behind), ``extra`` fields
     for summary.json (fleet, attempt) and ``assets``: the one ``_assets`` folder at the root of its outputs.
     """
@@ -190,7 +191,8 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
         status, error = "failed", "the notebook published no summary (rt.report_summary was not called)"
     summary = {"report": name, "title": report.title, "run_id": run_id, "status": status, "error": error,
                "params": resolved, "started": started.isoformat(), "finished": utcnow().isoformat(),
-               "duration_s": round(duration, 2), "kernel": "warm" if warm else "new", "figures": (glued or {}).get("figures", {}),
+               "duration_s": round(duration, 2), "kernel": "warm" if warm else "new",
+               "figures": (glued or {}).get("figures", {}),
                "notes": (glued or {}).get("notes", []), "provenance": (glued or {}).get("provenance"),
                "headline": (glued or {}).get("headline", []), "window": (glued or {}).get("window"),
                "tables": (glued or {}).get("tables", []),
