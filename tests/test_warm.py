@@ -145,3 +145,33 @@ def test_retired_while_starting_it_is_stopped_once_up():
     assert not k._thread.is_alive()
     assert k.pid is None or _dead(k.pid)
     assert not k.ready(0) and not k.claim(rep.notebook.parent, timeout=0) and k.error == "retired"
+
+
+def test_reports_in_another_folder_get_their_own_pool(tmp_path, monkeypatch):
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from rtanalytics.reports import registry
+    from rtanalytics.reports.registry import CommonParams, Report
+    from rtanalytics.reports.schedule import warm_runner
+
+    team = tmp_path / "team-notebooks"
+    team.mkdir()
+    nb = new_notebook(cells=[
+        new_code_cell('source = "demo"\nenvironment = "demo"\nstart = "-7d"\nend = "now"\nfiles_path = ""\n'
+                      'evidence = False\nevidence_dir = ""\noutput_dir = ""', metadata={"tags": ["parameters"]}),
+        new_code_cell("import os\nimport rtanalytics as rt\nrt.report_summary({'cwd_is_team': "
+                      "os.path.basename(os.getcwd()) == 'team-notebooks'})")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, str(team / "team.ipynb"))
+    monkeypatch.setitem(registry.REPORTS, "team", Report("team", "Team", team / "team.ipynb", CommonParams, "t"))
+    runner = warm_runner(["kpis", "team", "team"], budget=3)
+    try:
+        assert set(runner.pools) == {get_report("kpis").notebook.parent.resolve(), team.resolve()}
+        assert runner.pools[team.resolve()].imports == ["import os", "import rtanalytics as rt"]
+        res = runner("team", {}, tmp_path / "out", now=NOW, progress=False)
+        assert res.status == "ok" and res.summary["kernel"] == "warm"
+        assert res.summary["figures"]["cwd_is_team"] is True  # started in its own notebook's folder
+        assert runner.pools[team.resolve()].budget == 0  # two runs: two kernels, no third
+    finally:
+        runner.close()

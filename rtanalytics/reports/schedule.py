@@ -307,8 +307,8 @@ def run_due(now=None, outputs: Path | None = None, schedule: Schedule | None = N
             state[e.name] = slots[-1].isoformat()
             _save_state(outputs, {e.name: state[e.name]})
     finally:
-        if pooled is not None and pooled.pool is not None:
-            pooled.pool.close()
+        if pooled is not None:
+            pooled.close()
     _save_state(outputs, state)
     return results
 
@@ -347,20 +347,29 @@ def systemd_unit(repo: Path | None = None, outputs: Path | None = None, environm
 
 def warm_runner(reports: list[str], size: int = 1, budget: int | None = None):
     """``run_report`` with a kernel from a pool kept warm for these reports' notebooks (reports/warm.py): a
-    daemon's run starts on a kernel that booted and ran the notebook's imports while the daemon waited.
-    ``runner.pool`` is the pool (``None`` without reports, or with ``RTANALYTICS_WARM_KERNEL=0``)."""
+    daemon's run starts on a kernel that booted and ran the notebook's imports while the daemon waited. One pool
+    per folder of notebooks (a kernel starts in its notebook's folder: a team's plugin reports get their own).
+    With ``budget`` (``reports`` then lists one name per run) each pool starts as many kernels as its runs.
+    ``runner.pools`` maps folders to pools, ``runner.pool`` is the first (``None`` without reports, or with
+    ``RTANALYTICS_WARM_KERNEL=0``); ``runner.close()`` shuts every pool's kernels down."""
     import os
 
     from .registry import get_report
     from .runner import run_report
     from .warm import KernelPool
 
-    names = list(dict.fromkeys(r for r in reports if r))
     off = os.environ.get("RTANALYTICS_WARM_KERNEL", "1").strip().lower() in ("0", "false", "no", "off")
-    notebooks = [get_report(n).notebook for n in names if _known(n)]
-    pool = KernelPool(notebooks, size, budget) if notebooks and not off else None
+    by_folder: dict[Path, list[str]] = {}
+    for r in reports:
+        if r and _known(r):
+            by_folder.setdefault(get_report(r).notebook.parent.resolve(), []).append(r)
+    pools = {} if off else {
+        folder: KernelPool([get_report(n).notebook for n in dict.fromkeys(names)], size,
+                           len(names) if budget is not None else None)
+        for folder, names in by_folder.items()}
 
     def runner(name, params, outputs, **kw):
+        pool = pools.get(get_report(name).notebook.parent.resolve()) if _known(name) else None
         kernel = pool.take() if pool is not None else None
         try:
             return run_report(name, params, outputs, kernel=kernel, **kw)
@@ -368,7 +377,9 @@ def warm_runner(reports: list[str], size: int = 1, budget: int | None = None):
             if kernel is not None:
                 kernel.retire()  # also when the parameters were bad and no run started
 
-    runner.pool = pool
+    runner.pools = pools
+    runner.pool = next(iter(pools.values()), None)
+    runner.close = lambda: [p.close() for p in pools.values()]
     return runner
 
 
@@ -405,8 +416,7 @@ def daemon(outputs: Path | None = None, environment: str | None = None) -> None:
     try:
         bs.start()
     finally:
-        if bs.rtanalytics_runner.pool is not None:
-            bs.rtanalytics_runner.pool.close()
+        bs.rtanalytics_runner.close()
 
 
 @register_task("health")

@@ -249,3 +249,5 @@ class KernelPool:
             ready, self._ready = self._ready, []
         for k in ready:
             k.retire()
+        for k in ready:  # one still starting is stopped by its own thread once up: give it the time to
+            k._thread.join(30)
