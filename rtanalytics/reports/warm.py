@@ -1,11 +1,13 @@
 """Kernels started ahead of a run, their imports done, each used for exactly one notebook.
 
 A report's kernel spends most of its first second starting ipykernel and importing rtanalytics, pandas and
-plotly; the notebook's own work comes after. A :class:`WarmKernel` does that part ahead of time — while the
-command line is still importing papermill and validating parameters, or, in a long-lived process (the schedule
-daemon), between runs — so the notebook starts on a ready kernel. Nothing of a previous run can leak into the
-next: a warm kernel has only executed the notebook's own ``import`` lines (silently: no history, no
-execution count) and is shut down after its one notebook, like the kernel papermill would have started.
+plotly; the notebook's own work comes after. A :class:`WarmKernel` does that part ahead of time — in a
+long-lived process (the schedule daemon) between runs, or for the next of several reports due at once while
+the one before runs — so the notebook starts on a ready kernel. (Starting one at the beginning of a single
+``rtanalytics run`` was measured and gains nothing: bench/README.md.) Nothing of a previous run can leak
+into the next: a warm kernel has only executed the notebook's own ``import`` lines and imported the modules of
+:data:`PRELOAD` (silently: no history, no execution count; no catalog or data loaded), and is shut down after
+its one notebook, like the kernel papermill would have started.
 
 At hand-off the kernel's environment is brought to the one a freshly started kernel would inherit (variables
 set, changed or removed since it started). Variables read when a library is imported (BLAS thread counts,
@@ -28,7 +30,7 @@ from pathlib import Path
 IMPORT_TIME_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "PYTHONPATH", "PYTHONHASHSEED",
                     "VIRTUAL_ENV", "PATH")
 _IMPORT_LINE = re.compile(r"^(?:import [\w., ]+|from [\w.]+ import [\w., ()]+)\s*(?:#.*)?$")
-HIST = "--HistoryManager.hist_file=:memory:"
+HIST = "--HistoryManager.hist_file=:memory:"  # as nbclient starts its kernels: no history database
 #: imported lazily by the reports' first calls (the sources, the analytics, plotly's figure machinery): 0.35 s of
 #: the KPI report's first cell on a kernel that had only run the notebook's own imports. Code only, no data.
 PRELOAD = ("rtanalytics.sources.demo", "rtanalytics.sources.cloudwatch", "rtanalytics.sources.cache",
@@ -49,7 +51,7 @@ try:  # plotly loads its validators on the first figure: a throwaway one, nothin
 except Exception:
     pass
 del _rt_il
-"""  # as nbclient starts its kernels: no history database
+"""
 
 
 def kernel_environment() -> None:
