@@ -44,6 +44,56 @@ class RunResult:
         return self.status in ("ok", "partial", "no-data")
 
 
+def _ready_client():
+    """jupyter_client's asynchronous client, except that waiting for a new kernel ends when the kernel is idle
+    after answering ``kernel_info`` instead of after 0.2 s of silence on IOPub (a fixed 0.2 s of every run)."""
+    import time as _time
+    from queue import Empty
+
+    from jupyter_client.asynchronous import AsyncKernelClient
+    from jupyter_client.utils import ensure_async
+
+    class ReadyClient(AsyncKernelClient):
+        async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
+            from jupyter_client.manager import KernelManager
+
+            if not isinstance(self.parent, KernelManager):  # not a kernel we started: the library's own way
+                return await super()._async_wait_for_ready(timeout)
+            abs_timeout = _time.time() + (float("inf") if timeout is None else timeout)
+            while True:  # as jupyter_client: kernel_info until a reply, and IOPub seen connected
+                self.kernel_info()
+                try:
+                    msg = await ensure_async(self.shell_channel.get_msg(timeout=1))
+                except Empty:
+                    pass
+                else:
+                    if msg["msg_type"] == "kernel_info_reply":
+                        try:
+                            io = await ensure_async(self.iopub_channel.get_msg(timeout=0.2))
+                        except Empty:
+                            pass
+                        else:
+                            self._handle_kernel_info_reply(msg)
+                            break
+                if not await self._async_is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info")
+                if _time.time() > abs_timeout:
+                    raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+            answered = msg["parent_header"].get("msg_id")
+
+            def idle(m) -> bool:  # the kernel's idle status after the kernel_info that was answered
+                return (m.get("msg_type") == "status" and m["content"].get("execution_state") == "idle"
+                        and m["parent_header"].get("msg_id") == answered)
+
+            while not idle(io):  # flush IOPub up to it (0.2 s of silence at most, as jupyter_client)
+                try:
+                    io = await ensure_async(self.iopub_channel.get_msg(timeout=0.2))
+                except Empty:
+                    break
+
+    return ReadyClient
+
+
 def _ipc_kernel_manager():
     """Kernels that talk over Unix sockets in a private folder instead of TCP ports on loopback: no port races
     when several reports start kernels at once (seen: "Address already in use" with two parallel runs), and no
@@ -59,6 +109,19 @@ def _ipc_kernel_manager():
             self._ipc_dir = tempfile.mkdtemp(prefix="rtk-")
             self.ip = os.path.join(self._ipc_dir, "kernel")
             self._rt_clients = []
+            self._rt_fork = None  # a ForkedKernel (reports/forked.py) to launch through, if any
+            self.client_factory = _ready_client()
+
+        async def _async_pre_start_kernel(self, **kw):
+            if self.provisioner is None and self._rt_fork is not None:
+                import uuid as _uuid
+
+                from .forked import provisioner_class
+
+                self.kernel_id = self.kernel_id or kw.pop("kernel_id", None) or str(_uuid.uuid4())
+                self.provisioner = provisioner_class()(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec,
+                                                       parent=self)
+            return await super()._async_pre_start_kernel(**kw)
 
         def client(self, **kw):  # remembered, so a warm kernel's owner can close nbclient's client too
             kc = super().client(**kw)
@@ -141,7 +204,8 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
         if kernel.claim(report.notebook.parent):
             warm = {"km": kernel.km}
         else:
-            print(f"rtanalytics: {name}: warm kernel not used ({kernel.error}); starting one", file=sys.stderr)
+            print(f"rtanalytics: {name}: {getattr(kernel, 'kind', 'warm')} kernel not used ({kernel.error}); "
+                  "starting one", file=sys.stderr)
             kernel.retire()
     try:
         pm.execute_notebook(str(report.notebook), str(nb_out), parameters=inject, kernel_name="python3",
@@ -191,7 +255,7 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
         status, error = "failed", "the notebook published no summary (rt.report_summary was not called)"
     summary = {"report": name, "title": report.title, "run_id": run_id, "status": status, "error": error,
                "params": resolved, "started": started.isoformat(), "finished": utcnow().isoformat(),
-               "duration_s": round(duration, 2), "kernel": "warm" if warm else "new",
+               "duration_s": round(duration, 2), "kernel": _kernel_kind(kernel, warm),
                "figures": (glued or {}).get("figures", {}),
                "notes": (glued or {}).get("notes", []), "provenance": (glued or {}).get("provenance"),
                "headline": (glued or {}).get("headline", []), "window": (glued or {}).get("window"),
@@ -215,6 +279,15 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
             print(f"rtanalytics: ledger not updated: {e}", file=sys.stderr)
         write_index(outputs)
     return RunResult(name, run_id, status, final, summary)
+
+
+def _kernel_kind(kernel, claimed: dict) -> str:
+    """``warm`` (started ahead, warm.py), ``forked`` (forked from the command, forked.py) or ``new``."""
+    if not claimed:
+        return "new"
+    if getattr(kernel, "kind", "warm") == "forked":
+        return "forked" if kernel.used else "new"
+    return "warm"
 
 
 def discard_partials(outputs: Path, older_than_s: float = 6 * 3600) -> list[Path]:

@@ -22,6 +22,7 @@ import json
 import os
 import re
 import sys
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -38,6 +39,11 @@ PRELOAD = ("rtanalytics.sources.demo", "rtanalytics.sources.cloudwatch", "rtanal
            "rtanalytics.slo", "rtanalytics.capacity", "rtanalytics.health", "rtanalytics.anomaly",
            "rtanalytics.forensics", "rtanalytics.reports.registry", "rtanalytics.figures", "plotly.subplots",
            "plotly.graph_objects", "pyarrow.parquet")
+#: plotly loads its validators on the first figure: a throwaway one, nothing kept
+_PLOTLY_WARMUP = """
+__import__("plotly.subplots", fromlist=["_"]).make_subplots(rows=2, cols=1, subplot_titles=["a", "b"]).add_trace(
+    {"type": "scatter", "x": [0], "y": [0]}, row=1, col=1).update_layout(template="plotly_white").to_json()
+"""
 _PRELOAD_CODE = f"""
 import importlib as _rt_il
 for _rt_m in {PRELOAD!r}:
@@ -45,9 +51,8 @@ for _rt_m in {PRELOAD!r}:
         _rt_il.import_module(_rt_m)
     except Exception:  # only a head start: the notebook imports what it needs itself
         pass
-try:  # plotly loads its validators on the first figure: a throwaway one, nothing kept
-    _rt_il.import_module("plotly.subplots").make_subplots(rows=2, cols=1, subplot_titles=["a", "b"]).add_trace(
-        {{"type": "scatter", "x": [0], "y": [0]}}, row=1, col=1).update_layout(template="plotly_white").to_json()
+try:
+{textwrap.indent(_PLOTLY_WARMUP.strip(), "    ")}
 except Exception:
     pass
 del _rt_il

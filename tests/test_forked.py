@@ -1,0 +1,126 @@
+"""A single run's kernel forked from the command (reports/forked.py): the kernel a fresh launch would be (folder,
+environment, BLAS threads, own session, watching its parent), the same report as a fresh kernel gives, nothing
+left running, and not used whenever it could differ from a fresh kernel.
+
+The forking is done in child interpreters (scripts below), as the command does it: never in pytest's own
+process, whose threads and state are not the command's."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI = str(ROOT / ".venv/bin/rtanalytics")
+WINDOW = ["-p", "start", "2026-11-13T00:00Z", "-p", "end", "2026-11-20T00:00Z"]
+
+# a kernel launched through a ForkedKernel by hand, as papermill launches it; it reports what it sees
+PROBE = textwrap.dedent("""
+    import asyncio, json, os, sys, threading
+    import rtanalytics  # numpy and pandas loaded, as in the command, before the BLAS variables are set
+    from rtanalytics.catalog import catalog
+    from rtanalytics.reports.forked import ForkedKernel
+    catalog()  # loaded here: the kernel loads its own
+    nb = sys.argv[1]
+    mode = sys.argv[2]
+    if mode == "thread":
+        threading.Thread(target=threading.Event().wait, daemon=True).start()
+    fk = ForkedKernel(nb)
+    if mode == "thread" or mode == "unused":
+        zpid = fk.pid
+        fk.retire()
+        print(json.dumps({"unusable": fk.unusable, "pid": zpid,
+                          "exit": fk._proc.returncode if fk._proc else None}))
+        sys.exit(0)
+    if mode == "pythonpath":
+        os.environ["PYTHONPATH"] = "/nowhere"
+    os.environ["RT_PROBE"] = "set after the fork"
+    km = fk.km
+    asyncio.run(km.start_kernel(cwd=str(fk.notebook.parent), env=dict(os.environ)))
+    kc = km.blocking_client(); kc.start_channels(); kc.wait_for_ready(timeout=60)
+    code = ("import os, sys, json, threadpoolctl\\n"
+            "print(json.dumps({'cwd': os.getcwd(), 'probe': os.environ.get('RT_PROBE'), 'path0': sys.path[0],"
+            " 'blas': [i['num_threads'] for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas'],"
+            " 'sid': os.getsid(0) == os.getpid(), 'ppid': os.getppid(), 'pid': os.getpid(),"
+            " 'catalog_cached': len(getattr(sys.modules.get('rtanalytics.catalog'), '_CACHE', ()))}))")
+    out = []
+    def hook(m):
+        if m["msg_type"] == "stream":
+            out.append(m["content"]["text"])
+        elif m["msg_type"] == "error":
+            sys.exit("probe failed: " + m["content"]["ename"] + ": " + m["content"]["evalue"])
+    kc.execute_interactive(code, output_hook=hook, timeout=60)
+    kpid = fk._proc.pid if fk.used else km.provisioner.pid
+    kc.stop_channels()
+    fk.retire() if fk.used else asyncio.run(km.shutdown_kernel(now=True))
+    seen = json.loads("".join(out))
+    seen.update(used=fk.used, refused=fk.refused, me=os.getpid(), zygote=fk.pid, kernel_pid=kpid)
+    print(json.dumps(seen))
+""")
+
+
+def _probe(tmp_path, mode: str, env=None) -> dict:
+    nb = ROOT / "notebooks" / "kpis.ipynb"
+    script = tmp_path / "probe.py"
+    script.write_text(PROBE)
+    env = dict(os.environ, **(env or {}))
+    for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.pop(v, None)  # numpy loads with its default threads, as in a user's shell
+    r = subprocess.run([sys.executable, str(script), str(nb), mode], capture_output=True, text=True, env=env,
+                       timeout=180, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return json.loads(r.stdout.strip().splitlines()[-1]), r.stderr
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+
+
+def test_the_forked_kernel_is_what_a_fresh_launch_would_be(tmp_path):
+    seen, _ = _probe(tmp_path, "fork")
+    assert seen["used"] and seen["kernel_pid"] == seen["zygote"]
+    nb_dir = str((ROOT / "notebooks").resolve())
+    assert seen["cwd"] == nb_dir and seen["path0"] == nb_dir  # `python -m ipykernel_launcher` run there
+    assert seen["probe"] == "set after the fork"  # the launch's environment, not the one at the fork
+    assert seen["blas"] == [1]  # kernel_environment()'s one BLAS thread, though numpy loaded without it
+    assert seen["sid"]  # its own session, like a kernel jupyter_client starts
+    assert seen["ppid"] == seen["me"]  # the command's child: it ends with the command (JPY_PARENT_PID)
+    assert seen["catalog_cached"] == 0
+    assert _gone(seen["kernel_pid"])
+
+
+def test_a_fork_that_could_differ_from_a_fresh_kernel_is_not_used(tmp_path):
+    seen, err = _probe(tmp_path, "pythonpath")  # an import-time variable changed between fork and launch
+    assert not seen["used"] and "PYTHONPATH" in seen["refused"]
+    assert "forked kernel not used" in err
+    assert seen["kernel_pid"] != seen["zygote"] and seen["cwd"].endswith("notebooks")  # a fresh kernel ran
+    assert _gone(seen["zygote"])  # the unused child did not stay behind
+    seen, _ = _probe(tmp_path, "thread")  # a thread could hold a lock the child would inherit held
+    assert seen["pid"] is None and "thread" in seen["unusable"]
+    seen, _ = _probe(tmp_path, "unused")  # made, never launched: it exits when let go
+    assert seen["pid"] and seen["exit"] == 0
+
+
+def test_a_forked_run_is_a_fresh_run(tmp_path):
+    def run(out, **env):
+        r = subprocess.run([CLI, "run", "kpis", "--no-progress", "--outputs", str(out), *WINDOW],
+                           capture_output=True, text=True, timeout=300, env=dict(os.environ, **env))
+        assert r.returncode == 0, r.stderr[-3000:]
+        (summary,) = (out / "kpis").glob("*/summary.json")
+        return json.loads(summary.read_text()), r
+
+    forked, r = run(tmp_path / "f")
+    fresh, _ = run(tmp_path / "n", RTANALYTICS_FORK_KERNEL="0")
+    assert forked["kernel"] == "forked" and fresh["kernel"] == "new"
+    assert forked["status"] == fresh["status"] == "ok"
+    assert forked["figures"] == fresh["figures"] and forked["headline"] == fresh["headline"]
+    assert "Debugger warning" not in r.stderr and "--existing" not in r.stdout  # nothing of the child's start
+    bad = subprocess.run([CLI, "run", "kpis", "--outputs", str(tmp_path / "b"), "-p", "start", "yesterday-ish"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "start" in bad.stderr and not (tmp_path / "b" / "kpis").exists()
