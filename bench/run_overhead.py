@@ -9,12 +9,13 @@ daemon waits for the next slot; reports/warm.py): the time of each run from the 
 against the same lean floor.
 
 Run: .venv/bin/python bench/run_overhead.py [repeats]
-Last line: floor_seconds=X project_floor_seconds=X run_seconds=X ratio=X all_seconds=X warm_run_seconds=X
-warm_ratio=X
+Last line: floor_seconds=X project_floor_seconds=X run_seconds=X ratio=X fresh_kernel_run_seconds=X
+fresh_kernel_ratio=X all_seconds=X warm_run_seconds=X warm_ratio=X
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -43,9 +44,9 @@ def lean_env() -> Path:
     return LEAN / "bin"
 
 
-def timed(cmd: list[str]) -> float:
+def timed(cmd: list[str], **env) -> float:
     t0 = time.perf_counter()
-    r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=dict(os.environ, **env) if env else None)
     if r.returncode:
         raise SystemExit(f"{' '.join(cmd)} exited {r.returncode}:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
     return time.perf_counter() - t0
@@ -93,20 +94,27 @@ def main(repeats: int = 3) -> None:
         project_floor = [timed([str(BIN / "papermill"), "-k", "python3", "--no-progress-bar", str(empty),
                                 str(tmp / "out2.ipynb")]) for _ in range(repeats)]
         window = ["-p", "start", "2026-11-13T00:00Z", "-p", "end", "2026-11-20T00:00Z"]
-        run = [timed([str(BIN / "rtanalytics"), "run", "kpis", "--no-progress", "--outputs", str(tmp / "o"),
-                      *window]) for _ in range(repeats)]
+        kpis = [str(BIN / "rtanalytics"), "run", "kpis", "--no-progress", "--outputs", str(tmp / "o"), *window]
+        run = [timed(kpis) for _ in range(repeats)]
+        # the same with the kernel started as papermill starts it (no fork from the command: reports/forked.py)
+        fresh = [timed(kpis, RTANALYTICS_FORK_KERNEL="0") for _ in range(repeats)]
         every = timed([str(BIN / "rtanalytics"), "run", "--all", "--no-progress", "--outputs", str(tmp / "a")])
         warm = warm_runs(tmp / "d", repeats)
     f, pf, r = statistics.median(floor), statistics.median(project_floor), statistics.median(run)
+    fr = statistics.median(fresh)
     w = statistics.median(warm)
     print(f"lean floor (papermill + ipykernel + nbformat only, trivial notebook): "
           f"{', '.join(f'{x:.2f}' for x in floor)} s")
     print(f"the same notebook in the project's venv: {', '.join(f'{x:.2f}' for x in project_floor)} s")
-    print(f"rtanalytics run kpis (7 days, validate+execute+render+publish): {', '.join(f'{x:.2f}' for x in run)} s")
+    print(f"rtanalytics run kpis (7 days, validate+execute+render+publish; its kernel forked from the command): "
+          f"{', '.join(f'{x:.2f}' for x in run)} s")
+    print(f"the same with a kernel started as papermill starts it (RTANALYTICS_FORK_KERNEL=0): "
+          f"{', '.join(f'{x:.2f}' for x in fresh)} s")
     print(f"rtanalytics run --all (9 reports, 2 at a time): {every:.2f} s")
     print(f"kpis in the schedule daemon's process, kernel from its warm pool (validate+execute+render+publish): "
           f"{', '.join(f'{x:.2f}' for x in warm)} s")
     print(f"floor_seconds={f:.2f} project_floor_seconds={pf:.2f} run_seconds={r:.2f} ratio={r / f:.2f} "
+          f"fresh_kernel_run_seconds={fr:.2f} fresh_kernel_ratio={fr / f:.2f} "
           f"all_seconds={every:.2f} warm_run_seconds={w:.2f} warm_ratio={w / f:.2f}")
 
 

@@ -529,3 +529,47 @@ def test_math_whose_inputs_cannot_be_fetched_is_listed_not_silently_empty(aws):
     df = src.metrics([m1, e1], w)
     assert gmd(src) == 0 and df["double"].isna().all()
     assert {p["query"] for p in src.problems} >= {"double"} and "double" in df.attrs["incomplete"]
+
+
+def test_recorded_datapoints_are_every_answer_once_its_last(tmp_path):
+    """metrics_long (whole arrays) against the plain pandas way on calls that overlap, repeat a metric with
+    other values, mix timestamp units and carry NaN: the same rows, dtypes and provenance hash."""
+    from rtanalytics.frames import to_long
+
+    class Canned:
+        name = "canned"
+
+        def __init__(self):
+            self.frames = []
+
+        def metrics(self, queries, window):
+            return self.frames.pop(0)
+
+    rng = np.random.default_rng(7)
+    qs = [MetricQuery("NS", f"M{i}", {"D": str(i % 3)}, "Sum", 60, label=f"m{i}") for i in range(5)]
+    inner, calls, ref = Canned(), [], []
+    for k in range(6):
+        start = pd.Timestamp("2026-11-01", tz="UTC") + pd.Timedelta(minutes=int(rng.integers(0, 30)))
+        idx = pd.date_range(start, periods=40, freq="1min").as_unit(["ns", "us", "s"][k % 3])
+        chosen = [qs[j] for j in sorted(rng.choice(5, size=int(rng.integers(1, 5)), replace=False))]
+        vals = rng.normal(size=(40, len(chosen)))
+        vals[rng.random(vals.shape) < 0.2] = np.nan
+        df = pd.DataFrame(vals, index=idx, columns=[q.label for q in chosen])
+        inner.frames.append(df)
+        calls.append(chosen)
+        long = to_long(df)
+        long["identity"] = long["label"].map({q.label: q.identity() for q in chosen})
+        ref.append(long[["identity", "timestamp", "value"]])
+    rec = RecordingSource(inner)
+    window = TimeWindow(pd.Timestamp("2026-11-01", tz="UTC"), pd.Timestamp("2026-11-02", tz="UTC"))
+    for chosen in calls:
+        rec.metrics(chosen, window)
+    want = pd.concat(ref, ignore_index=True).drop_duplicates(["identity", "timestamp"], keep="last").sort_values(
+        ["identity", "timestamp"], kind="stable").reset_index(drop=True)
+    got = rec.metrics_long()
+    assert got["identity"].duplicated().any() and len(got) < sum(len(r) for r in ref)  # repeats were there
+    pd.testing.assert_frame_equal(got, want)
+    import hashlib
+
+    want_hash = hashlib.sha256(pd.util.hash_pandas_object(want, index=False).to_numpy().tobytes()).hexdigest()
+    assert rec.data_hash() == want_hash  # hashed from a categorical: the same digest as from the strings

@@ -5,6 +5,8 @@ from __future__ import annotations
 import plotly.io as pio
 from plotly.io._base_renderers import MimetypeRenderer, PlotlyRenderer
 
+from ..plotlyjs import plotlyjs_asset_name, write_plotlyjs_asset  # noqa: F401 (their home before)
+
 STATUS_COLORS = {"ok": "#2e7d32", "warning": "#ef6c00", "alert": "#c62828", "no data": "#757575",
                  "failed": "#c62828", "partial": "#ef6c00"}
 
@@ -169,34 +171,6 @@ class DecimatingPlotlyRenderer(PlotlyRenderer):
 
 
 pio.renderers["rt_plotly"] = DecimatingPlotlyRenderer()
-
-
-def plotlyjs_asset_name() -> str:
-    """The shared plotly.js file's name, versioned: a new plotly.js never overwrites what old reports load."""
-    from plotly.offline import get_plotlyjs_version
-
-    return f"plotly-{get_plotlyjs_version()}.min.js"
-
-
-def write_plotlyjs_asset(outputs, run_dir=None) -> str:
-    """``outputs/_assets/plotly-<version>.min.js`` (written once, atomically); returns the path relative to a
-    run's folder (``outputs/REPORT/RUN/``, or ``run_dir`` when given: a fleet's runs are deeper), as its
-    report.html references it."""
-    import os
-    from pathlib import Path
-
-    from plotly.offline import get_plotlyjs
-
-    from ..reports.publish import atomic_write_text
-
-    name = plotlyjs_asset_name()
-    path = Path(outputs) / "_assets" / name
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(path, get_plotlyjs())
-    if run_dir is not None:
-        return Path(os.path.relpath(path, run_dir)).as_posix()
-    return f"../../_assets/{name}"
 
 
 def use_offline_renderer() -> None:

@@ -24,13 +24,14 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import shutil
 import signal
 import sys
 import threading
 import time
 from pathlib import Path
 
-from .warm import _PLOTLY_WARMUP, IMPORT_TIME_VARS, PRELOAD, kernel_environment, notebook_imports
+from .warm import _PLOTLY_WARMUP, HIST, IMPORT_TIME_VARS, PRELOAD, kernel_environment, notebook_imports
 
 #: the command line jupyter_client starts for the native python3 kernel, after the interpreter
 LAUNCHER = ("-m", "ipykernel_launcher")
@@ -88,14 +89,33 @@ class _ForkedProcess:
         self.send_signal(signal.SIGKILL)
 
 
-def _launch_waiting(fd: int) -> bool:
-    import select
+class _Quiet:
+    """File descriptors 1 and 2 to /dev/null for a while: what ipykernel prints while it is imported (pydevd's
+    warning about frozen modules) a fresh kernel prints after it has taken over its output, where nobody reads
+    it; here it would reach the command's terminal."""
 
-    return bool(select.select([fd], [], [], 0)[0])  # the launch (or end-of-file) is there to read
+    def __enter__(self):
+        self.saved = [os.dup(1), os.dup(2)]
+        self.null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(self.null, 1)
+        os.dup2(self.null, 2)
+
+    def __exit__(self, *exc):
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+        os.dup2(self.saved[0], 1)
+        os.dup2(self.saved[1], 2)
+        for f in (*self.saved, self.null):
+            os.close(f)
 
 
-def _child(fd: int, cwd: str, imports: list[str], preload: bool) -> int:
-    """The forked side: a head start on the kernel's imports, then wait for the launch and become the kernel."""
+def _child(fd: int, cwd: str, argv: list[str], imports: list[str], preload: bool) -> int:
+    """The forked side: become the kernel at once (ipykernel started on the connection file the command's
+    manager wrote), get a head start on the notebook's imports until the launch comes, and take the launch's
+    environment before the first cell runs."""
     os.setsid()  # its own session, like a kernel jupyter_client starts (a terminal's Ctrl-C is not for it)
     import atexit as _atexit
 
@@ -104,70 +124,76 @@ def _child(fd: int, cwd: str, imports: list[str], preload: bool) -> int:
         m = sys.modules.get(mod)
         if m is not None and isinstance(getattr(m, "_CACHE", None), dict):
             m._CACHE.clear()
-    # only a head start, in the order a report needs it, stopped as soon as the launch is there (what is not
-    # imported yet the notebook imports itself, and shows its errors there): ipykernel and what its start
-    # imports, the notebook's own import lines, plotly's validators, then the modules the reports load lazily
-    steps = [lambda: exec("import ipykernel.kernelapp, ipykernel.ipkernel, ipykernel.debugger", {})]
-    ns: dict = {}
-    steps += [lambda line=line: exec(line, ns) for line in imports]
-    if preload:
-        steps.append(lambda: exec(_PLOTLY_WARMUP, {}))
-        steps += [lambda m=m: __import__(m) for m in PRELOAD]
-    # what the imports print (pydevd's warning about frozen modules) a fresh kernel prints after it has taken
-    # over its output, where nobody reads it: here it would reach the command's terminal
-    saved = [os.dup(1), os.dup(2)]
-    null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 1)
-    os.dup2(null, 2)
-    try:
-        for step in steps:
-            if _launch_waiting(fd):
-                break
-            try:
-                step()
-            except Exception:
-                pass
-    finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except Exception:
-                pass
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for f in (*saved, null):
-            os.close(f)
-    chunks = []
-    while True:  # the launch, or end-of-file when the command no longer needs this
-        b = os.read(fd, 1 << 16)
-        if not b:
-            break
-        chunks.append(b)
-    os.close(fd)
-    if not chunks:
-        return 0
-    req = json.loads(b"".join(chunks))
-    os.chdir(req["cwd"])
-    os.environ.clear()
-    os.environ.update(req["env"])
-    _blas_threads(req["env"])
+    # as `python -m ipykernel_launcher ARGV` started in cwd would be
+    os.chdir(cwd)
+    sys.path[0] = cwd
     null = os.open(os.devnull, os.O_RDONLY)  # jupyter_client gives a kernel no stdin (a closed pipe)
     os.dup2(null, 0)
     os.close(null)
     for sig in (signal.SIGTERM, signal.SIGCHLD, signal.SIGHUP, signal.SIGQUIT):
         signal.signal(sig, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    # ipykernel reads JPY_PARENT_PID when it is imported (here: before the launch), so it is passed as the
-    # option it sets: the kernel watches the command and ends with it, and prints no `ipython kernel` banner
-    parent = [f"--IPKernelApp.parent_handle={req['env']['JPY_PARENT_PID']}"] if req["env"].get("JPY_PARENT_PID") else []
-    # as `python -m ipykernel_launcher ARGS` run in cwd would have it
-    sys.argv = [str(Path(sys.modules["ipykernel"].__file__).with_name("__main__.py"))] + req["argv"] + parent
-    sys.path[0] = req["cwd"]
+    _blas_threads(os.environ)  # numpy was loaded by the command, perhaps before the BLAS variables were set
+    with _Quiet():
+        import ipykernel.ipkernel  # noqa: F401
+        import ipykernel.kernelapp  # noqa: F401
+
+        try:
+            import ipykernel.debugger  # noqa: F401
+        except Exception:
+            pass
     from ipykernel import kernelapp
 
+    # ipykernel reads JPY_PARENT_PID when it is imported, so the parent is passed as the option it sets: the
+    # kernel watches the command and ends with it (and prints no `ipython kernel` banner)
+    sys.argv = [str(Path(kernelapp.__file__).with_name("__main__.py")), *argv,
+                f"--IPKernelApp.parent_handle={os.getppid()}"]
+    app = kernelapp.IPKernelApp.instance()
+    app.initialize()  # its sockets bound: requests wait in them until it starts
+
+    launch: dict = {}
+
+    def take_launch() -> None:
+        """Before the first cell: the launch's environment (and nothing runs before it is there)."""
+        if launch:
+            return
+        chunks = []
+        while True:
+            b = os.read(fd, 1 << 16)
+            if not b:
+                break
+            chunks.append(b)
+        os.close(fd)
+        if not chunks:  # let go without a launch: nothing of a run may execute here
+            os._exit(0)
+        launch.update(json.loads(b"".join(chunks)))
+        os.environ.clear()
+        os.environ.update(launch["env"])
+        _blas_threads(launch["env"])
+        app.shell.events.unregister("pre_execute", take_launch)
+
+    app.shell.events.register("pre_execute", take_launch)
+    # the head start, in the order a report needs it, on a thread while the kernel already answers, until the
+    # first cell starts (what is not imported by then the notebook imports itself, and shows its errors there;
+    # Python's import locks keep a module half-imported by the thread from being seen by the cell)
+    steps = [lambda line=line: exec(line, {}) for line in imports]
+    if preload:
+        steps.append(lambda: exec(_PLOTLY_WARMUP, {}))
+        steps += [lambda m=m: __import__(m) for m in PRELOAD]
+
+    def head_start() -> None:
+        for step in steps:
+            if launch:
+                break
+            try:
+                step()
+            except Exception:
+                pass
+
+    threading.Thread(target=head_start, name="rt-preload", daemon=True).start()
     code = 0
     try:
-        kernelapp.launch_new_instance()
+        app.start()
     except SystemExit as e:
         code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     _atexit._run_exitfuncs()
@@ -204,6 +230,7 @@ class ForkedKernel:
         self.used = False
         self.pid: int | None = None
         self.km = None
+        self.argv: list[str] = []
         self._w: int | None = None
         self._proc: _ForkedProcess | None = None
         self._retired = False
@@ -219,6 +246,16 @@ class ForkedKernel:
         kernel_environment()  # what run_report gives every kernel, set before the child is made
         self.env = dict(os.environ)
         imports = notebook_imports(self.notebook)
+        import uuid
+
+        from .kernels import ipc_kernel_manager
+
+        # the run's kernel manager, its connection file written now (what papermill's start would write): the
+        # child starts ipykernel on it at once; the manager finds it written and the kernel listening
+        km = ipc_kernel_manager()(kernel_name="python3")
+        km.kernel_id = str(uuid.uuid4())
+        km.write_connection_file()
+        self.argv = ["-f", km.connection_file, HIST]  # what nbclient's launch will ask for (checked then)
         r, w = os.pipe()
         sys.stdout.flush()
         sys.stderr.flush()
@@ -227,7 +264,7 @@ class ForkedKernel:
             code = 70
             try:
                 os.close(w)
-                code = _child(r, self.cwd, imports, preload)
+                code = _child(r, self.cwd, self.argv, imports, preload)
             except BaseException:
                 import traceback
 
@@ -241,11 +278,9 @@ class ForkedKernel:
         os.close(r)
         self.pid, self._w = pid, w
         self._proc = _ForkedProcess(pid)
+        self.km = km
+        km._rt_fork = self
         atexit.register(self.retire)
-        from .runner import _ipc_kernel_manager  # after the fork: papermill's side, not the kernel's
-
-        self.km = _ipc_kernel_manager()(kernel_name="python3")
-        self.km._rt_fork = self
 
     @property
     def error(self) -> str | None:
@@ -268,8 +303,9 @@ class ForkedKernel:
         return self.refused is None
 
     def launch(self, cmd: list[str], env: dict | None, cwd) -> _ForkedProcess | None:
-        """Called by the provisioner with the kernel's launch: the child becomes that kernel, or None (with
-        :attr:`refused`) when it cannot be exactly what this launch would start."""
+        """Called by the provisioner with the kernel's launch: the child, already that kernel, takes the
+        launch's environment; or None (with :attr:`refused`, the child stopped) when it cannot be exactly what
+        this launch would start."""
         env = dict(os.environ if env is None else env)
         cwd = str(Path(cwd or os.getcwd()).resolve())
         why = None
@@ -279,6 +315,8 @@ class ForkedKernel:
             why = "the forked process exited"
         elif list(cmd[1:3]) != list(LAUNCHER) or not _same_python(cmd[0]):
             why = f"the kernelspec starts {' '.join(cmd[:3])}, not this Python's ipykernel"
+        elif list(cmd[3:]) != self.argv:
+            why = f"the launch asks for {' '.join(cmd[3:])}"
         elif cwd != self.cwd:
             why = f"made for {self.cwd}, the kernel starts in {cwd}"
         else:
@@ -287,36 +325,52 @@ class ForkedKernel:
                 why = f"{', '.join(changed)} differ from when it was made"
         if why:
             self.refused = why
-            self.retire()
+            self._stop_child()  # its sockets are the connection file's: gone before another kernel binds them
             return None
-        env["JPY_PARENT_PID"] = str(os.getpid())  # as jupyter_client's launcher sets it: the kernel ends with us
-        data = json.dumps({"argv": list(cmd[3:]), "env": env, "cwd": cwd}).encode()
+        env["JPY_PARENT_PID"] = str(os.getpid())  # as jupyter_client's launcher sets it
+        data = json.dumps({"env": env}).encode()
         try:
             while data:
                 data = data[os.write(self._w, data):]
             os.close(self._w)
         except OSError as e:
-            self.refused = f"could not hand the launch over: {e}"
             self._w = None
-            self.retire()
+            self.refused = f"could not hand the launch over: {e}"
+            self._stop_child()
             return None
         self._w = None
         self.used = True
         return self._proc
 
-    def retire(self) -> None:
-        """Shut down what is left: the kernel after its notebook, or a child nobody launched (it exits when its
-        pipe closes; killed if it does not within 5 s)."""
-        if self._retired:
-            return
-        self._retired = True
-        atexit.unregister(self.retire)
+    def _stop_child(self) -> None:
         if self._w is not None:
             try:
                 os.close(self._w)
             except OSError:
                 pass
             self._w = None
+        if self._proc is not None and self._proc.poll() is None:
+            try:
+                os.killpg(self._proc.pid, signal.SIGKILL)  # its session: the kernel and anything it started
+            except OSError:
+                self._proc.kill()
+            try:
+                self._proc.wait(10)
+            except Exception:
+                pass
+        if self.km is not None:
+            try:
+                self.km.cleanup_ipc_files()
+            except Exception:
+                pass
+
+    def retire(self) -> None:
+        """Shut down what is left: the kernel after its notebook (through its manager, as papermill would), or
+        a child nobody launched (stopped, its connection file and sockets removed)."""
+        if self._retired:
+            return
+        self._retired = True
+        atexit.unregister(self.retire)
         if self.used and self.km is not None:
             import asyncio
 
@@ -327,15 +381,15 @@ class ForkedKernel:
                     asyncio.run(self.km.shutdown_kernel(now=True))
             except Exception as e:  # never lose a run over a kernel that would not stop
                 print(f"rtanalytics: forked kernel shutdown: {type(e).__name__}: {e}", file=sys.stderr)
-        if self._proc is not None and self._proc.poll() is None:
+        elif self.km is not None and not self.km.has_kernel:  # never launched: nothing of it stays
+            self._stop_child()
             try:
-                self._proc.wait(5)
+                self.km.cleanup_connection_file()
             except Exception:
-                self._proc.kill()
-                try:
-                    self._proc.wait(5)
-                except Exception:
-                    pass
+                pass
+            shutil.rmtree(getattr(self.km, "_ipc_dir", ""), ignore_errors=True)
+        if self._proc is not None and self._proc.poll() is None:
+            self._stop_child()
 
 
 def _same_python(exe: str) -> bool:

@@ -14,13 +14,17 @@ import json
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 import pandas as pd
 
 from .. import __version__
 from ..errors import AuthError, SourceError
-from ..frames import empty_alarm_history, empty_events, empty_logs, to_long
+from ..frames import empty_alarm_history, empty_events, empty_logs, utc_index
 from ..queries import MetricQuery
 from ..timewindow import TimeWindow, utcnow
+
+_UNITS = ("ns", "us", "ms", "s")
+_UNIT_NS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
 
 
 class RecordingSource:
@@ -49,9 +53,11 @@ class RecordingSource:
                            "end": window.end.isoformat()})
         ident = {q.label: q.identity() for q in queries}
         self._asked.update(ident.values())
-        long = to_long(df[[c for c in df.columns if c in ident]])
-        long["identity"] = long["label"].map(ident)
-        self._metrics.append(long[["identity", "timestamp", "value"]])
+        cols = [c for c in df.columns if c in ident]
+        # kept as arrays (a copy: the caller may change its frame); the long frame is built once, when needed
+        idx = utc_index(df.index)
+        self._metrics.append(([ident[c] for c in cols], idx.asi8.copy(), idx.unit,
+                              df[cols].to_numpy(dtype="float64", copy=True)))
         return df
 
     def list_metrics(self, namespace=None, metric=None, dimensions=None):
@@ -136,12 +142,39 @@ class RecordingSource:
 
     # ------------------------------------------------------------------------------------------------ output
     def metrics_long(self) -> pd.DataFrame:
+        """Every datapoint answered, ``identity, timestamp, value`` sorted by identity then time (missing values
+        left out; a datapoint answered twice keeps its last answer). Whole arrays: no frame per call."""
+        return self._metrics_frame(categorical=False)
+
+    def _metrics_frame(self, categorical: bool) -> pd.DataFrame:
+        """:meth:`metrics_long`; with ``categorical`` the identities as a categorical (hashed by value like the
+        strings, without making 100,000 string objects: what :meth:`data_hash` uses)."""
         if not self._metrics:
             return pd.DataFrame({"identity": pd.Series(dtype=str), "timestamp": pd.Series(dtype="datetime64[ns, UTC]"),
                                  "value": pd.Series(dtype=float)})
-        df = pd.concat(self._metrics, ignore_index=True)
-        return df.drop_duplicates(["identity", "timestamp"], keep="last").sort_values(
-            ["identity", "timestamp"], kind="stable").reset_index(drop=True)
+        names = sorted({i for ids, *_ in self._metrics for i in ids})
+        code_of = {n: k for k, n in enumerate(names)}
+        unit = min((u for _, _, u, _ in self._metrics), key=lambda u: _UNITS.index(u))  # the finest one
+        codes, stamps, values = [], [], []
+        for ids, i8, u, vals in self._metrics:
+            nrows, ncols = vals.shape
+            v = vals.ravel()  # row by row: each timestamp's columns in turn
+            keep = ~np.isnan(v)
+            values.append(v[keep])
+            scale = _UNIT_NS[u] // _UNIT_NS[unit]
+            stamps.append(np.repeat(i8 * scale, ncols)[keep])
+            codes.append(np.tile(np.fromiter((code_of[i] for i in ids), np.int64, ncols), nrows)[keep])
+        code, ts, val = np.concatenate(codes), np.concatenate(stamps), np.concatenate(values)
+        order = np.lexsort((np.arange(code.size), ts, code))  # identity, time, then the order answered
+        code, ts, val = code[order], ts[order], val[order]
+        last = np.ones(code.size, dtype=bool)  # the last answer of each (identity, time)
+        last[:-1] = (code[1:] != code[:-1]) | (ts[1:] != ts[:-1])
+        code, ts, val = code[last], ts[last], val[last]
+        ident = (pd.Categorical.from_codes(code, categories=pd.Index(names, dtype="str")) if categorical else
+                 pd.array(np.asarray(names, dtype=object)[code], dtype="str"))
+        return pd.DataFrame({"identity": ident,
+                             "timestamp": pd.DatetimeIndex(ts.view(f"M8[{unit}]")).tz_localize("UTC"),
+                             "value": val})
 
     def data_hash(self) -> str:
         h = hashlib.sha256()
@@ -149,7 +182,7 @@ class RecordingSource:
         # status line, table, notes, publish); they are copies nobody else holds, so only appends change them
         cached = self.__dict__.get("_metrics_digest")
         if cached is None or cached[0] != len(self._metrics):
-            m = self.metrics_long()
+            m = self._metrics_frame(categorical=True)
             cached = self.__dict__["_metrics_digest"] = (
                 len(self._metrics), pd.util.hash_pandas_object(m, index=False).to_numpy().tobytes())
         h.update(cached[1])

@@ -1,0 +1,112 @@
+"""The kernel manager and client every report run uses (papermill's ``kernel_manager_class``), apart from the
+runner so a forked kernel (forked.py) can prepare one before the command imports papermill and nbconvert."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from functools import lru_cache
+
+
+@lru_cache(maxsize=None)
+def ready_client():
+    """jupyter_client's asynchronous client, except that waiting for a new kernel ends when the kernel is idle
+    after answering ``kernel_info`` instead of after 0.2 s of silence on IOPub (a fixed 0.2 s of every run)."""
+    import time as _time
+    from queue import Empty
+
+    from jupyter_client.asynchronous import AsyncKernelClient
+    from jupyter_client.utils import ensure_async
+
+    class ReadyClient(AsyncKernelClient):
+        async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
+            from jupyter_client.manager import KernelManager
+
+            if not isinstance(self.parent, KernelManager):  # not a kernel we started: the library's own way
+                return await super()._async_wait_for_ready(timeout)
+            abs_timeout = _time.time() + (float("inf") if timeout is None else timeout)
+            while True:  # as jupyter_client: kernel_info until a reply, and IOPub seen connected
+                self.kernel_info()
+                try:
+                    msg = await ensure_async(self.shell_channel.get_msg(timeout=1))
+                except Empty:
+                    pass
+                else:
+                    if msg["msg_type"] == "kernel_info_reply":
+                        try:
+                            io = await ensure_async(self.iopub_channel.get_msg(timeout=0.2))
+                        except Empty:
+                            pass
+                        else:
+                            self._handle_kernel_info_reply(msg)
+                            break
+                if not await self._async_is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info")
+                if _time.time() > abs_timeout:
+                    raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+            answered = msg["parent_header"].get("msg_id")
+
+            def idle(m) -> bool:  # the kernel's idle status after the kernel_info that was answered
+                return (m.get("msg_type") == "status" and m["content"].get("execution_state") == "idle"
+                        and m["parent_header"].get("msg_id") == answered)
+
+            while not idle(io):  # flush IOPub up to it (0.2 s of silence at most, as jupyter_client)
+                try:
+                    io = await ensure_async(self.iopub_channel.get_msg(timeout=0.2))
+                except Empty:
+                    break
+
+        wait_for_ready = _async_wait_for_ready  # what nbclient calls (the library binds it to its own method)
+
+    return ReadyClient
+
+
+@lru_cache(maxsize=None)
+def ipc_kernel_manager():
+    """Kernels that talk over Unix sockets in a private folder instead of TCP ports on loopback: no port races
+    when several reports start kernels at once (seen: "Address already in use" with two parallel runs), and no
+    unencrypted TCP."""
+    import tempfile
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kw):
+            kw.setdefault("transport", "ipc")
+            super().__init__(**kw)
+            self._ipc_dir = tempfile.mkdtemp(prefix="rtk-")
+            self.ip = os.path.join(self._ipc_dir, "kernel")
+            self._rt_clients = []
+            self._rt_fork = None  # a ForkedKernel (reports/forked.py) to launch through, if any
+            self.client_factory = ready_client()
+
+        async def _async_pre_start_kernel(self, **kw):
+            if self.provisioner is None and self._rt_fork is not None:
+                import uuid as _uuid
+
+                from .forked import provisioner_class
+
+                self.kernel_id = self.kernel_id or kw.pop("kernel_id", None) or str(_uuid.uuid4())
+                self.provisioner = provisioner_class()(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec,
+                                                       parent=self)
+            return await super()._async_pre_start_kernel(**kw)
+
+        def client(self, **kw):  # remembered, so a warm kernel's owner can close nbclient's client too
+            kc = super().client(**kw)
+            self._rt_clients.append(kc)
+            return kc
+
+        async def _async_interrupt_kernel(self) -> None:
+            # jupyter_client sends SIGINT before every orderly shutdown; a kernel that has finished its cells
+            # needs none (it only made kernels under load log a stray KeyboardInterrupt). Timeouts interrupt
+            # through ``interrupt_kernel``, which this does not change.
+            if self.shutting_down:
+                return
+            await super()._async_interrupt_kernel()
+
+        async def _async_cleanup_resources(self, restart: bool = False) -> None:
+            await super()._async_cleanup_resources(restart)
+            if not restart:
+                shutil.rmtree(self._ipc_dir, ignore_errors=True)
+
+    return IPCKernelManager
