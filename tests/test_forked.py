@@ -127,3 +127,24 @@ def test_a_forked_run_is_a_fresh_run(tmp_path):
     bad = subprocess.run([CLI, "run", "kpis", "--outputs", str(tmp_path / "b"), "-p", "start", "yesterday-ish"],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "start" in bad.stderr and not (tmp_path / "b" / "kpis").exists()
+
+
+def test_schedule_run_forks_the_kernel_of_its_one_due_report(tmp_path):
+    import shutil
+    from datetime import datetime, timedelta, timezone
+
+    params = tmp_path / "parameters"
+    shutil.copytree(ROOT / "parameters", params)
+    (params / "schedule.yaml").write_text(
+        "catch_up: latest\nentries:\n  - name: kpis-5m\n    report: kpis\n    cron: \"*/5 * * * *\"\n"
+        "    params: {start: \"-2h\"}\n    timeout: 300\n    keep: 3\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    last = datetime.now(timezone.utc) - timedelta(minutes=7)  # one slot due since
+    (out / ".schedule-state.json").write_text(json.dumps({"kpis-5m": last.isoformat()}))
+    r = subprocess.run([CLI, "schedule", "run", "--outputs", str(out)], capture_output=True, text=True, timeout=300,
+                       env=dict(os.environ, RTANALYTICS_PARAMETERS=str(params)))
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    (summary,) = (out / "kpis").glob("*/summary.json")
+    s = json.loads(summary.read_text())
+    assert s["status"] == "ok" and s["kernel"] == "forked"

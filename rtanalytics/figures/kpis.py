@@ -67,10 +67,9 @@ def kpi_group_figure(series: pd.DataFrame, table: pd.DataFrame, kpis: dict[str, 
         if i - 1 < len(titles):
             titles[i - 1].setdefault("font", {})["color"] = color
     layout.update(annotations=titles + notes, shapes=shapes, height=260 * max(len(names), 1), showlegend=False,
-                  margin=dict(l=60, r=20, t=60, b=40), title=dict(text=title or group.replace("_", " ").title()))
-    fig = go.Figure(data=traces, layout=layout)
-    fig.update_layout(template="plotly_white")
-    return fig
+                  margin=dict(l=60, r=20, t=60, b=40), title=dict(text=title or group.replace("_", " ").title()),
+                  template="plotly_white")  # in the one validation, not a second pass over the layout
+    return go.Figure(data=traces, layout=layout)
 
 
 def status_table_style(table: pd.DataFrame):

@@ -397,30 +397,3 @@ def _same_python(exe: str) -> bool:
         return os.path.samefile(exe, sys.executable)
     except OSError:
         return False
-
-
-def provisioner_class():
-    """jupyter_client's local provisioner, launching through the manager's :class:`ForkedKernel` when it has
-    one that accepts the launch."""
-    import pathlib
-
-    from jupyter_client.provisioning import LocalProvisioner
-
-    class ForkProvisioner(LocalProvisioner):
-        async def launch_kernel(self, cmd, **kwargs):
-            fk = getattr(self.parent, "_rt_fork", None)
-            proc = fk.launch(cmd, kwargs.get("env"), kwargs.get("cwd")) if fk is not None else None
-            if proc is None:
-                if fk is not None and fk.refused:
-                    print(f"rtanalytics: forked kernel not used ({fk.refused}); starting one", file=sys.stderr)
-                return await super().launch_kernel(cmd, **kwargs)
-            self.process = proc
-            self.pid = proc.pid
-            try:
-                self.pgid = os.getpgid(proc.pid)
-            except OSError:
-                self.pgid = None
-            self.cwd = kwargs.get("cwd", pathlib.Path.cwd())
-            return self.connection_info
-
-    return ForkProvisioner
