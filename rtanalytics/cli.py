@@ -307,13 +307,18 @@ def _run(args) -> int:
     if not args.report:
         raise ParameterError("report", "no report named", ", ".join(REPORTS) + " or --all")
     kernel = None
+    import gc
+
     if len(args.report) == 1:  # its kernel forked now, before papermill's imports: it imports while they run
         from .reports.forked import ForkedKernel
 
+        gc.freeze()  # what is imported so far: out of the collector's passes here and in the child
         kernel = ForkedKernel(get_report(args.report[0]).notebook)
+        gc.disable()  # one report: this process imports, waits and renders once; no collector passes over it
     try:
         return _run_reports(args, kernel)
     finally:
+        gc.enable()
         if kernel is not None:
             kernel.retire()  # bad parameters, or done: nothing left behind
 

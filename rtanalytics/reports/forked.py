@@ -118,6 +118,12 @@ def _child(fd: int, cwd: str, argv: list[str], imports: list[str], preload: bool
     environment before the first cell runs."""
     os.setsid()  # its own session, like a kernel jupyter_client starts (a terminal's Ctrl-C is not for it)
     import atexit as _atexit
+    import gc
+
+    # no cyclic garbage collection while ipykernel and the report's modules are imported (it took 0.1-0.2 s of
+    # the ~1 s of imports: every pass walks every object imported so far); back on, with everything imported
+    # so far frozen out of its passes, before the first cell
+    gc.disable()
 
     _atexit._clear()  # the command's exit handlers are the command's
     for mod in ("rtanalytics.catalog",):  # nothing loaded by the command is the kernel's: it loads its own
@@ -167,6 +173,8 @@ def _child(fd: int, cwd: str, argv: list[str], imports: list[str], preload: bool
         if not chunks:  # let go without a launch: nothing of a run may execute here
             os._exit(0)
         launch.update(json.loads(b"".join(chunks)))
+        gc.freeze()
+        gc.enable()
         os.environ.clear()
         os.environ.update(launch["env"])
         _blas_threads(launch["env"])
