@@ -2,21 +2,27 @@
 rtanalytics, so the kernel does not import them again.
 
 A fresh kernel is a new Python that starts ipykernel and imports numpy, pandas, pyarrow, rtanalytics and
-plotly before the notebook's first line of work: 1.0-1.4 s of a 3.3 s ``rtanalytics run kpis`` (bench/README.md).
-The command itself imports the same libraries to validate the parameters. A :class:`ForkedKernel` forks the
-command once, early, while it is still single-threaded: the child keeps what is already imported, imports
-ipykernel and the notebook's own imports (on the other core, while the command imports papermill and
-validates), and then waits. When papermill starts the run's kernel, the launch (its connection file, folder
-and environment: what would have been ``python -m ipykernel_launcher -f ...``) is handed to the child, which
-becomes that kernel. Everything after that is as with a kernel papermill starts: same kernelspec command line,
-own session and process group, the environment and folder of the launch, one notebook, shut down after it.
+plotly before the notebook's first line of work: about 1 s of the 2.8 s a ``rtanalytics run kpis`` took
+(bench/README.md). The command itself imports the same libraries to validate the parameters. A
+:class:`ForkedKernel` forks the command once, early, while it is still single-threaded (no other Python thread;
+numpy's OpenBLAS and pyarrow's jemalloc handle a fork themselves). Before the fork the run's kernel manager
+writes its connection file; the child starts ipykernel on it at once (its sockets bound: nothing is lost if
+papermill connects early) and imports the notebook's import lines, plotly's validators and the modules the
+reports load lazily on a thread until the first cell starts — while the command imports nbformat and
+papermill and validates. When papermill starts the kernel, the launch (command line, folder, environment) is
+checked against what the child was started as and handed over; the child takes the launch's environment
+(and BLAS thread count) before the first cell. From there it is the kernel papermill would have started: the
+kernelspec's command line, its own session and process group, the launch's folder and environment, one
+notebook, shut down after it.
 
-It is not used — the run starts a kernel as before, and ``summary.json`` says ``"kernel": "new"`` — when the
-platform cannot fork, when the command already runs Python threads, when the launch is not the native
-``ipykernel_launcher`` of this Python, when a variable read at import time (BLAS threads, ``PYTHONPATH``)
-differs from the launch's, or when the child has died. ``RTANALYTICS_FORK_KERNEL=0`` turns it off.
-What the child inherits that a fresh kernel would not: the command's imported modules (code only: the fork
-happens before any catalog or data is loaded, and the catalog cache is emptied in the child anyway).
+It is not used — the run starts a kernel as before, said on stderr, and ``summary.json`` says
+``"kernel": "new"`` — when the platform cannot fork, when the command runs other Python threads, when the
+launch is not this Python's ``ipykernel_launcher`` with the arguments the child was started with, when it
+starts in another folder, when a variable read at import time (BLAS threads, ``PYTHONPATH``) changed, or when
+the child has died; the child is then stopped before the other kernel binds its sockets.
+``RTANALYTICS_FORK_KERNEL=0`` turns it off. What the child inherits that a fresh kernel would not: the
+command's imported modules (code only: the fork happens before any data is loaded, and the catalog cache is
+emptied in the child).
 """
 
 from __future__ import annotations
@@ -253,21 +259,31 @@ class ForkedKernel:
             return
         kernel_environment()  # what run_report gives every kernel, set before the child is made
         self.env = dict(os.environ)
-        imports = notebook_imports(self.notebook)
         import uuid
 
         from .kernels import ipc_kernel_manager
 
-        # the run's kernel manager, its connection file written now (what papermill's start would write): the
-        # child starts ipykernel on it at once; the manager finds it written and the kernel listening
-        km = ipc_kernel_manager()(kernel_name="python3")
-        km.kernel_id = str(uuid.uuid4())
-        km.write_connection_file()
-        self.argv = ["-f", km.connection_file, HIST]  # what nbclient's launch will ask for (checked then)
-        r, w = os.pipe()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
+        km = None
+        try:
+            imports = notebook_imports(self.notebook)
+            # the run's kernel manager, its connection file written now (what papermill's start would write):
+            # the child starts ipykernel on it at once; the manager finds it written and the kernel listening
+            km = ipc_kernel_manager()(kernel_name="python3")
+            km.kernel_id = str(uuid.uuid4())
+            km.write_connection_file()
+            self.argv = ["-f", km.connection_file, HIST]  # what nbclient's launch will ask for (checked then)
+            if threading.active_count() > 1:
+                raise RuntimeError(f"this process runs {threading.active_count() - 1} other thread(s)")
+            r, w = os.pipe()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            pid = os.fork()
+        except Exception as e:  # no fork (a process limit, a notebook that cannot be read...): a kernel as before
+            self.unusable = f"{type(e).__name__}: {e}"
+            if km is not None:
+                km.cleanup_connection_file()
+                shutil.rmtree(getattr(km, "_ipc_dir", ""), ignore_errors=True)
+            return
         if pid == 0:  # pragma: no cover - the child; measured through the runs it serves
             code = 70
             try:
@@ -379,17 +395,16 @@ class ForkedKernel:
             return
         self._retired = True
         atexit.unregister(self.retire)
-        if self.used and self.km is not None:
-            import asyncio
+        if self.km is not None and self.km.has_kernel:  # the run's kernel: this child, or the one started
+            import asyncio                                  # instead of it (papermill does not own the manager)
 
             try:
                 for kc in getattr(self.km, "_rt_clients", []):
                     kc.stop_channels()
-                if self.km.has_kernel:
-                    asyncio.run(self.km.shutdown_kernel(now=True))
+                asyncio.run(self.km.shutdown_kernel(now=True))
             except Exception as e:  # never lose a run over a kernel that would not stop
                 print(f"rtanalytics: forked kernel shutdown: {type(e).__name__}: {e}", file=sys.stderr)
-        elif self.km is not None and not self.km.has_kernel:  # never launched: nothing of it stays
+        elif self.km is not None:  # never launched: nothing of it stays
             self._stop_child()
             try:
                 self.km.cleanup_connection_file()
