@@ -306,13 +306,13 @@ def _run(args) -> int:
         args.report = list(REPORTS)
     if not args.report:
         raise ParameterError("report", "no report named", ", ".join(REPORTS) + " or --all")
-    kernel = None
     import gc
 
-    if len(args.report) == 1:  # its kernel forked now, before papermill's imports: it imports while they run
-        from .reports.forked import ForkedKernel
+    from .reports.forked import ForkedKernel, enabled
 
-        gc.freeze()  # what is imported so far: out of the collector's passes here and in the child
+    kernel = None
+    if len(args.report) == 1 and enabled():  # its kernel forked now, before papermill's imports: it imports
+        gc.freeze()  # while they run; what is imported so far out of the collector's passes, here and there
         kernel = ForkedKernel(get_report(args.report[0]).notebook)
         gc.disable()  # one report: this process imports, waits and renders once; no collector passes over it
     try:

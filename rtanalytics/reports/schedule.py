@@ -298,7 +298,7 @@ def run_due(now=None, outputs: Path | None = None, schedule: Schedule | None = N
     pooled = forked = None
     if runner is None and len(notebooks) > 1:  # several reports at once: each next kernel warms meanwhile
         pooled = runner = warm_runner(notebooks, size=1, budget=len(notebooks))
-    elif runner is None and len(notebooks) == 1:  # one: its kernel forked from this process (forked.py)
+    elif runner is None and len(notebooks) == 1 and _fork_enabled():  # one: its kernel forked from here
         import functools
 
         from .forked import ForkedKernel
@@ -322,6 +322,12 @@ def run_due(now=None, outputs: Path | None = None, schedule: Schedule | None = N
             forked.retire()  # used and shut down, or never launched (the entry was skipped): stopped
     _save_state(outputs, state)
     return results
+
+
+def _fork_enabled() -> bool:
+    from .forked import enabled
+
+    return enabled()
 
 
 def _save_state(outputs: Path, update: dict) -> None:
