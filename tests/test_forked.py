@@ -154,3 +154,34 @@ def test_schedule_run_forks_the_kernel_of_its_one_due_report(tmp_path):
     (summary,) = (out / "kpis").glob("*/summary.json")
     s = json.loads(summary.read_text())
     assert s["status"] == "ok" and s["kernel"] == "forked"
+
+
+def test_a_forked_kernel_that_times_out_is_interrupted_and_gone(tmp_path):
+    """A cell over its timeout in a forked kernel: the run fails with the timeout (the interrupt reaches the
+    child's own session) and the kernel does not outlive the run."""
+    script = tmp_path / "slow.py"
+    script.write_text(textwrap.dedent(f"""
+        import json, os, sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from pathlib import Path
+        from tests.conftest import make_report
+        from rtanalytics.reports import registry
+        from rtanalytics.reports.forked import ForkedKernel
+        from rtanalytics.reports.runner import run_report
+        tmp = Path({str(tmp_path)!r})
+        registry.REPORTS["slow"] = make_report(tmp, "slow", "import time\\ntime.sleep(60)")
+        fk = ForkedKernel(registry.REPORTS["slow"].notebook)
+        res = run_report("slow", {{}}, tmp / "out", timeout=2, progress=False, kernel=fk)
+        try:
+            state = open(f"/proc/{{fk.pid}}/stat").read().split()[2]
+        except OSError:
+            state = "gone"
+        print(json.dumps({{"status": res.status, "error": res.summary["error"], "kernel": res.summary["kernel"],
+                          "after": state}}))
+    """))
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    seen = json.loads(r.stdout.strip().splitlines()[-1])
+    assert seen["kernel"] == "forked" and seen["status"] == "failed"
+    assert "timed out" in seen["error"] or "Timeout" in seen["error"]
+    assert seen["after"] in ("gone", "Z")
