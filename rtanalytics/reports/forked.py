@@ -396,14 +396,9 @@ class ForkedKernel:
         self._retired = True
         atexit.unregister(self.retire)
         if self.km is not None and self.km.has_kernel:  # the run's kernel: this child, or the one started
-            import asyncio                                  # instead of it (papermill does not own the manager)
+            from .kernels import shutdown                   # instead of it (papermill does not own the manager)
 
-            try:
-                for kc in getattr(self.km, "_rt_clients", []):
-                    kc.stop_channels()
-                asyncio.run(self.km.shutdown_kernel(now=True))
-            except Exception as e:  # never lose a run over a kernel that would not stop
-                print(f"rtanalytics: forked kernel shutdown: {type(e).__name__}: {e}", file=sys.stderr)
+            shutdown(self.km, "forked")
         elif self.km is not None:  # never launched: nothing of it stays
             self._stop_child()
             try:

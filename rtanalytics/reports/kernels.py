@@ -8,6 +8,21 @@ import shutil
 from functools import lru_cache
 
 
+def shutdown(km, what: str, extra_clients=()) -> None:
+    """Stop the clients of ``km``'s kernel (ours and nbclient's) and the kernel itself, at once; a kernel that
+    would not stop is reported on stderr, never raised (a run is never lost over it)."""
+    import asyncio
+    import sys
+
+    try:
+        for kc in (*extra_clients, *getattr(km, "_rt_clients", [])):
+            kc.stop_channels()
+        if km.has_kernel:
+            asyncio.run(km.shutdown_kernel(now=True))
+    except Exception as e:
+        print(f"rtanalytics: {what} kernel shutdown: {type(e).__name__}: {e}", file=sys.stderr)
+
+
 @lru_cache(maxsize=None)
 def ready_client():
     """jupyter_client's asynchronous client, except that waiting for a new kernel ends when the kernel is idle

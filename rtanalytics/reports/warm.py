@@ -21,7 +21,6 @@ import atexit
 import json
 import os
 import re
-import sys
 import textwrap
 import threading
 import time
@@ -208,17 +207,9 @@ class WarmKernel:
             self._shutdown()
 
     def _shutdown(self) -> None:
-        import asyncio
+        from .kernels import shutdown
 
-        try:
-            if self._kc is not None:
-                self._kc.stop_channels()
-            for kc in getattr(self.km, "_rt_clients", []):  # nbclient's client of this kernel
-                kc.stop_channels()
-            if self.km.has_kernel:
-                asyncio.run(self.km.shutdown_kernel(now=True))
-        except Exception as e:  # never lose a run over a kernel that would not stop
-            print(f"rtanalytics: warm kernel shutdown: {type(e).__name__}: {e}", file=sys.stderr)
+        shutdown(self.km, "warm", [self._kc] if self._kc is not None else [])
 
 
 class KernelPool:
