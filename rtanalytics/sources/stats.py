@@ -19,7 +19,7 @@ group present in ``starts`` (the first position of each group); a group without 
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import ndtr, ndtri
+from ..normaldist import ndtr, ndtri
 
 
 def group_starts(group: np.ndarray) -> np.ndarray:
