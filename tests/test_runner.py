@@ -120,3 +120,24 @@ def test_report_pages_have_a_real_title(outputs):
     page = (res.run_dir / "report.html").read_text()
     title = page.split("<title>")[1].split("</title>")[0]
     assert title.startswith("KPI status — demo — ") and title.endswith("UTC — ok") and "Notebook" not in title
+
+
+def test_share_styles_moves_only_the_big_stylesheets_to_one_shared_file(tmp_path):
+    from rtanalytics.reports.html import share_styles
+
+    big1, big2 = "a{color:red}" * 600, "b{margin:0}" * 600
+    page = (f'<head><style type="text/css">{big1}</style><style type="text/css">.mine{{x:1}}</style>'
+            f'<style type="text/css">{big2}</style></head><body><style type="text/css">.t{{y:2}}</style>'
+            f'<p>&lt;style type="text/css"&gt;</p></body>')
+    run = tmp_path / "kpis" / "RUN"
+    out = share_styles(page, tmp_path / "_assets", run)
+    (css,) = list((tmp_path / "_assets").iterdir())
+    assert css.read_text() == big1 + "\n" + big2  # both big ones, in order; the small ones stay in the page
+    assert out.count('<link rel="stylesheet"') == 1 and f'href="../../_assets/{css.name}"' in out
+    assert big1 not in out and big2 not in out and ".mine{x:1}" in out and ".t{y:2}" in out
+    assert out.endswith('<p>&lt;style type="text/css"&gt;</p></body>')
+    again = share_styles(page.replace("red", "blue"), tmp_path / "_assets", run)  # another theme: another file
+    assert len(list((tmp_path / "_assets").iterdir())) == 2 and again != out
+    assert share_styles("<p>no styles</p>", tmp_path / "_assets", run) == "<p>no styles</p>"
+    cut = '<style type="text/css">' + big1  # never closed: left as it is
+    assert share_styles(cut, tmp_path / "_assets", run) == cut
