@@ -33,7 +33,7 @@ __all__ = ["catalog", "source", "metrics", "logs", "alarm_history", "events", "k
            "report_summary",
            "ledger", "parse_time", "parse_duration",
            "MetricQuery", "TimeWindow", "RtAnalyticsError", "ParameterError", "CatalogError", "SourceError",
-           "ReportError", "setup_notebook"]
+           "ReportError", "setup_notebook", "show"]
 
 
 def source(name: str | None = None, environment: str = "demo", **options):
@@ -153,8 +153,17 @@ def report_summary(figures: dict, status: str = "ok", notes=None, provenance=Non
     _rs(figures, status, notes, provenance)
 
 
+def show(fig) -> None:
+    """Show a plotly figure as the reports do: interactive in JupyterLab and kept by the offline HTML export
+    (:func:`rtanalytics.figures.show`)."""
+    from .figures import show as _show
+
+    _show(fig)
+
+
 def setup_notebook() -> None:
-    """Make plotly figures render in JupyterLab and survive offline HTML export."""
+    """Make plotly figures render in JupyterLab and survive offline HTML export (``fig.show()`` then renders
+    like :func:`show`)."""
     from .figures import use_offline_renderer
 
     use_offline_renderer()

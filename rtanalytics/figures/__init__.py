@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import plotly.io as pio
+import sys
+
 from plotly.io._base_renderers import MimetypeRenderer, PlotlyRenderer
 
 from ..plotlyjs import plotlyjs_asset_name, write_plotlyjs_asset  # noqa: F401 (their home before)
@@ -37,8 +38,6 @@ class OfflineHtmlRenderer(MimetypeRenderer):
         OfflineHtmlRenderer.plotlyjs_sent = True
         return {"text/html": html}
 
-
-pio.renderers["rt_offline"] = OfflineHtmlRenderer()
 
 MAX_POINTS = 2000  # per line: more than a chart's width in pixels
 
@@ -170,13 +169,64 @@ class DecimatingPlotlyRenderer(PlotlyRenderer):
         return super().to_mimebundle(decimate_figure(fig_dict))
 
 
-pio.renderers["rt_plotly"] = DecimatingPlotlyRenderer()
+_RENDERERS = {"rt_plotly": DecimatingPlotlyRenderer(), "rt_offline": OfflineHtmlRenderer()}
+
+
+def show(fig) -> None:
+    """Show ``fig`` as every report does: plotly's mimetype (interactive in JupyterLab, long lines decimated) and
+    offline HTML for the exported report (plotly's mimetype alone is dropped by nbconvert without a warning).
+    The same output as ``fig.show()`` after :func:`use_offline_renderer`, without loading plotly's renderer
+    registry, which imports nbformat and jsonschema (0.1 s of every report's kernel, bench/README.md)."""
+    from IPython.display import display
+    from plotly.io._utils import validate_coerce_fig_to_dict
+
+    fig_dict = validate_coerce_fig_to_dict(fig, True)
+    bundle: dict = {}
+    for renderer in _RENDERERS.values():
+        bundle.update(renderer.to_mimebundle(fig_dict))
+    display(bundle, raw=True)
+
+
+def _register(renderers_module) -> None:
+    for name, renderer in _RENDERERS.items():
+        renderers_module.renderers[name] = renderer
+    renderers_module.renderers.default = "+".join(_RENDERERS)
+
+
+class _AfterImport:
+    """A one-shot import hook: ``callback(module)`` once the module ``name`` has been executed."""
+
+    def __init__(self, name: str, callback):
+        self.name, self.callback = name, callback
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != self.name:
+            return None
+        import importlib.util
+
+        sys.meta_path.remove(self)  # once, and not for the look-up below
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        run, callback = spec.loader.exec_module, self.callback
+
+        def exec_module(module):
+            run(module)
+            callback(module)
+
+        spec.loader.exec_module = exec_module  # this spec's own loader object
+        return spec
 
 
 def use_offline_renderer() -> None:
-    """Render figures so they show in JupyterLab (plotly mimetype) and survive nbconvert's HTML export offline
-    (plotly's default ``plotly_mimetype`` alone is dropped by nbconvert without a warning)."""
-    pio.renderers.default = "rt_plotly+rt_offline"
+    """Make ``fig.show()`` render like :func:`show` (what the reports call): the ``rt_plotly+rt_offline``
+    renderers registered and made plotly's default — now if plotly's renderer registry is loaded, else when it
+    is first imported (by the first ``fig.show()``), so a kernel that never needs it does not load it."""
+    mod = sys.modules.get("plotly.io._renderers")
+    if mod is not None:
+        _register(mod)
+    elif not any(isinstance(f, _AfterImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _AfterImport("plotly.io._renderers", _register))
 
 
 def lines_by_unit(df, units: dict | None = None, title: str = ""):
