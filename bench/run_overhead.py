@@ -89,15 +89,20 @@ def main(repeats: int = 3) -> None:
                         "leanpy"], check=True, capture_output=True)
         nb.metadata["kernelspec"] = {"name": "leanpy", "display_name": "lean", "language": "python"}
         nbformat.write(nb, str(empty))
-        floor = [timed([str(lean / "papermill"), "-k", "leanpy", "--no-progress-bar", str(empty),
-                        str(tmp / "out.ipynb")]) for _ in range(repeats)]
-        project_floor = [timed([str(BIN / "papermill"), "-k", "python3", "--no-progress-bar", str(empty),
-                                str(tmp / "out2.ipynb")]) for _ in range(repeats)]
         window = ["-p", "start", "2026-11-13T00:00Z", "-p", "end", "2026-11-20T00:00Z"]
         kpis = [str(BIN / "rtanalytics"), "run", "kpis", "--no-progress", "--outputs", str(tmp / "o"), *window]
-        run = [timed(kpis) for _ in range(repeats)]
-        # the same with the kernel started as papermill starts it (no fork from the command: reports/forked.py)
-        fresh = [timed(kpis, RTANALYTICS_FORK_KERNEL="0") for _ in range(repeats)]
+        floor, project_floor, run, fresh = [], [], [], []
+        # interleaved, one of each per round: the floor and the runs see the same machine (this VM's speed drifts
+        # by 10-20 % over a minute; measured in blocks, a fast floor block against a slow run block moved the
+        # ratio by 0.2)
+        for _ in range(repeats):
+            floor.append(timed([str(lean / "papermill"), "-k", "leanpy", "--no-progress-bar", str(empty),
+                                str(tmp / "out.ipynb")]))
+            project_floor.append(timed([str(BIN / "papermill"), "-k", "python3", "--no-progress-bar", str(empty),
+                                        str(tmp / "out2.ipynb")]))
+            run.append(timed(kpis))
+            # the same with the kernel started as papermill starts it (no fork from the command: reports/forked.py)
+            fresh.append(timed(kpis, RTANALYTICS_FORK_KERNEL="0"))
         every = timed([str(BIN / "rtanalytics"), "run", "--all", "--no-progress", "--outputs", str(tmp / "a")])
         warm = warm_runs(tmp / "d", repeats)
     f, pf, r = statistics.median(floor), statistics.median(project_floor), statistics.median(run)

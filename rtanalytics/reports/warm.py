@@ -33,12 +33,14 @@ _IMPORT_LINE = re.compile(r"^(?:import [\w., ]+|from [\w.]+ import [\w., ()]+)\s
 HIST = "--HistoryManager.hist_file=:memory:"  # as nbclient starts its kernels: no history database
 #: imported lazily by the reports' first calls (the sources, the analytics, plotly's figure machinery, pandas'
 #: Styler for the tables): 0.35 s of the KPI report's first cell on a kernel that had only run the notebook's
-#: own imports. Code only, no data. In the order the reports need them (a forked kernel stops part-way).
+#: own imports. Code only, no data. In the order the reports need them, what every report loads first (a
+#: forked kernel stops part-way, when its launch comes): the KPI report, the smallest and most frequent, needs
+#: everything up to pyarrow.parquet and none of the analytics after it.
 PRELOAD = ("rtanalytics.sources.demo", "pandas.io.formats.style", "rtanalytics.figures", "plotly.subplots",
            "plotly.graph_objects", "rtanalytics.backtest", "rtanalytics.sources.cloudwatch",
            "rtanalytics.sources.cache", "rtanalytics.sources.files", "rtanalytics.alarms", "rtanalytics.retention",
-           "rtanalytics.slo", "rtanalytics.capacity", "rtanalytics.health", "rtanalytics.anomaly",
-           "rtanalytics.forensics", "rtanalytics.reports.registry", "pyarrow.parquet")
+           "rtanalytics.reports.registry", "pyarrow.parquet", "rtanalytics.slo", "rtanalytics.capacity",
+           "rtanalytics.health", "rtanalytics.anomaly", "rtanalytics.forensics")
 #: plotly loads its validators on the first figure: a throwaway one, nothing kept
 _PLOTLY_WARMUP = """
 __import__("plotly.subplots", fromlist=["_"]).make_subplots(rows=2, cols=1, subplot_titles=["a", "b"]).add_trace(
