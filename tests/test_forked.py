@@ -43,11 +43,13 @@ PROBE = textwrap.dedent("""
     asyncio.run(km.start_kernel(cwd=str(fk.notebook.parent), env=dict(os.environ),
                                 extra_arguments=["--HistoryManager.hist_file=:memory:"]))  # as nbclient asks
     kc = km.blocking_client(); kc.start_channels(); kc.wait_for_ready(timeout=60)
+    kc.kernel_info(); info = kc.get_shell_msg(timeout=30)["content"]
     code = ("import os, sys, json, threadpoolctl\\n"
             "print(json.dumps({'cwd': os.getcwd(), 'probe': os.environ.get('RT_PROBE'), 'path0': sys.path[0],"
             " 'blas': [i['num_threads'] for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas'],"
             " 'sid': os.getsid(0) == os.getpid(), 'ppid': os.getppid(), 'pid': os.getpid(),"
-            " 'catalog_cached': len(getattr(sys.modules.get('rtanalytics.catalog'), '_CACHE', ()))}))")
+            " 'catalog_cached': len(getattr(sys.modules.get('rtanalytics.catalog'), '_CACHE', ())),"
+            " 'debugpy_loaded': sys.modules.get('debugpy') is not None}))")
     out = []
     def hook(m):
         if m["msg_type"] == "stream":
@@ -63,7 +65,7 @@ PROBE = textwrap.dedent("""
     except OSError:
         state = "gone"
     seen = json.loads("".join(out))
-    seen.update(used=fk.used, refused=fk.refused, me=os.getpid(), zygote=fk.pid, kernel_pid=kpid,
+    seen.update(debugger="debugger" in info.get("supported_features", []), used=fk.used, refused=fk.refused, me=os.getpid(), zygote=fk.pid, kernel_pid=kpid,
                 kernel_after_retire=state)
     print(json.dumps(seen))
 """)
@@ -100,6 +102,7 @@ def test_the_forked_kernel_is_what_a_fresh_launch_would_be(tmp_path):
     assert seen["sid"]  # its own session, like a kernel jupyter_client starts
     assert seen["ppid"] == seen["me"]  # the command's child: it ends with the command (JPY_PARENT_PID)
     assert seen["catalog_cached"] == 0
+    assert seen["debugger"] is False and not seen["debugpy_loaded"]  # a report's kernel is never debugged
     assert seen["kernel_after_retire"] in ("gone", "Z")
 
 
@@ -108,6 +111,7 @@ def test_a_fork_that_could_differ_from_a_fresh_kernel_is_not_used(tmp_path):
     assert not seen["used"] and "PYTHONPATH" in seen["refused"]
     assert "forked kernel not used" in err
     assert seen["kernel_pid"] != seen["zygote"] and seen["cwd"].endswith("notebooks")  # a fresh kernel ran
+    assert seen["debugger"] is True  # ipykernel's own start, debugger and all
     assert seen["kernel_after_retire"] in ("gone", "Z")  # and was shut down with the run
     assert _gone(seen["zygote"])  # the unused child did not stay behind
     seen, _ = _probe(tmp_path, "thread")  # a thread could hold a lock the child would inherit held

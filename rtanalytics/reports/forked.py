@@ -22,7 +22,8 @@ starts in another folder, when a variable read at import time (BLAS threads, ``P
 the child has died; the child is then stopped before the other kernel binds its sockets.
 ``RTANALYTICS_FORK_KERNEL=0`` turns it off. What the child inherits that a fresh kernel would not: the
 command's imported modules (code only: the fork happens before any data is loaded, and the catalog cache is
-emptied in the child).
+emptied in the child). What it lacks: ipykernel's debugger (debugpy is not imported: 85 ms, and nobody can attach
+a debugger to a papermill run).
 """
 
 from __future__ import annotations
@@ -146,6 +147,11 @@ def _child(fd: int, cwd: str, argv: list[str], imports: list[str], preload: bool
         signal.signal(sig, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     _blas_threads(os.environ)  # numpy was loaded by the command, perhaps before the BLAS variables were set
+    # no debugger in a report's kernel: papermill cannot attach one, and importing debugpy is 85 ms of every
+    # kernel's start (ipykernel then answers debug requests with an error, and its kernel_info does not list
+    # "debugger" among its features). A module set to None in sys.modules cannot be imported; one already
+    # imported stays
+    sys.modules.setdefault("debugpy", None)
     with _Quiet():
         import ipykernel.ipkernel  # noqa: F401
         import ipykernel.kernelapp  # noqa: F401
