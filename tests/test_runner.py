@@ -141,3 +141,28 @@ def test_share_styles_moves_only_the_big_stylesheets_to_one_shared_file(tmp_path
     assert share_styles("<p>no styles</p>", tmp_path / "_assets", run) == "<p>no styles</p>"
     cut = '<style type="text/css">' + big1  # never closed: left as it is
     assert share_styles(cut, tmp_path / "_assets", run) == cut
+
+
+def test_work_queued_for_after_the_launch_runs_once_the_kernel_is_launched():
+    import asyncio
+    import threading
+
+    from rtanalytics.reports import kernels
+
+    ran = []
+    done = threading.Event()
+
+    def warm():
+        ran.append(threading.current_thread().name)
+        done.set()
+
+    kernels.after_next_launch(warm)
+    assert not done.wait(0.2) and ran == []  # nothing before a launch
+    km = kernels.ipc_kernel_manager()(kernel_name="python3")
+    try:
+        asyncio.run(km.start_kernel(extra_arguments=["--HistoryManager.hist_file=:memory:"]))
+        assert done.wait(30) and ran == ["after-launch-warm"]  # on its own thread, once launched
+    finally:
+        kernels.shutdown(km, "test")
+    kernels.run_after_launch()  # the queue was emptied: nothing runs twice
+    assert ran == ["after-launch-warm"]

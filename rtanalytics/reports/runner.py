@@ -95,11 +95,10 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
     t0 = time.perf_counter()
     error = None
     status = "ok"
-    import threading
-
     from .html import warm_renderer
+    from .kernels import after_next_launch, run_after_launch
 
-    threading.Thread(target=warm_renderer, name="warm-renderer", daemon=True).start()  # while the kernel works
+    after_next_launch(warm_renderer)  # while the kernel works: once it is launched, not before (the GIL)
     warm = {}
     if kernel is not None:  # a kernel started ahead (warm.py): used when it is what this run would start
         if kernel.claim(report.notebook.parent):
@@ -108,6 +107,8 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
             print(f"rtanalytics: {name}: {getattr(kernel, 'kind', 'warm')} kernel not used ({kernel.error}); "
                   "starting one", file=sys.stderr)
             kernel.retire()
+    if warm and warm["km"].has_kernel:  # a kernel started ahead (the daemon's): no launch in this run
+        run_after_launch()
     try:
         pm.execute_notebook(str(report.notebook), str(nb_out), parameters=inject, kernel_name="python3",
                             progress_bar=progress, report_mode=True, execution_timeout=timeout,
