@@ -154,3 +154,25 @@ def test_compare_parameter_is_validated_before_any_kernel(spec, ok):
     else:
         with pytest.raises(ParameterError, match="compare"):
             resolve_params(REPORTS["kpis"], {"compare": spec})
+
+
+def test_stacked_layout_is_make_subplots_layout_and_each_call_gets_its_own():
+    from plotly.subplots import make_subplots
+
+    from rtanalytics.figures.kpis import stacked_layout
+
+    for rows in range(0, 9):
+        titles = [f"t{i} <b>&</b>" for i in range(rows)]
+        ref = make_subplots(rows=max(rows, 1), cols=1, shared_xaxes=True, vertical_spacing=0.06,
+                            subplot_titles=titles or None).layout.to_plotly_json()
+        ref.pop("template", None)
+        ours = stacked_layout(rows)
+        assert len(ours.get("annotations", [])) == rows
+        for note, t in zip(ours.get("annotations", []), titles):
+            note["text"] = t
+        assert ours == ref, rows
+    a = stacked_layout(3)
+    a["annotations"][0]["text"] = "changed"
+    a["yaxis"]["range"] = [0, 1]
+    b = stacked_layout(3)
+    assert b["annotations"][0]["text"] == "0" and "range" not in b["yaxis"]  # the cache is never handed out
