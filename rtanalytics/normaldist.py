@@ -9,7 +9,7 @@ tests/test_normaldist.py):
 * :func:`ndtr` — Phi(x) = erfc(-x/sqrt 2)/2, from erfc(z) = t * g(t) * exp(-z^2) with t = 2/(2+z) for z >= 0,
   where g is smooth on [0, 1] and represented by a Chebyshev series. The series is fitted when the module is
   imported, at Chebyshev nodes whose values come from :func:`math.erfc` (and the asymptotic series of the scaled
-  erfc for z >= 10, where erfc underflows). Relative error of erfc about 5e-15 over [0, 27] against
+  erfc for z >= 10, where erfc underflows). Relative error of erfc at most 3e-15 over [0, 27] against
   :func:`math.erfc` (scipy's: 6e-14); exp(-z^2) is taken in two parts so z^2's rounding does not add to it.
 * :func:`ndtri` — the inverse: a rational first guess (Abramowitz & Stegun 26.2.23, |error| < 4.5e-4) in the
   smaller tail, then three Halley steps on :func:`ndtr` (cubic convergence: below 1e-13 absolute).
@@ -24,7 +24,9 @@ import math
 import numpy as np
 
 _FIT_NODES = 48
-_TERMS = 26  # the fitted coefficients beyond this are below 3e-16: rounding noise of the fit
+_TERMS = 24  # the fitted coefficients beyond this are below 1.3e-15 and rounding noise of the fit: 24 terms give
+             # the smallest error (3e-15 against math.erfc over [0, 27]; 26 gave 5e-15, 22 gave 1.6e-14)
+_CHUNK = 8192  # elements at a time: ~25 passes over a chunk stay in cache (1.35x on 86,400 elements)
 
 
 def _erfcx(z: float) -> float:
@@ -58,6 +60,16 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 def _erfc_nonneg(z: np.ndarray) -> np.ndarray:
     """erfc(z) for z >= 0 (NaN stays NaN, inf gives 0)."""
+    z = np.asarray(z, dtype="float64")
+    if z.ndim != 1 or z.size <= 2 * _CHUNK:
+        return _erfc_block(z)
+    out = np.empty_like(z)
+    for i in range(0, z.size, _CHUNK):
+        out[i:i + _CHUNK] = _erfc_block(z[i:i + _CHUNK])
+    return out
+
+
+def _erfc_block(z: np.ndarray) -> np.ndarray:
     t = 2.0 / (2.0 + z)
     y2 = 4.0 * t - 2.0  # 2y, y = 2t - 1
     b1 = np.full_like(t, _C[-1])

@@ -119,3 +119,27 @@ def test_alarm_history_does_not_depend_on_the_window(demo):
     b = b[(b["timestamp"] >= pd.Timestamp("2026-11-11T12:03Z")) & (b["timestamp"] < pd.Timestamp("2026-11-12T00:00Z"))]
     pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))
     assert (a["timestamp"].dt.minute % 5 == 0).all()  # 5-minute alarms change state on the clock's 5 minutes
+
+
+def test_mixture_quantiles_of_many_groups_each_match_an_independent_root():
+    """Groups converge at different iterations (each iteration works on the groups still solving only): every
+    group's p50/p95/p99 is the root of its own mixture CDF, empty groups are NaN and one-minute groups closed-form."""
+    from rtanalytics.sources.stats import dist_stat, group_starts
+
+    rng = np.random.default_rng(11)
+    sizes = rng.integers(1, 61, 300)
+    g = np.repeat(np.arange(sizes.size), sizes)
+    m = g.size
+    n = rng.poisson(rng.uniform(0, 30), m).astype(float)
+    n[rng.random(m) < 0.1] = 0
+    n[g == 5] = 0  # a period without samples
+    mu, s = rng.normal(-1.5, 0.8, m), rng.uniform(0.05, 1.5, m)
+    starts = group_starts(g)
+    for p in (0.5, 0.95, 0.99):
+        got = dist_stat(f"p{p * 100:g}", n, mu, s, starts)
+        assert np.isnan(got[5]) and np.isfinite(np.delete(got, 5)).all()
+        for k in rng.choice(np.delete(np.arange(sizes.size), 5), 40, replace=False):
+            sel = g == k
+            nk, mk, sk = n[sel], mu[sel], s[sel]
+            f = lambda x: (nk * norm.cdf((np.log(x) - mk) / sk)).sum() / nk.sum() - p
+            assert got[k] == pytest.approx(brentq(f, 1e-9, 1e6, xtol=1e-14, rtol=1e-13), rel=1e-9), (p, k)
