@@ -146,6 +146,7 @@ def test_share_styles_moves_only_the_big_stylesheets_to_one_shared_file(tmp_path
 def test_work_queued_for_after_the_launch_runs_once_the_kernel_is_launched():
     import asyncio
     import threading
+    import time
 
     from rtanalytics.reports import kernels
 
@@ -157,6 +158,7 @@ def test_work_queued_for_after_the_launch_runs_once_the_kernel_is_launched():
         done.set()
 
     kernels.after_next_launch(warm)
+    kernels.after_next_launch(warm)  # queued once
     assert not done.wait(0.2) and ran == []  # nothing before a launch
     km = kernels.ipc_kernel_manager()(kernel_name="python3")
     try:
@@ -165,4 +167,5 @@ def test_work_queued_for_after_the_launch_runs_once_the_kernel_is_launched():
     finally:
         kernels.shutdown(km, "test")
     kernels.run_after_launch()  # the queue was emptied: nothing runs twice
+    time.sleep(0.2)
     assert ran == ["after-launch-warm"]

@@ -13,12 +13,14 @@ _AFTER_LAUNCH_LOCK = threading.Lock()
 
 
 def after_next_launch(fn) -> None:
-    """Run ``fn()`` on a daemon thread once the next kernel this process starts is launched (or at once if it
-    never is: see :func:`run_after_launch`). For work the command does while the kernel executes (the
-    renderer's warm-up): started before the launch, it held the GIL the launch path needs (0.14 s later
-    kernels, bench/README.md)."""
+    """Run ``fn()`` on a daemon thread once the next kernel this process starts is launched (queued once however
+    often it is asked for). For work the command does while the kernel executes (the renderer's warm-up):
+    started before the launch, it held the GIL the launch path needs (0.14 s later kernels, bench/README.md).
+    Only a head start: a run whose kernel was started ahead calls :func:`run_after_launch` itself, and what
+    never ran is done when it is needed."""
     with _AFTER_LAUNCH_LOCK:
-        _AFTER_LAUNCH.append(fn)
+        if fn not in _AFTER_LAUNCH:
+            _AFTER_LAUNCH.append(fn)
 
 
 def run_after_launch() -> None:

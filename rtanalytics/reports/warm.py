@@ -34,8 +34,8 @@ HIST = "--HistoryManager.hist_file=:memory:"  # as nbclient starts its kernels: 
 #: imported lazily by the reports' first calls (the sources, the analytics, plotly's figure machinery, pandas'
 #: Styler for the tables): 0.35 s of the KPI report's first cell on a kernel that had only run the notebook's
 #: own imports. Code only, no data. In the order the reports need them, what every report loads first (a
-#: forked kernel stops part-way, when its launch comes): the KPI report, the smallest and most frequent, needs
-#: everything up to pyarrow.parquet and none of the analytics after it.
+#: forked kernel stops part-way, when its first cell starts): the KPI report, the smallest and most frequent,
+#: needs everything up to pyarrow.parquet and none of the analytics after it.
 PRELOAD = ("rtanalytics.sources.demo", "pandas.io.formats.style", "rtanalytics.figures", "plotly.subplots",
            "plotly.graph_objects", "rtanalytics.backtest", "rtanalytics.sources.cloudwatch",
            "rtanalytics.sources.cache", "rtanalytics.sources.files", "rtanalytics.alarms", "rtanalytics.retention",

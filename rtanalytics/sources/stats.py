@@ -88,8 +88,11 @@ def _mixture_quantile(p, n, mu, sigma, starts, count, tol: float = 1e-12, max_it
     hi = np.where(ok, hi, 0.0)
     x = 0.5 * (lo + hi)
     target = p * count
-    act = np.flatnonzero(ok & (hi - lo > tol))  # the groups still solving; each iteration works on their
-    for _ in range(max_iter):                   # minutes only (most groups converge in 2-3 of the ~5)
+    # the groups still solving; each iteration works on their minutes only (on the demo's latencies the 4th
+    # iteration still has 80-95 % of the periods, the 5th 1-7 %; on groups of mixed sizes 2.9x in all, with
+    # bitwise the same results: each group's arithmetic is unchanged)
+    act = np.flatnonzero(ok & (hi - lo > tol))
+    for _ in range(max_iter):
         if not act.size:
             break
         la = lengths[act]
