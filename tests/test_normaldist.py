@@ -48,7 +48,7 @@ def test_ndtri_over_arrays_and_domain():
     for q in (1 / (n + 1), n / (n + 1)):
         assert np.abs(ndtri(q) - special.ndtri(q)).max() < 1e-12
     p = np.geomspace(1e-15, 0.5, 5000)
-    assert np.abs(ndtr(ndtri(p)) - p).max() / 1e-15 < 1 or np.all(np.abs(ndtr(ndtri(p)) / p - 1) < 1e-12)
+    assert np.abs(ndtr(ndtri(p)) / p - 1).max() < 1e-12  # round trip, relative, down to the far tail
     out = ndtri([0.0, 1.0, 0.5, -0.1, 1.1, np.nan])
     assert out[0] == -np.inf and out[1] == np.inf and out[2] == 0.0
     assert np.isnan(out[3:]).all()
