@@ -15,7 +15,8 @@ import rtanalytics as rt
 InteractiveShell.instance()
 rt.setup_notebook()
 x = list(range(5000))
-fig = go.Figure(go.Scatter(x=x, y=[(i * 7919) % 101 for i in x], mode="lines")).update_layout(title="a <b>&</b>")
+fig = go.Figure(go.Scatter(x=x, y=[(i * 7919) % 101 for i in x], mode="lines",
+                           name="</script><script>alert(1)</script>")).update_layout(title="<img src=x onerror=alert(2)>")
 with capture_output() as shown:
     rt.show(fig)
 before = {"renderers": "plotly.io._renderers" in sys.modules, "nbformat": "nbformat" in sys.modules}
@@ -26,7 +27,8 @@ ours, theirs = shown.outputs[0].data, plain.outputs[0].data
 print(json.dumps({"before": before, "default": pio.renderers.default, "keys": sorted(ours), "same_keys": sorted(ours) == sorted(theirs),
                   "same_json": ours["application/vnd.plotly.v1+json"] == theirs["application/vnd.plotly.v1+json"],
                   "points": len(json.dumps(ours["application/vnd.plotly.v1+json"])),
-                  "plotlyjs_once": ("window.Plotly" in ours["text/html"], "window.Plotly" in theirs["text/html"])}))
+                  "plotlyjs_once": ("window.Plotly" in ours["text/html"], "window.Plotly" in theirs["text/html"]),
+                  "raw_markup": any(m in ours["text/html"] for m in ("</script><script>alert", "<img src=x"))}))
 """
 
 
@@ -40,3 +42,4 @@ def test_show_needs_no_renderer_registry_and_matches_fig_show():
     assert out["same_json"]  # the same decimated figure either way
     assert out["points"] < 100_000  # 5,000 points decimated, not sent whole
     assert out["plotlyjs_once"] == [True, False]  # plotly.js inlined with the first figure only
+    assert out["raw_markup"] is False  # labels from data reach the page as JSON-escaped text, never as markup
