@@ -36,6 +36,7 @@ from typing import Callable, Iterable, Sequence, TypeVar
 import numpy as np
 import pandas as pd
 
+from .arena import Arena
 from .timewindow import parse_duration
 
 
@@ -75,18 +76,27 @@ class Sli:
         if what not in cache:
             if what == "bad" and "_bad" not in self.__dict__:  # total - good, without a third array of counts
                 out = self.cumulative("total") - self.cumulative("good")
+                if self.__dict__.get("_exact_good") and self.__dict__.get("_exact_total"):
+                    self.__dict__["_exact_bad"] = True  # differences of exact whole sums are exact
             else:
-                x = getattr(self, what)
-                out = np.empty(x.size + 1)
-                out[0] = 0.0
-                np.cumsum(x, out=out[1:])
+                out = np.empty(getattr(self, what).size + 1)
+                self.__dict__[f"_exact_{what}"] = _cumsum0(getattr(self, what), out)
             cache[what] = out
         return cache[what]
 
     def window_sum(self, what: str, n: int, out: np.ndarray | None = None) -> np.ndarray:
         """Sum of ``what`` over the trailing ``n`` periods at every period (fewer at the start); into ``out``
         when given (a scratch buffer: see :meth:`scratch`)."""
-        return _window_from_cumsum(self.cumulative(what), n, out)
+        return _window_from_cumsum(self.cumulative(what), n, self.output(self.good.size) if out is None else out)
+
+    def output(self, size: int) -> np.ndarray:
+        """An uninitialised float64 array for a result of this SLI that is kept and written in full (a burn rate,
+        a rolling attainment), from the SLI's :class:`~rtanalytics.arena.Arena` (its pages put in place in one
+        call, not faulted one by one)."""
+        arena = self.__dict__.get("_arena")
+        if arena is None:
+            arena = self.__dict__["_arena"] = Arena(8 * 8 * self.good.size)  # room for eight full-length results
+        return arena.empty(size)
 
     def scratch(self) -> np.ndarray:
         """A reusable buffer of the SLI's length for temporaries (the denominators of ratios): one allocation per
@@ -95,6 +105,33 @@ class Sli:
         if buf is None:
             buf = self.__dict__["_scratch"] = np.empty(self.good.size)
         return buf
+
+    def no_total_windows(self, n: int) -> np.ndarray | None:
+        """The periods whose trailing ``n``-period window has no total at all (sums to exactly 0), from the runs
+        of periods without total; None when that is not cheap and certain: totals not whole numbers (a tiny
+        total could vanish in the cumulative sum) or more than an eighth of the periods without total."""
+        runs = self.__dict__.get("_zero_runs", False)
+        if runs is False:
+            runs = None
+            self.cumulative("total")
+            if self.__dict__.get("_exact_total"):
+                z = np.flatnonzero(self.total == 0)
+                if z.size <= self.total.size // 8:
+                    cut = np.flatnonzero(np.diff(z) != 1)
+                    runs = (z[np.concatenate(([0], cut + 1))], z[np.concatenate((cut, [z.size - 1]))]) if z.size \
+                        else (z, z)
+            self.__dict__["_zero_runs"] = runs
+        if runs is None:
+            return None
+        first, last = runs
+        # a window ending at i is empty when a run covers its n periods, or all of [0, i] for a run from 0
+        lo = np.where(first == 0, 0, first + (n - 1))
+        keep = lo <= last
+        lo, length = lo[keep], last[keep] - lo[keep] + 1
+        if not length.size:
+            return np.zeros(0, np.intp)
+        offsets = np.concatenate(([0], np.cumsum(length)[:-1]))
+        return np.arange(int(length.sum())) + np.repeat(lo - offsets, length)
 
     def slice(self, start, end) -> "Sli":
         """The periods starting in ``[start, end)`` (views, no copies: the index is sorted)."""
@@ -182,6 +219,27 @@ def exclude(sli: Sli, intervals: Iterable[tuple]) -> Sli:
                sli.has_data & ~mask, sli.excluded | mask)
 
 
+_EXACT_MAX = 2.0 ** 53  # whole numbers up to here are exact in float64, and so is every sum that stays below
+_INT_MIN_SIZE = 2048  # below this the checks cost more than the float loop
+
+
+def _cumsum0(x: np.ndarray, out: np.ndarray) -> bool:
+    """``out[0] = 0`` and ``out[1:] = cumsum(x)``; True when ``x`` holds whole numbers >= 0 whose sum stays
+    below 2**53 (nearly always: requests, errors, slices), which are then summed as int64 — about 3x faster than
+    numpy's float accumulate (a serial add, 3.3 ns per value here) and bitwise the same, since every partial sum
+    is exact either way."""
+    out[0] = 0.0
+    # whole numbers from 0 to 2**53 / size: every partial sum is below 2**53 (and int64 cannot overflow)
+    if x.size >= _INT_MIN_SIZE and x.min() >= 0 and x.max() * x.size < _EXACT_MAX:  # False for NaN too
+        xi = x.astype(np.int64)
+        if np.array_equal(xi, x):
+            np.cumsum(xi, out=xi)  # in place: no second array of counts
+            out[1:] = xi
+            return True
+    np.cumsum(x, out=out[1:])
+    return False
+
+
 def _window_from_cumsum(c: np.ndarray, n: int, out: np.ndarray | None = None) -> np.ndarray:
     size = c.size - 1
     out = np.empty(size) if out is None else out
@@ -224,10 +282,16 @@ def burn_rate(sli: Sli, window, target: float) -> np.ndarray:
     if key not in cache:
         r = sli.window_sum("bad", n)  # a fresh array (cached, returned): divided in place
         t = sli.window_sum("total", n, sli.scratch())  # a temporary: the SLI's scratch buffer
-        # no traffic: total and bad both sum to exactly 0 (bad <= total), and 0 / tiny is the 0 it must be
-        np.maximum(t, _TINY, out=t)
-        np.divide(r, t, out=r)
+        # no traffic: total and bad both sum to exactly 0 (bad <= total), and the burn rate is 0 there: set
+        # where the runs of periods without total say (a few positions), or else by dividing by at least tiny
+        empty = sli.no_total_windows(n)
+        if empty is None:
+            np.maximum(t, _TINY, out=t)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            np.divide(r, t, out=r)
         r *= 1.0 / (1.0 - target)  # (bad/total) x 1/(1 - target): the order every burn rate is compared in
+        if empty is not None:
+            r[empty] = 0.0
         cache[key] = r
     return cache[key]
 
@@ -300,7 +364,7 @@ def burndown(sli: Sli, target: float, start, end) -> pd.Series:
     s = sli.slice(start, end)
     a = sli.index.searchsorted(pd.Timestamp(start), side="left")
     c = sli.cumulative("bad")  # shared with the burn rates: bad so far is a difference, not another cumsum
-    cb = c[a + 1:a + 1 + s.good.size] - c[a]
+    cb = np.subtract(c[a + 1:a + 1 + s.good.size], c[a], out=sli.output(s.good.size))
     if sli.kind == "slices":
         n_full = (pd.Timestamp(end) - pd.Timestamp(start)).total_seconds() / sli.period_s
         allowed = (1.0 - target) * s.total.sum() if s.total.sum() else (1.0 - target) * n_full
