@@ -494,9 +494,9 @@ def threads() -> int:
 def map_slos(fn: Callable[[T], R], items: Iterable[T], workers: int | None = None) -> list[R]:
     """``[fn(x) for x in items]`` on a pool of :func:`threads` threads, in order; the first exception is raised.
 
-    Every analytic here spends its time in numpy's whole-array passes and first touches of fresh arrays, which
-    release the GIL, so SLOs analysed side by side use every core (100 SLOs x 90 days: 0.87 s on one thread,
-    0.42-0.54 s on two; bench/slo.py). Each item must own its SLI: an :class:`Sli` caches its sums and burn
+    Every analytic here spends its time in numpy's whole-array passes and in putting its kept results' pages in
+    place (:mod:`rtanalytics.arena`), both without the GIL, so SLOs analysed side by side use every core
+    (100 SLOs x 90 days: 0.62-0.73 s on one thread, 0.49-0.60 s on two; bench/slo.py). Each item must own its SLI: an :class:`Sli` caches its sums and burn
     rates and is not to be shared between threads."""
     items = list(items)
     n = min(workers or threads(), len(items))
