@@ -1,6 +1,7 @@
 """The SLO analysis' fast paths against the plain computations they replace: the integer cumulative sum, burn
 rates without a pass over every window's total, and kept results on populated pages (rtanalytics.arena)."""
 
+import shutil
 import sys
 
 import numpy as np
@@ -8,7 +9,24 @@ import pandas as pd
 import pytest
 
 from rtanalytics import arena as A
+from rtanalytics import kernels as K
 from rtanalytics import slo as S
+
+
+@pytest.fixture(params=["compiled", "numpy"])
+def code(request, monkeypatch):
+    """Each test below runs on the compiled kernels and on the numpy code they stand in for."""
+    if request.param == "numpy":
+        monkeypatch.setattr(K, "_lib", None)
+    elif not K.available():
+        pytest.skip(f"compiled kernels: {K.status()}")
+    return request.param
+
+
+def test_kernels_are_built_where_there_is_a_compiler():
+    if not (shutil.which("cc") or shutil.which("gcc")):
+        pytest.skip("no C compiler here: the numpy code is in use")
+    assert K.available(), K.status()  # `pip install -e .` (make) builds rtanalytics/_kernels.c
 
 
 def plain_cumsum0(x):
@@ -29,7 +47,7 @@ def plain_burn(total, good, n, target):
 
 
 @pytest.mark.parametrize("size", [5000, 129_600])
-def test_integer_cumsum_is_bitwise_numpys(size):
+def test_integer_cumsum_is_bitwise_numpys(size, code):
     rng = np.random.default_rng(size)
     x = rng.poisson(40, size).astype(float)
     out = np.empty(size + 1)
@@ -38,8 +56,8 @@ def test_integer_cumsum_is_bitwise_numpys(size):
     assert out.dtype == np.float64
 
 
-@pytest.mark.parametrize("case", ["fraction", "nan", "negative", "too_large", "small"])
-def test_cumsum_falls_back_to_floats_where_integers_would_not_be_the_same(case):
+@pytest.mark.parametrize("case", ["fraction", "nan", "negative", "too_large", "sum_too_large", "small"])
+def test_cumsum_falls_back_to_floats_where_integers_would_not_be_the_same(case, code):
     rng = np.random.default_rng(7)
     x = rng.poisson(40, 6000).astype(float)
     if case == "fraction":
@@ -50,6 +68,8 @@ def test_cumsum_falls_back_to_floats_where_integers_would_not_be_the_same(case):
         x[9] = -1.0
     elif case == "too_large":  # a sum past 2**53 would round in floats (and could overflow int64)
         x[:2] = 2.0 ** 62
+    elif case == "sum_too_large":  # each value exact, their sum not
+        x[:5] = 2.0 ** 51 + 1
     else:
         x = x[:100]
     out = np.empty(x.size + 1)
@@ -93,7 +113,7 @@ def test_windows_without_total_are_not_guessed_when_not_certain_or_cheap():
 
 @pytest.mark.parametrize("kind", ["integers", "fractions", "mostly_idle"])
 @pytest.mark.parametrize("window", ["1m", "5m", "1h", "3d", "400d"])
-def test_burn_rate_is_bitwise_the_plain_computation(kind, window):
+def test_burn_rate_is_bitwise_the_plain_computation(kind, window, code):
     rng = np.random.default_rng(11)
     size = 20_000
     total = rng.poisson(30, size).astype(float)
@@ -113,7 +133,7 @@ def test_burn_rate_is_bitwise_the_plain_computation(kind, window):
     assert not np.isnan(got).any()
 
 
-def test_attainment_and_burndown_unchanged_by_the_arena(monkeypatch):
+def test_attainment_and_burndown_unchanged_by_the_arena(monkeypatch, code):
     rng = np.random.default_rng(5)
     size = 50_000
     total = rng.poisson(20, size).astype(float)
@@ -167,3 +187,44 @@ def test_arena_populates_and_stops_asking_a_kernel_that_refuses(monkeypatch):
     assert calls == [A.MADV_POPULATE_WRITE] and not A.populating() and (b == 2.0).all()
     arena.empty(1 << 16)
     assert len(calls) == 1
+
+
+def plain_attainment(good, total, n):
+    cg, ct = plain_cumsum0(good), plain_cumsum0(total)
+    size = good.size
+    k = min(n, size)
+    g = np.concatenate((cg[1:k + 1], cg[k + 1:] - cg[1:size - k + 1]))
+    t = np.concatenate((ct[1:k + 1], ct[k + 1:] - ct[1:size - k + 1]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return g / t
+
+
+@pytest.mark.parametrize("window", ["1m", "5m", "1h", "28d", "400d"])
+@pytest.mark.parametrize("kind", ["integers", "fractions", "with_gaps"])
+def test_attainment_is_bitwise_the_plain_computation(window, kind, code):
+    rng = np.random.default_rng(3)
+    size = 12_000
+    total = rng.poisson(25, size).astype(float)
+    total[:30] = 0  # windows without data at the start: NaN
+    if kind == "fractions":
+        total = total * 0.3
+    elif kind == "with_gaps":
+        total[rng.random(size) < 0.3] = np.nan
+        total[6000:6500] = np.nan
+    bad = rng.poisson(0.4, size).astype(float)
+    idx = pd.date_range("2026-01-01", periods=size, freq="min", tz="UTC")
+    sli = S.occurrences_sli(idx, bad=bad, total=total)
+    got = S.attainment(sli, window).to_numpy()
+    want = plain_attainment(sli.good, sli.total, S.periods_in(window, 60))
+    assert np.array_equal(got, want, equal_nan=True)
+    assert np.isnan(got[:30]).all()
+
+
+def test_kernels_refuse_what_they_do_not_take():
+    x = np.arange(5000, dtype=float)
+    out = np.empty(5001)
+    assert not K.cumsum0_whole(x[::2], np.empty(2501))  # not contiguous
+    assert not K.cumsum0_whole(x.astype(np.float32), out)  # not float64
+    assert not K.cumsum0_whole(x, np.empty(5000))  # wrong length
+    assert not K.window_ratio(out, out, 0, np.empty(5000), None)  # no window
+    assert not K.window_ratio(out, out[:-1], 5, np.empty(5000), None)  # sums of another length
