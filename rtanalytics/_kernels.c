@@ -86,3 +86,21 @@ void rt_window_ratio(const double *cn, const double *cd, int64_t size, int64_t n
         }
     }
 }
+
+/* slo.occurrences_sli's counts in one pass: total -> t = fmax(total, 0) (no data and negatives: 0), has =
+ * total > 0, and good = max(t - fmax(bad, 0), 0) (from bad) — numpy's fmax and maximum as they are defined
+ * (a >= b || isnan(b) ? a : b, and a >= b || isnan(a) ? a : b). */
+RT_CLONES
+void rt_counts_from_bad(const double *total, const double *bad, int64_t n, double *t, double *good,
+                        unsigned char *has)
+{
+    for (int64_t i = 0; i < n; i++) {
+        double tv = total[i], bv = bad[i];
+        double ti = tv >= 0.0 ? tv : 0.0;
+        double bi = bv >= 0.0 ? bv : 0.0;
+        double g = ti - bi;
+        t[i] = ti;
+        good[i] = (g >= 0.0 || g != g) ? g : 0.0;
+        has[i] = tv > 0.0;
+    }
+}

@@ -41,6 +41,8 @@ def _load():
     lib.rt_cumsum0_whole.restype = c_int
     lib.rt_window_ratio.argtypes = [p, p, i64, i64, f64, c_int, p]
     lib.rt_window_ratio.restype = None
+    lib.rt_counts_from_bad.argtypes = [p, p, i64, p, p, p]
+    lib.rt_counts_from_bad.restype = None
     return lib, f"compiled ({path.name})"
 
 
@@ -81,3 +83,15 @@ def window_ratio(cum_num: np.ndarray, cum_den: np.ndarray, n: int, out: np.ndarr
     _lib.rt_window_ratio(cum_num.ctypes.data, cum_den.ctypes.data, size, int(n),
                          1.0 if scale is None else float(scale), 0 if scale is None else 1, out.ctypes.data)
     return True
+
+
+def counts_from_bad(total: np.ndarray, bad: np.ndarray):
+    """``(t, good, has)`` as :func:`rtanalytics.slo.occurrences_sli` makes them from total and bad counts, in one
+    pass; None without the library or for what it does not take."""
+    n = total.size
+    if (_lib is None or n < MIN_SIZE or not (_f64(total) and _f64(bad)) or bad.size != n or total.ndim != 1
+            or bad.ndim != 1):
+        return None
+    t, good, has = np.empty(n), np.empty(n), np.empty(n, dtype=bool)
+    _lib.rt_counts_from_bad(total.ctypes.data, bad.ctypes.data, n, t.ctypes.data, good.ctypes.data, has.ctypes.data)
+    return t, good, has

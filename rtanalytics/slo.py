@@ -28,6 +28,7 @@ OpenSLO v1; CloudWatch Application Signals SLO concepts.
 from __future__ import annotations
 
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -149,6 +150,10 @@ def occurrences_sli(index, good=None, total=None, bad=None, period_s: int = 60) 
     """Request-based SLI from per-period counts (``good`` or ``bad``, and ``total``). A period where ``total``
     is missing has no data; ``good``/``bad`` missing while ``total`` exists count as 0 (CloudWatch publishes
     the ALB code counts only when non-zero). Written to allocate few arrays: this runs on every SLO."""
+    if good is None and total is not None:
+        fused = kernels.counts_from_bad(np.asarray(total, dtype="float64"), np.asarray(bad, dtype="float64"))
+        if fused is not None:  # the passes below in one
+            return Sli(pd.DatetimeIndex(index), fused[1], fused[0], period_s, "requests", fused[2])
     # fmax(x, 0) is one pass into a fresh array: NaN (no data) becomes 0 and so does a negative count, which no
     # counter produces; a period has data when its total is > 0 (NaN > 0 is False)
     t = np.fmax(np.asarray(total, dtype="float64"), 0.0)
@@ -488,7 +493,10 @@ R = TypeVar("R")
 
 def threads() -> int:
     """Threads for per-SLO work: ``RTANALYTICS_THREADS`` when set (1 turns threading off), else the cores this
-    process may use."""
+    process may use less those another process keeps busy right now (:func:`busy_elsewhere`): beside a process
+    that keeps a core busy, a second thread only makes the analysis slower (100 SLOs x 90 days with the other
+    core busy: 0.51-0.61 s on one thread, 0.55-0.62 s on two; bench/README.md, round eight), as ``make -l``
+    and GNU parallel's ``--load`` hold back for the same reason."""
     env = os.environ.get("RTANALYTICS_THREADS", "").strip()
     if env:
         try:
@@ -496,9 +504,32 @@ def threads() -> int:
         except ValueError:
             raise ValueError(f"RTANALYTICS_THREADS={env!r}: use a whole number of threads (1 = no threads)")
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
+        cores = max(1, os.cpu_count() or 1)
+    return max(1, cores - busy_elsewhere())
+
+
+def busy_elsewhere(samples: int = 5, read: Callable[[], str] | None = None) -> int:
+    """How many threads besides the caller are runnable right now, system-wide: the least of ``samples``
+    readings of /proc/loadavg's running count, a few hundred microseconds apart (a process that keeps a core
+    busy is in every one; a passing one is not); 0 where it cannot be read (not Linux)."""
+    if read is None:
+        def read() -> str:
+            with open("/proc/loadavg") as f:
+                return f.read()
+    least = None
+    for i in range(max(1, samples)):
+        try:
+            running = int(read().split()[3].split("/")[0]) - 1  # less the reader
+        except (OSError, ValueError, IndexError):
+            return 0
+        least = running if least is None else min(least, running)
+        if least <= 0:
+            return 0
+        if i + 1 < samples:
+            time.sleep(0.0002)
+    return max(0, least or 0)
 
 
 def map_slos(fn: Callable[[T], R], items: Iterable[T], workers: int | None = None) -> list[R]:
@@ -506,8 +537,8 @@ def map_slos(fn: Callable[[T], R], items: Iterable[T], workers: int | None = Non
 
     Every analytic here spends its time in numpy's whole-array passes and in putting its kept results' pages in
     place (:mod:`rtanalytics.arena`), both without the GIL, so SLOs analysed side by side use every core
-    (100 SLOs x 90 days: 0.62-0.73 s on one thread, 0.49-0.60 s on two; bench/slo.py). Each item must own its SLI: an :class:`Sli` caches its sums and burn
-    rates and is not to be shared between threads."""
+    (100 SLOs x 90 days: 0.47-0.58 s on one thread, 0.33-0.46 s on two; bench/slo.py). Each item must own its
+    SLI: an :class:`Sli` caches its sums and burn rates and is not to be shared between threads."""
     items = list(items)
     n = min(workers or threads(), len(items))
     if n <= 1:

@@ -228,3 +228,24 @@ def test_kernels_refuse_what_they_do_not_take():
     assert not K.cumsum0_whole(x, np.empty(5000))  # wrong length
     assert not K.window_ratio(out, out, 0, np.empty(5000), None)  # no window
     assert not K.window_ratio(out, out[:-1], 5, np.empty(5000), None)  # sums of another length
+
+
+def test_occurrences_counts_are_the_same_compiled_or_not(monkeypatch):
+    rng = np.random.default_rng(9)
+    n = 10_000
+    total = rng.poisson(30, n).astype(float)
+    bad = rng.poisson(1, n).astype(float)
+    total[rng.random(n) < 0.05] = np.nan  # no data
+    bad[rng.random(n) < 0.05] = np.nan  # no errors published
+    total[:4] = [-5.0, -0.0, np.inf, 0.0]  # what no counter produces, handled all the same
+    bad[:8] = [1.0, 0.0, 3.0, -0.0, 250.0, -2.0, np.inf, 1e300]  # bad above total: all bad, never negative good
+    idx = pd.date_range("2026-01-01", periods=n, freq="min", tz="UTC")
+    compiled = S.occurrences_sli(idx, bad=bad, total=total)
+    monkeypatch.setattr(K, "_lib", None)
+    plain = S.occurrences_sli(idx, bad=bad, total=total)
+    for name in ("total", "good", "has_data"):
+        a, b = getattr(compiled, name), getattr(plain, name)
+        assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True), name
+    assert (compiled.good >= 0).all() and (compiled.good <= compiled.total).all()
+    if K.available():
+        assert np.array_equal(np.signbit(compiled.total), np.signbit(plain.total))  # even a zero's sign
