@@ -540,7 +540,7 @@ def map_slos(fn: Callable[[T], R], items: Iterable[T], workers: int | None = Non
     (100 SLOs x 90 days: 0.47-0.58 s on one thread, 0.33-0.46 s on two; bench/slo.py). Each item must own its
     SLI: an :class:`Sli` caches its sums and burn rates and is not to be shared between threads."""
     items = list(items)
-    n = min(workers or threads(), len(items))
+    n = min(workers or (threads() if len(items) > 1 else 1), len(items))
     if n <= 1:
         return [fn(x) for x in items]
     with ThreadPoolExecutor(n, thread_name_prefix="slo") as ex:
