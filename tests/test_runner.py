@@ -184,3 +184,35 @@ def test_console_script_keeps_papermills_s3_out_and_still_runs(tmp_path):
                         "2026-11-20T00:00Z"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-2000:]
     assert list(tmp_path.glob("kpis/*/report.html")), r.stdout
+
+
+def test_report_pages_carry_nbconverts_accessibility_attributes_without_its_reparse():
+    """Our exporter adds nbconvert's alt text and tabindex on the tags the template wrote, skipping nbconvert's
+    BeautifulSoup pass (0.2 s a run): parsed, the page is the document nbconvert writes; scripts untouched."""
+    import base64
+
+    from bs4 import BeautifulSoup
+    from nbconvert import HTMLExporter
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    from rtanalytics.reports import html as H
+
+    png = base64.b64encode(bytes.fromhex("89504e470d0a1a0a")).decode()
+    nb = new_notebook(cells=[
+        new_markdown_cell("# Title\n\n<img src='x.png'> and <img alt='kept' src=y.png> &amp; <div class='a'>d</div>"),
+        new_code_cell("x", outputs=[new_output("display_data", data={"image/png": png, "text/plain": "img"})]),
+        new_code_cell("y", outputs=[new_output("display_data", data={
+            "text/html": "<div class='jp-OutputArea-output'>inner</div><script>var s = \"<img src=z>\";</script>",
+            "text/plain": "h"})]),
+        new_code_cell("z", outputs=[new_output("stream", name="stdout", text="<img src=q> & <div>")]),
+    ])
+    res = {"rt_banner": "b", "metadata": {"name": "t"}}
+    ours, _ = H._exporter().from_notebook_node(nb, resources=dict(res))
+    ref_exp = HTMLExporter(template_name="rtreport", extra_template_basedirs=[str(H.TEMPLATES)])
+    ref_exp.exclude_input = ref_exp.exclude_input_prompt = ref_exp.exclude_output_prompt = True
+    ref, _ = ref_exp.from_notebook_node(nb, resources=dict(res))
+    assert str(BeautifulSoup(ours, features="html.parser")) == ref
+    assert 'var s = "<img src=z>";' in ours  # inside a script: not a tag
+    assert ours.count('alt="No description has been provided for this image"') == 2  # markdown's and the PNG's
+    assert "alt='kept'" in ours and "&lt;img src=q&gt;" in ours  # text stays text
+    assert ours.count('tabindex="0"') == ref.count('tabindex="0"') >= 4
