@@ -216,3 +216,20 @@ def test_report_pages_carry_nbconverts_accessibility_attributes_without_its_repa
     assert ours.count('alt="No description has been provided for this image"') == 2  # markdown's and the PNG's
     assert "alt='kept'" in ours and "&lt;img src=q&gt;" in ours  # text stays text
     assert ours.count('tabindex="0"') == ref.count('tabindex="0"') >= 4
+
+
+def test_compiled_templates_are_kept_between_processes_and_render_the_same(tmp_path):
+    code = ("import sys; from nbformat.v4 import new_markdown_cell, new_notebook; "
+            "from rtanalytics.reports.html import render_html; "
+            "c = new_markdown_cell('# hi <b>&</b>'); c.id = 'fixed'; "
+            "sys.stdout.write(render_html(new_notebook(cells=[c]), 'banner', 't'))")
+    env = dict(__import__("os").environ, RTANALYTICS_CACHE=str(tmp_path / "c"))
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+    kept = sorted((tmp_path / "c" / "templates").glob("*.cache"))
+    assert len(kept) >= 3  # nbconvert's lab templates and ours
+    second = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+    assert first == second and "<h1" in first
+    for f in kept:  # a damaged cache file is compiled again, not an error
+        f.write_bytes(b"garbage")
+    third = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+    assert third == first
