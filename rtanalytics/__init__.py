@@ -16,9 +16,23 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+import os as _os
+import sys as _sys
 from typing import Any, Iterable
 
-import pandas as pd
+# The console script (`rtanalytics ...`) multiplies no matrices: the OpenBLAS threads numpy starts would only
+# spin, 0.1 s of CPU in every command (bench/README.md, round eight). It loads numpy with one; a report kernel
+# forked from it gets back the count a fresh kernel would have (reports/forked.py), and nothing started later
+# inherits the setting.
+BLAS_LIMITED = (_os.path.basename(_sys.argv[0] if _sys.argv else "") == "rtanalytics"
+                and "numpy" not in _sys.modules and not {"OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"} & set(_os.environ))
+if BLAS_LIMITED:
+    _os.environ["OPENBLAS_NUM_THREADS"] = "1"
+try:
+    import pandas as pd
+finally:
+    if BLAS_LIMITED:
+        del _os.environ["OPENBLAS_NUM_THREADS"]
 
 # Load the submodules whose names the front-door functions below reuse (logs, kpis) first, so that a later
 # ``import rtanalytics.logs`` finds them loaded and does not rebind ``rt.logs`` to the module.

@@ -189,3 +189,36 @@ def test_a_forked_kernel_that_times_out_is_interrupted_and_gone(tmp_path):
     assert seen["kernel"] == "forked" and seen["status"] == "failed"
     assert "timed out" in seen["error"] or "Timeout" in seen["error"]
     assert seen["after"] in ("gone", "Z")
+
+
+def test_console_script_loads_numpy_with_one_blas_thread_and_its_kernels_get_the_usual_count(tmp_path, monkeypatch):
+    probe = ("import os, sys, rtanalytics; from threadpoolctl import threadpool_info; "
+             "print(rtanalytics.BLAS_LIMITED, 'OPENBLAS_NUM_THREADS' in os.environ, "
+             "min(i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas'))")
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    for name in ("rtanalytics", "analysis.py"):
+        (tmp_path / name).write_text(probe)
+    script = subprocess.run([sys.executable, str(tmp_path / "rtanalytics")], capture_output=True, text=True,
+                            env=env, check=True).stdout.split()
+    other = subprocess.run([sys.executable, str(tmp_path / "analysis.py")], capture_output=True, text=True,
+                           env=env, check=True).stdout.split()
+    assert script == ["True", "False", "1"]  # one thread, and nothing started later inherits the setting
+    assert other[:2] == ["False", "False"] and int(other[2]) >= 1
+    asked = subprocess.run([sys.executable, str(tmp_path / "rtanalytics")], capture_output=True, text=True,
+                           env=dict(env, OPENBLAS_NUM_THREADS="2"), check=True).stdout.split()
+    assert asked[:2] == ["False", "True"]  # a count the user set is theirs
+
+    import threadpoolctl
+
+    import rtanalytics
+    from rtanalytics.reports import forked
+
+    calls = []
+    monkeypatch.setattr(threadpoolctl, "threadpool_limits", lambda limits, user_api: calls.append(limits))
+    monkeypatch.setattr(rtanalytics, "BLAS_LIMITED", True)
+    forked._blas_threads({})  # a kernel forked from the console script: the count a fresh kernel has
+    forked._blas_threads({"OPENBLAS_NUM_THREADS": "3"})  # or the one its launch asks for
+    assert calls == [forked._cores(), 3]
+    monkeypatch.setattr(rtanalytics, "BLAS_LIMITED", False)
+    forked._blas_threads({})
+    assert calls == [forked._cores(), 3]

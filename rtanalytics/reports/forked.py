@@ -220,11 +220,20 @@ def _child(fd: int, cwd: str, argv: list[str], imports: list[str], preload: bool
     return code
 
 
+def _cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))  # as OpenBLAS counts them
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
 def _blas_threads(env: dict) -> None:
     """The BLAS thread count the launch's environment asks for. A fresh kernel reads OPENBLAS_NUM_THREADS (or
     OMP_NUM_THREADS) when numpy loads; here numpy was loaded by the command, perhaps before they were set, so
     the count is set now (threadpoolctl: OpenBLAS's own call)."""
     want = env.get("OPENBLAS_NUM_THREADS") or env.get("OMP_NUM_THREADS")
+    if not want and getattr(sys.modules.get("rtanalytics"), "BLAS_LIMITED", False):
+        want = str(_cores())  # the console script loaded numpy with one thread: what a fresh kernel has
     if not want or "numpy" not in sys.modules:
         return
     try:
