@@ -18,7 +18,7 @@
 #define RT_TWO52 4503599627370496.0 /* 2**52: x + 2**52 - 2**52 == x exactly when 0 <= x < 2**52 is whole */
 #define RT_TWO53 9007199254740992.0 /* 2**53: whole numbers and their sums below it are exact in doubles */
 
-int rt_abi_version(void) { return 1; }
+int rt_abi_version(void) { return 2; }
 
 /* out[0] = 0 and out[1..n] = the running sums of x, when every x is a whole number in [0, 2**52) and the total
  * is below 2**53: then every partial sum is exact in any order, and equal to numpy's sequential cumsum. Returns
@@ -103,4 +103,33 @@ void rt_counts_from_bad(const double *total, const double *bad, int64_t n, doubl
         good[i] = (g >= 0.0 || g != g) ? g : 0.0;
         has[i] = tv > 0.0;
     }
+}
+
+/* The periods where the rule "a[i] >= rate and b[i] >= rate" starts and stops holding, alternately, into idx
+ * (a start at 0 when it holds at 0): flatnonzero(on[1:] != on[:-1]) + 1 with 0 in front when on[0], as
+ * slo.burn_alerts computes them. Returns their count, or -1 when there are more than cap. 64 periods at a time:
+ * their flags as one word (NaN compares false, as in numpy), skipped when nothing changes in it. */
+RT_CLONES
+int64_t rt_rule_changes(const double *a, const double *b, int64_t n, double rate, int64_t *idx, int64_t cap)
+{
+    int64_t c = 0;
+    uint64_t prev = 0; /* the flag of the period before: 0 before the first */
+    for (int64_t base = 0; base < n; base += 64) {
+        int64_t len = n - base < 64 ? n - base : 64;
+        uint64_t m = 0;
+        for (int64_t j = 0; j < len; j++)
+            m |= (uint64_t)((a[base + j] >= rate) & (b[base + j] >= rate)) << j;
+        uint64_t shifted = (m << 1) | prev; /* bit j: the flag of the period before j */
+        uint64_t valid = len == 64 ? ~(uint64_t)0 : (((uint64_t)1 << len) - 1);
+        uint64_t change = (m ^ shifted) & valid;
+        while (change) {
+            int j = __builtin_ctzll(change);
+            if (c == cap)
+                return -1;
+            idx[c++] = base + j;
+            change &= change - 1;
+        }
+        prev = (m >> (len - 1)) & 1;
+    }
+    return c;
 }

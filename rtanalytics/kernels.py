@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-ABI_VERSION = 1
+ABI_VERSION = 2
 _HERE = Path(__file__).resolve().parent
 
 
@@ -43,6 +43,8 @@ def _load():
     lib.rt_window_ratio.restype = None
     lib.rt_counts_from_bad.argtypes = [p, p, i64, p, p, p]
     lib.rt_counts_from_bad.restype = None
+    lib.rt_rule_changes.argtypes = [p, p, i64, f64, p, i64]
+    lib.rt_rule_changes.restype = i64
     return lib, f"compiled ({path.name})"
 
 
@@ -95,3 +97,15 @@ def counts_from_bad(total: np.ndarray, bad: np.ndarray):
     t, good, has = np.empty(n), np.empty(n), np.empty(n, dtype=bool)
     _lib.rt_counts_from_bad(total.ctypes.data, bad.ctypes.data, n, t.ctypes.data, good.ctypes.data, has.ctypes.data)
     return t, good, has
+
+
+def rule_changes(long_burn: np.ndarray, short_burn: np.ndarray, rate: float, cap: int = 1 << 14):
+    """The periods where "both burn rates >= rate" starts and stops holding, alternately (int64; a start at 0
+    when it holds there), as :func:`rtanalytics.slo.burn_alerts` finds them; None without the library, for
+    what it does not take, or past ``cap`` changes."""
+    n = long_burn.size
+    if _lib is None or n < MIN_SIZE or not (_f64(long_burn) and _f64(short_burn)) or short_burn.size != n:
+        return None
+    out = np.empty(cap, dtype=np.int64)
+    c = _lib.rt_rule_changes(long_burn.ctypes.data, short_burn.ctypes.data, n, float(rate), out.ctypes.data, cap)
+    return None if c < 0 else out[:c].copy()

@@ -439,21 +439,25 @@ def burn_alerts(sli: Sli, target: float, rules: Sequence[BurnRule] = WORKBOOK_RU
     first period the rule no longer holds; NaT if it still holds)."""
     names, sevs, starts, ends = [], [], [], []
     n = sli.index.size
-    on = np.empty(n, dtype=bool)
-    short_ok = np.empty(n, dtype=bool)
+    on = short_ok = None
     for r in rules:
-        np.greater_equal(burn_rate(sli, r.long, target), r.burn, out=on)
-        np.greater_equal(burn_rate(sli, r.short, target), r.burn, out=short_ok)
-        on &= short_ok
-        held = on
         hold = periods_in(r.alert_after, sli.period_s) if r.alert_after not in ("0m", "0s", "0") else 0
-        if hold > 1:
-            held = rolling_sum(on.astype(float), hold) >= hold
         # the periods where it changes; alternately a start and an end once a start at 0 (holding from the
-        # first period) and an end at n (still holding) are added
-        ch = np.flatnonzero(held[1:] != held[:-1]) + 1
-        if n and held[0]:
-            ch = np.concatenate(([0], ch))
+        # first period) and an end at n (still holding) are added. The compiled kernel finds them in one pass
+        ch = kernels.rule_changes(burn_rate(sli, r.long, target), burn_rate(sli, r.short, target), r.burn) \
+            if hold <= 1 else None
+        if ch is None:
+            if on is None:
+                on, short_ok = np.empty(n, dtype=bool), np.empty(n, dtype=bool)
+            np.greater_equal(burn_rate(sli, r.long, target), r.burn, out=on)
+            np.greater_equal(burn_rate(sli, r.short, target), r.burn, out=short_ok)
+            on &= short_ok
+            held = on
+            if hold > 1:
+                held = rolling_sum(on.astype(float), hold) >= hold
+            ch = np.flatnonzero(held[1:] != held[:-1]) + 1
+            if n and held[0]:
+                ch = np.concatenate(([0], ch))
         if ch.size % 2:
             ch = np.concatenate((ch, [n]))
         s_, e_ = ch[0::2], ch[1::2]

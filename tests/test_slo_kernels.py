@@ -249,3 +249,50 @@ def test_occurrences_counts_are_the_same_compiled_or_not(monkeypatch):
     assert (compiled.good >= 0).all() and (compiled.good <= compiled.total).all()
     if K.available():
         assert np.array_equal(np.signbit(compiled.total), np.signbit(plain.total))  # even a zero's sign
+
+
+@pytest.mark.parametrize("n", [2048, 2049, 4095, 4096, 10_000])
+def test_rule_changes_are_the_numpy_change_points(n):
+    if not K.available():
+        pytest.skip(f"compiled kernels: {K.status()}")
+    rng = np.random.default_rng(n)
+    for case in range(6):
+        a, b = rng.random(n) * 3, rng.random(n) * 3
+        if case == 1:
+            a[:100] = b[:100] = 5  # holds from the first period
+        if case == 2:
+            a[-70:] = b[-70:] = 5  # still holds at the end (across a 64-period word)
+        if case == 3:
+            a[rng.random(n) < 0.2] = np.nan  # NaN never holds
+        if case == 4:
+            a[:] = b[:] = 5  # holds throughout
+        if case == 5:
+            a[:] = 0  # never holds
+        on = (a >= 1.5) & (b >= 1.5)
+        want = np.flatnonzero(on[1:] != on[:-1]) + 1
+        if on[0]:
+            want = np.concatenate(([0], want))
+        got = K.rule_changes(a, b, 1.5)
+        assert got is not None and got.dtype == np.int64 and np.array_equal(got, want), case
+    assert K.rule_changes(a * 0 + np.tile([0.0, 5.0], n // 2 + 1)[:n], b * 0 + 5, 1.5, cap=10) is None  # too many
+
+
+@pytest.mark.parametrize("alert_after", ["0m", "3m"])
+def test_burn_alerts_are_the_same_compiled_or_not(monkeypatch, alert_after):
+    rng = np.random.default_rng(4)
+    n = 30_000
+    total = rng.poisson(50, n).astype(float)
+    p = np.full(n, 0.0005)
+    for s in rng.integers(0, n - 200, 12):
+        p[s:s + rng.integers(5, 150)] = rng.uniform(0.01, 0.6)
+    p[:40] = 0.5  # an episode from the first minute
+    p[-30:] = 0.5  # and one still going
+    bad = rng.binomial(total.astype(np.int64), p).astype(float)
+    idx = pd.date_range("2026-01-01", periods=n, freq="min", tz="UTC")
+    rules = [S.BurnRule(r.name, r.severity, r.long, r.short, r.burn, alert_after) for r in S.WORKBOOK_RULES]
+    compiled = S.burn_alerts(S.occurrences_sli(idx, bad=bad, total=total), 0.999, rules)
+    monkeypatch.setattr(K, "_lib", None)
+    plain = S.burn_alerts(S.occurrences_sli(idx, bad=bad, total=total), 0.999, rules)
+    pd.testing.assert_frame_equal(compiled, plain)
+    held_from = pd.Timedelta("1min") if alert_after == "0m" else pd.Timedelta(alert_after)
+    assert len(plain) > 5 and plain["end"].isna().any() and (plain["start"] == idx[0] + held_from).any()
