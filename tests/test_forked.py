@@ -22,6 +22,8 @@ PROBE = textwrap.dedent("""
     import rtanalytics  # numpy and pandas loaded, as in the command, before the BLAS variables are set
     from rtanalytics.catalog import catalog
     from rtanalytics.reports.forked import ForkedKernel
+    from rtanalytics.cli import _console_prelude
+    _console_prelude()  # as the console script: papermill's S3 handler kept out of the command, not the kernel
     catalog()  # loaded here: the kernel loads its own
     nb = sys.argv[1]
     mode = sys.argv[2]
@@ -49,7 +51,8 @@ PROBE = textwrap.dedent("""
             " 'blas': [i['num_threads'] for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas'],"
             " 'sid': os.getsid(0) == os.getpid(), 'ppid': os.getppid(), 'pid': os.getpid(),"
             " 'catalog_cached': len(getattr(sys.modules.get('rtanalytics.catalog'), '_CACHE', ())),"
-            " 'debugpy_loaded': sys.modules.get('debugpy') is not None}))")
+            " 'debugpy_loaded': sys.modules.get('debugpy') is not None,"
+            " 's3_blocked': 'papermill.s3' in sys.modules and sys.modules['papermill.s3'] is None}))")
     out = []
     def hook(m):
         if m["msg_type"] == "stream":
@@ -103,6 +106,7 @@ def test_the_forked_kernel_is_what_a_fresh_launch_would_be(tmp_path):
     assert seen["ppid"] == seen["me"]  # the command's child: it ends with the command (JPY_PARENT_PID)
     assert seen["catalog_cached"] == 0
     assert seen["debugger"] is False and not seen["debugpy_loaded"]  # a report's kernel is never debugged
+    assert seen["s3_blocked"] is False  # papermill in a report imports its S3 handler as usual
     assert seen["kernel_after_retire"] in ("gone", "Z")
 
 

@@ -146,12 +146,15 @@ def _child(fd: int, cwd: str, argv: list[str], imports: list[str], preload: bool
     for sig in (signal.SIGTERM, signal.SIGCHLD, signal.SIGHUP, signal.SIGQUIT):
         signal.signal(sig, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    _blas_threads(os.environ)  # numpy was loaded by the command, perhaps before the BLAS variables were set
+    _blas_threads(os.environ, at_launch=False)  # numpy was loaded by the command, perhaps before the BLAS
+    # variables were set
     # no debugger in a report's kernel: papermill cannot attach one, and importing debugpy is 85 ms of every
     # kernel's start (ipykernel then answers debug requests with an error, and its kernel_info does not list
     # "debugger" among its features). A module set to None in sys.modules cannot be imported; one already
     # imported stays
     sys.modules.setdefault("debugpy", None)
+    if "papermill.s3" in sys.modules and sys.modules["papermill.s3"] is None:
+        del sys.modules["papermill.s3"]  # kept out of the command only (cli._console_prelude), not the report's
     with _Quiet():
         import ipykernel.ipkernel  # noqa: F401
         import ipykernel.kernelapp  # noqa: F401
@@ -227,13 +230,15 @@ def _cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _blas_threads(env: dict) -> None:
+def _blas_threads(env: dict, at_launch: bool = True) -> None:
     """The BLAS thread count the launch's environment asks for. A fresh kernel reads OPENBLAS_NUM_THREADS (or
     OMP_NUM_THREADS) when numpy loads; here numpy was loaded by the command, perhaps before they were set, so
     the count is set now (threadpoolctl: OpenBLAS's own call)."""
     want = env.get("OPENBLAS_NUM_THREADS") or env.get("OMP_NUM_THREADS")
-    if not want and getattr(sys.modules.get("rtanalytics"), "BLAS_LIMITED", False):
-        want = str(_cores())  # the console script loaded numpy with one thread: what a fresh kernel has
+    if not want and at_launch and getattr(sys.modules.get("rtanalytics"), "BLAS_LIMITED", False):
+        # the console script loaded numpy with one thread: what a fresh kernel has (once the launch's own
+        # environment is known: a report's asks for one, reports/warm.py kernel_environment)
+        want = str(_cores())
     if not want or "numpy" not in sys.modules:
         return
     try:
