@@ -507,11 +507,15 @@ def threads() -> int:
             return max(1, int(env))
         except ValueError:
             raise ValueError(f"RTANALYTICS_THREADS={env!r}: use a whole number of threads (1 = no threads)")
+    return max(1, usable_cores() - busy_elsewhere())
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity, as OpenBLAS also counts them)."""
     try:
-        cores = max(1, len(os.sched_getaffinity(0)))
+        return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
-        cores = max(1, os.cpu_count() or 1)
-    return max(1, cores - busy_elsewhere())
+        return max(1, os.cpu_count() or 1)
 
 
 def busy_elsewhere(samples: int = 5, read: Callable[[], str] | None = None) -> int:

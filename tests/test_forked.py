@@ -216,13 +216,14 @@ def test_console_script_loads_numpy_with_one_blas_thread_and_its_kernels_get_the
 
     import rtanalytics
     from rtanalytics.reports import forked
+    from rtanalytics.slo import usable_cores
 
     calls = []
     monkeypatch.setattr(threadpoolctl, "threadpool_limits", lambda limits, user_api: calls.append(limits))
     monkeypatch.setattr(rtanalytics, "BLAS_LIMITED", True)
     forked._blas_threads({})  # a kernel forked from the console script: the count a fresh kernel has
     forked._blas_threads({"OPENBLAS_NUM_THREADS": "3"})  # or the one its launch asks for
-    assert calls == [forked._cores(), 3]
+    assert calls == [usable_cores(), 3]
     monkeypatch.setattr(rtanalytics, "BLAS_LIMITED", False)
     forked._blas_threads({})
-    assert calls == [forked._cores(), 3]
+    assert calls == [usable_cores(), 3]

@@ -223,13 +223,6 @@ def _child(fd: int, cwd: str, argv: list[str], imports: list[str], preload: bool
     return code
 
 
-def _cores() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))  # as OpenBLAS counts them
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
-
-
 def _blas_threads(env: dict, at_launch: bool = True) -> None:
     """The BLAS thread count the launch's environment asks for. A fresh kernel reads OPENBLAS_NUM_THREADS (or
     OMP_NUM_THREADS) when numpy loads; here numpy was loaded by the command, perhaps before they were set, so
@@ -238,7 +231,9 @@ def _blas_threads(env: dict, at_launch: bool = True) -> None:
     if not want and at_launch and getattr(sys.modules.get("rtanalytics"), "BLAS_LIMITED", False):
         # the console script loaded numpy with one thread: what a fresh kernel has (once the launch's own
         # environment is known: a report's asks for one, reports/warm.py kernel_environment)
-        want = str(_cores())
+        from ..slo import usable_cores
+
+        want = str(usable_cores())
     if not want or "numpy" not in sys.modules:
         return
     try:
