@@ -9,12 +9,14 @@ The analyst's front door::
                                     {"LoadBalancer": "RealTechee-ALB"}, "Sum", 300)], start="-24h")
     rt.logs("/aws/amplify/RealTechee-Gen2/errors", start="-1h")
     rt.alarm_history(start="-7d"); rt.events(start="-7d")
-    rt.run("kpis", start="-24h")                         # render a report into outputs/
+    rt.run("kpis", start="-24h")                         # render a report into the project's outputs/
+    team = rt.project("~/src/team-observability")      # a team's own project (default: found as the command does)
+    team.catalog.kpis; team.metrics(["availability"]); team.run("slo", start="-7d")
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"  # CHANGELOG.md's top entry; pyproject.toml reads it from here
 
 import os as _os
 import sys as _sys
@@ -43,11 +45,65 @@ from .errors import CatalogError, ParameterError, ReportError, RtAnalyticsError,
 from .queries import MetricQuery
 from .timewindow import TimeWindow, parse_duration, parse_time
 
-__all__ = ["catalog", "source", "metrics", "logs", "alarm_history", "events", "kpis", "anomalies", "run",
+__all__ = ["project", "Workspace", "catalog", "source", "metrics", "logs", "alarm_history", "events", "kpis", "anomalies", "run",
            "report_summary",
            "ledger", "parse_time", "parse_duration",
            "MetricQuery", "TimeWindow", "RtAnalyticsError", "ParameterError", "CatalogError", "SourceError",
            "ReportError", "setup_notebook", "show"]
+
+
+class Workspace:
+    """A project in a notebook: its paths, its catalog, its sources and the analyst API (the module-level
+    functions, reading this project). Made by :func:`project`."""
+
+    def __init__(self, proj):
+        self.project = proj  # rtanalytics.project.Project: root, name, parameters, outputs, cache
+
+    def __repr__(self):
+        return f"Workspace({self.project.label})"
+
+    @property
+    def catalog(self):
+        return catalog(self.project.parameters)
+
+    def check(self) -> list:
+        """Every problem of the catalog (``rtanalytics check``)."""
+        from .check import check
+
+        return check(self.project)
+
+    def source(self, name=None, environment="demo", **options):
+        return source(name, environment, **options)
+
+    def metrics(self, queries, **kw):
+        return metrics(queries, **kw)
+
+    def logs(self, log_group=None, **kw):
+        return logs(log_group, **kw)
+
+    def alarm_history(self, **kw):
+        return alarm_history(**kw)
+
+    def events(self, **kw):
+        return events(**kw)
+
+    def kpis(self, **kw):
+        return kpis(**kw)
+
+    def run(self, report: str, outputs=None, **params):
+        return run(report, outputs=outputs, **params)
+
+
+def project(path=None) -> Workspace:
+    """Use the project at ``path`` — default: found as the command finds it (``$RTANALYTICS_PROJECT``, the
+    current folder and its parents, else the bundled example) — for every ``rt`` call of this process and the
+    reports it runs (it sets ``RTANALYTICS_PROJECT``). Returns the project's :class:`Workspace`."""
+    from .project import current
+
+    proj = current(path)
+    if not proj.bundled:
+        _os.environ["RTANALYTICS_PROJECT"] = str(proj.root)
+    return Workspace(proj)
 
 
 def source(name: str | None = None, environment: str = "demo", **options):
@@ -147,7 +203,9 @@ def anomalies(data, settings=None):
 
 
 def run(report: str, outputs=None, **params):
-    """Render ``report`` with ``params`` into ``outputs/`` (see ``rtanalytics run``)."""
+    """Render ``report`` with ``params`` into the project's ``outputs/`` (see ``rtanalytics run``); returns the
+    :class:`~rtanalytics.reports.runner.RunResult`: ``status``, ``run_dir`` (the report is ``run_dir /
+    'report.html'``) and ``summary`` (what ``summary.json`` holds)."""
     from .reports.runner import run_report
 
     return run_report(report, params, outputs=outputs)

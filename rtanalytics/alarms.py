@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from .catalog import catalog, read_yaml
 from .catalog.loader import validate
+from .errors import CatalogError
 from .frames import ALARM_HISTORY_COLUMNS, empty_alarm_history
 from .queries import MetricQuery, normalize_stat
 from .timewindow import TimeWindow
@@ -196,8 +197,11 @@ def alarms_from_describe(resp: dict) -> tuple[list["Alarm"], list[CompositeAlarm
     return ok, [CompositeAlarm.model_validate(c) for c in composite], skipped
 
 
-def load_alarms(path=None, environment: str = "demo") -> list[Alarm]:
-    """The alarm catalog (``parameters/alarms.yaml``), ``${...}`` filled from the environment's resources."""
+def load_alarms(path=None, environment: str = "demo", errors: list | None = None) -> list[Alarm]:
+    """The alarm catalog (``parameters/alarms.yaml``), ``${...}`` filled from the environment's resources.
+
+    ``errors``: a list to collect every bad alarm's :class:`CatalogError` in (the alarm is left out) instead of
+    raising at the first (``rtanalytics check`` lists them all)."""
     import string
 
     cat = catalog()
@@ -210,15 +214,18 @@ def load_alarms(path=None, environment: str = "demo") -> list[Alarm]:
             a = dict(a)
             a["Dimensions"] = [{"Name": d.get("Name"), "Value": string.Template(str(d.get("Value"))).safe_substitute(
                 subs)} for d in a.get("Dimensions", [])]
-        out.append(validate(Alarm, a, path, prefix=f"alarms.{i}"))
+        try:
+            out.append(validate(Alarm, a, path, prefix=f"alarms.{i}"))
+        except CatalogError as e:
+            if errors is None:
+                raise
+            errors.append(e)
     return out
 
 
 def seed_names(path=None) -> dict[str, str]:
     """The seed's alarm names and the catalog alarm implementing each (``seed_names`` in alarms.yaml); a name
     that points at no alarm is a :class:`CatalogError`."""
-    from .errors import CatalogError
-
     cat = catalog()
     path = path or cat.root / "alarms.yaml"
     data = read_yaml(path) or {}

@@ -7,15 +7,34 @@ or usage, 4 every run completed but some are ``partial`` or ``no-data`` (their n
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
+from . import __version__
+
+from .project import Project, default_outputs
+from .project import current as current_project
 from .errors import CatalogError, ParameterError, RtAnalyticsError
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="rtanalytics", description="Observability analytics reports for AWS services.")
+    p = argparse.ArgumentParser(prog="rtanalytics", description="Observability analytics reports for AWS services.",
+                                epilog="--project DIR (anywhere on the line): the project to use; default "
+                                "$RTANALYTICS_PROJECT, else the current folder or a parent holding rtanalytics.yaml, "
+                                "else the bundled example catalog")
+    p.add_argument("--version", action="version", version=f"rtanalytics {__version__}")
     sub = p.add_subparsers(dest="cmd", required=True)
+    it = sub.add_parser("init", help="write a project: the catalog (parameters/, from the bundled example), a "
+                        "schedule, .gitignore and a README of the commands")
+    it.add_argument("dir", nargs="?", type=Path, default=Path("."), help="the project folder (default: here)")
+    it.add_argument("--name", default=None, help="the project's name (default: the folder's)")
+    ck = sub.add_parser("check", help="validate every catalog file of the project without running anything; "
+                        "exit 2 on any error (for the catalog repository's CI)")
+    ck.add_argument("--format", choices=["text", "json"], default="text")
+    nb = sub.add_parser("notebook", help="copy a notebook into the project to edit (explore: the analyst's one)")
+    nb.add_argument("which", choices=["explore"])
+    nb.add_argument("dir", nargs="?", type=Path, default=None, help="where (default: the project's notebooks/)")
     sub.add_parser("list", help="list the reports and their parameters")
     r = sub.add_parser("run", help="run a report and publish it under outputs/", epilog=_reports_help(),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -87,7 +106,8 @@ def _parser() -> argparse.ArgumentParser:
     nr = sub.add_parser("new-report", help="scaffold your own report as a package (found through the "
                         "rtanalytics.reports entry point once installed)")
     nr.add_argument("name", help="lowercase letters, digits and dashes (e.g. cost-report)")
-    nr.add_argument("--dir", type=Path, default=Path("."), help="where to create rtanalytics-NAME/ (default: here)")
+    nr.add_argument("--dir", type=Path, default=None, help="where to create rtanalytics-NAME/ (default: the "
+                    "project's reports/ folder; the current folder when no project is found)")
     nr.add_argument("--title", default="")
     nr.add_argument("--description", default="")
     lg = sub.add_parser("ledger", help="print the ledger of key figures across runs (CSV)")
@@ -154,9 +174,39 @@ def _split_params(argv: list[str]) -> tuple[list[str], list[list[str]]]:
     return rest, pairs
 
 
+def _split_project(argv: list[str]) -> tuple[list[str], str | None]:
+    """Take ``--project DIR`` (or ``--project=DIR``) out of argv, wherever it stands."""
+    rest, project, i = [], None, 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--project":
+            if i + 1 >= len(argv):
+                raise ParameterError("--project", "needs a folder", "--project DIR")
+            project, i = argv[i + 1], i + 2
+            continue
+        if a.startswith("--project="):
+            project = a.split("=", 1)[1]
+        else:
+            rest.append(a)
+        i += 1
+    return rest, project
+
+
+def pin_project(explicit: str | Path | None = None) -> Project:
+    """Find the project (``--project``, ``$RTANALYTICS_PROJECT``, the current folder and its parents, the bundled
+    example) and pin it for this process and every kernel it starts (``RTANALYTICS_PROJECT``)."""
+    proj = current_project(explicit)
+    if proj.bundled:
+        os.environ.pop("RTANALYTICS_PROJECT", None)
+    else:
+        os.environ["RTANALYTICS_PROJECT"] = str(proj.root)
+    return proj
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        argv, explicit = _split_project(argv)
         argv, pairs = _split_params(argv)
     except ParameterError as e:
         print(f"rtanalytics: {e}", file=sys.stderr)
@@ -164,140 +214,175 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.cmd == "run":
         args.parameter = pairs
+    if args.cmd == "init":  # makes a project: none need exist yet
+        from .scaffold import init_project
+
+        try:
+            root = init_project(args.dir, args.name)
+        except (ParameterError, CatalogError) as e:
+            print(f"rtanalytics: {e}", file=sys.stderr)
+            return 2
+        print(f"project {root.name} written to {root}\nnext: edit {root / 'parameters'}, then `rtanalytics check` "
+              f"and `rtanalytics run --all` in {root}")
+        return 0
+    saved = os.environ.get("RTANALYTICS_PROJECT")
     try:
-        if args.cmd == "list":
-            from .reports.registry import REPORTS
-
-            for r in REPORTS.values():
-                print(f"{r.name:20s} {r.title} — {r.description}")
-                for name, f in r.fields().items():
-                    print(f"    {name:14s} default {f.default!r:10}  {f.description or ''}")
-            return 0
-        if args.cmd == "new-report":
-            from .scaffold import new_report
-
-            root = new_report(args.name, args.dir, args.title, args.description)
-            print(f"{root}\nnext: {sys.executable} -m pip install -e {root} && rtanalytics run {args.name}")
-            return 0
-        if args.cmd == "export":
-            from . import export as X
-            from .reports.runner import DEFAULT_OUTPUTS
-            from .timewindow import utcnow
-
-            if args.what == "slo-alerts":
-                reqs, skipped = X.slo_alerts(args.environment, args.slo)
-                out = args.out or DEFAULT_OUTPUTS / "exports" / f"slo-alerts-{utcnow():%Y%m%dT%H%M%SZ}"
-                for p in X.write_slo_alerts(reqs, out):
-                    print(p)
-                sig, sig_skipped = X.application_signals_slos(args.environment, args.slo)
-                for p in X.write_application_signals(sig, out):
-                    print(p)
-                skipped += [s for s in sig_skipped if s not in skipped]
-                for s in skipped:
-                    print(f"rtanalytics: not exported: {s}", file=sys.stderr)
-                return 0
-            items = X.backtest_alarms(args.source, args.environment, args.start, args.end, args.alarm, args.variant)
-            out = args.out or DEFAULT_OUTPUTS / "exports" / f"alarms-{utcnow():%Y%m%dT%H%M%SZ}"
-            for p in X.write(items, out):
-                print(p)
-            for it in items:
-                print(f"{it.alarm.AlarmName}: {it.summary}")
-            if any(":ACCOUNT:" in a for it in items for a in it.alarm.AlarmActions + it.alarm.OKActions
-                   + it.alarm.InsufficientDataActions):
-                print("rtanalytics: the actions' ARNs name the account as ACCOUNT (as parameters/alarms.yaml does): "
-                      "replace it in the put-metric-alarm JSON; the CloudFormation template uses the stack's own "
-                      "account (Fn::Sub ${AWS::AccountId})", file=sys.stderr)
-            return 0
-        if args.cmd == "index":
-            from .reports.index import write_index
-            from .reports.runner import DEFAULT_OUTPUTS
-
-            if args.fleet:
-                from .catalog import catalog
-                from .fleet import open_store, write_board
-
-                fl = catalog().fleet(args.fleet)
-                print(write_board(open_store(args.outputs or DEFAULT_OUTPUTS), fl.name))
-                return 0
-            if args.outputs and str(args.outputs).startswith("s3://"):
-                raise ParameterError("--outputs", "an S3 location holds fleet boards only", "add --fleet NAME")
-            print(write_index(Path(args.outputs) if args.outputs else DEFAULT_OUTPUTS))
-            return 0
-        if args.cmd == "schedule":
-            from .reports import schedule as S
-
-            if args.systemd and args.action != "install":
-                raise ParameterError("--systemd", "only applies to install", "schedule install --systemd")
-            if args.action == "install":
-                print(S.systemd_unit(outputs=args.outputs, environment=args.environment) if args.systemd
-                      else "\n".join(S.crontab_lines()))
-                return 0
-            if args.action == "daemon":
-                S.daemon(args.outputs, args.environment)
-                return 0
-            import json
-
-            results = S.run_due(outputs=args.outputs, environment=args.environment)
-            for r in results:
-                print(json.dumps(r, default=str))
-            if any(r["status"] == "failed" for r in results):
-                return 1
-            return 4 if any(r["status"] in ("partial", "no-data") for r in results) else 0
-        if args.cmd == "health":
-            import json
-
-            from .health import check_environment, exit_code
-
-            rep = check_environment(args.environment, args.history)
-            print(json.dumps(rep, indent=2, default=str))
-            return exit_code(rep, args.exit_codes)
-        if args.cmd == "cache":
-            from .sources.cache import default_cache_dir, default_settle, drop_range
-            from .timewindow import parse_time
-
-            folder = default_cache_dir()
-            if args.action == "info":
-                files = list(folder.rglob("*.parquet")) if folder.exists() else []
-                size = sum(f.stat().st_size for f in files)
-                print(f"cache: {folder}\nfiles: {len(files)} ({size / 1e6:.1f} MB)\nsettle horizon: {default_settle()}"
-                      " (RTANALYTICS_SETTLE)")
-                return 0
-            try:
-                start = parse_time(args.start) if args.start else None
-                end = parse_time(args.end) if args.end else None
-            except ValueError as e:
-                raise ParameterError("--start/--end", str(e)) from None
-            n = sum(drop_range(d, None, start, end) for d in folder.iterdir() if d.is_dir()) if folder.exists() else 0
-            print(f"dropped {n} cached chunk file(s) from {folder}; the next run fetches that range again")
-            return 0
-        if args.cmd == "ledger":
-            from .reports.ledger import read_ledger
-            from .reports.registry import REPORTS
-
-            if args.report and args.report not in REPORTS:
-                raise ParameterError("--report", f"unknown report {args.report!r}", ", ".join(REPORTS))
-
-            if args.fleet:
-                from .catalog import catalog
-                from .fleet import read_fleet_ledger
-
-                read_fleet_ledger(catalog().fleet(args.fleet).name, args.outputs, args.report).to_csv(
-                    sys.stdout, index=False)
-                return 0
-            read_ledger(args.outputs, args.report).to_csv(sys.stdout, index=False)
-            return 0
-        return _run(args)
+        proj = pin_project(explicit)
+        return _dispatch(args, proj)
     except (ParameterError, CatalogError) as e:  # bad input: a parameter, or parameters/*.yaml
         print(f"rtanalytics: {e}", file=sys.stderr)
         return 2
     except RtAnalyticsError as e:
         print(f"rtanalytics: {e}", file=sys.stderr)
         return 1
+    finally:  # main() called in-process (tests, rt.run) leaves the environment as it found it
+        if saved is None:
+            os.environ.pop("RTANALYTICS_PROJECT", None)
+        else:
+            os.environ["RTANALYTICS_PROJECT"] = saved
 
 
-def _run(args) -> int:
+def _dispatch(args, proj: Project) -> int:
+    if args.cmd == "check":
+        from .check import check, report
+
+        problems = check(proj)
+        print(report(proj, problems, args.format))
+        return 2 if any(p.severity == "error" for p in problems) else 0
+    if args.cmd == "notebook":
+        from .scaffold import copy_notebook
+
+        print(copy_notebook(args.which, args.dir or (proj.workdir / "notebooks")))
+        return 0
+    if args.cmd == "list":
+        from .reports.registry import REPORTS
+
+        for r in REPORTS.values():
+            print(f"{r.name:20s} {r.title} — {r.description}")
+            for name, f in r.fields().items():
+                print(f"    {name:14s} default {f.default!r:10}  {f.description or ''}")
+        return 0
+    if args.cmd == "new-report":
+        from .scaffold import new_report
+
+        where = args.dir or (Path.cwd() if proj.bundled else proj.root / "reports")
+        root = new_report(args.name, where, args.title, args.description)
+        print(f"{root}\nnext: {sys.executable} -m pip install -e {root} && rtanalytics run {args.name}")
+        return 0
+    if args.cmd == "export":
+        from . import export as X
+        from .timewindow import utcnow
+
+        if args.what == "slo-alerts":
+            reqs, skipped = X.slo_alerts(args.environment, args.slo)
+            out = args.out or default_outputs() / "exports" / f"slo-alerts-{utcnow():%Y%m%dT%H%M%SZ}"
+            for p in X.write_slo_alerts(reqs, out):
+                print(p)
+            sig, sig_skipped = X.application_signals_slos(args.environment, args.slo)
+            for p in X.write_application_signals(sig, out):
+                print(p)
+            skipped += [s for s in sig_skipped if s not in skipped]
+            for s in skipped:
+                print(f"rtanalytics: not exported: {s}", file=sys.stderr)
+            return 0
+        items = X.backtest_alarms(args.source, args.environment, args.start, args.end, args.alarm, args.variant)
+        out = args.out or default_outputs() / "exports" / f"alarms-{utcnow():%Y%m%dT%H%M%SZ}"
+        for p in X.write(items, out):
+            print(p)
+        for it in items:
+            print(f"{it.alarm.AlarmName}: {it.summary}")
+        if any(":ACCOUNT:" in a for it in items for a in it.alarm.AlarmActions + it.alarm.OKActions
+               + it.alarm.InsufficientDataActions):
+            print("rtanalytics: the actions' ARNs name the account as ACCOUNT (as parameters/alarms.yaml does): "
+                  "replace it in the put-metric-alarm JSON; the CloudFormation template uses the stack's own "
+                  "account (Fn::Sub ${AWS::AccountId})", file=sys.stderr)
+        return 0
+    if args.cmd == "index":
+        from .reports.index import write_index
+
+        if args.fleet:
+            from .catalog import catalog
+            from .fleet import open_store, write_board
+
+            fl = catalog().fleet(args.fleet)
+            print(write_board(open_store(args.outputs or default_outputs()), fl.name))
+            return 0
+        if args.outputs and str(args.outputs).startswith("s3://"):
+            raise ParameterError("--outputs", "an S3 location holds fleet boards only", "add --fleet NAME")
+        print(write_index(Path(args.outputs) if args.outputs else default_outputs()))
+        return 0
+    if args.cmd == "schedule":
+        from .reports import schedule as S
+
+        if args.systemd and args.action != "install":
+            raise ParameterError("--systemd", "only applies to install", "schedule install --systemd")
+        if args.action == "install":
+            print(S.systemd_unit(outputs=args.outputs, environment=args.environment) if args.systemd
+                  else "\n".join(S.crontab_lines()))
+            return 0
+        if args.action == "daemon":
+            S.daemon(args.outputs, args.environment)
+            return 0
+        import json
+
+        results = S.run_due(outputs=args.outputs, environment=args.environment)
+        for r in results:
+            print(json.dumps(r, default=str))
+        if any(r["status"] == "failed" for r in results):
+            return 1
+        return 4 if any(r["status"] in ("partial", "no-data") for r in results) else 0
+    if args.cmd == "health":
+        import json
+
+        from .health import check_environment, exit_code
+
+        rep = check_environment(args.environment, args.history)
+        print(json.dumps(rep, indent=2, default=str))
+        return exit_code(rep, args.exit_codes)
+    if args.cmd == "cache":
+        from .sources.cache import default_cache_dir, default_settle, drop_range
+        from .timewindow import parse_time
+
+        folder = default_cache_dir()
+        if args.action == "info":
+            files = list(folder.rglob("*.parquet")) if folder.exists() else []
+            size = sum(f.stat().st_size for f in files)
+            print(f"cache: {folder}\nfiles: {len(files)} ({size / 1e6:.1f} MB)\nsettle horizon: {default_settle()}"
+                  " (RTANALYTICS_SETTLE)")
+            return 0
+        try:
+            start = parse_time(args.start) if args.start else None
+            end = parse_time(args.end) if args.end else None
+        except ValueError as e:
+            raise ParameterError("--start/--end", str(e)) from None
+        n = sum(drop_range(d, None, start, end) for d in folder.iterdir() if d.is_dir()) if folder.exists() else 0
+        print(f"dropped {n} cached chunk file(s) from {folder}; the next run fetches that range again")
+        return 0
+    if args.cmd == "ledger":
+        from .reports.ledger import read_ledger
+        from .reports.registry import REPORTS
+
+        if args.report and args.report not in REPORTS:
+            raise ParameterError("--report", f"unknown report {args.report!r}", ", ".join(REPORTS))
+
+        if args.fleet:
+            from .catalog import catalog
+            from .fleet import read_fleet_ledger
+
+            read_fleet_ledger(catalog().fleet(args.fleet).name, args.outputs, args.report).to_csv(
+                sys.stdout, index=False)
+            return 0
+        read_ledger(args.outputs, args.report).to_csv(sys.stdout, index=False)
+        return 0
+    return _run(args, proj)
+
+
+def _run(args, proj: Project) -> int:
     from .reports.registry import REPORTS, get_report
 
+    print(f"rtanalytics: catalog: {proj.label}" + (" — `rtanalytics init DIR` makes a project of your own"
+                                                     if proj.bundled else ""), flush=True)
+    _check_catalog(proj)
     if args.fleet is not None:
         return _run_fleet(args)
     if args.scheduler or args.workers or args.executor != "auto":
@@ -324,9 +409,22 @@ def _run(args) -> int:
             gc.enable()
 
 
+def _check_catalog(proj: Project) -> None:
+    """Refuse to start any report on a catalog with errors (exit 2, every error listed, as ``check`` does)."""
+    from .check import check
+
+    errors = [p for p in check(proj) if p.severity == "error"]
+    if errors:
+        for p in errors:
+            print(f"rtanalytics: {p.line()}", file=sys.stderr)
+        first = errors[0]
+        raise CatalogError(first.file, first.field, f"{len(errors)} catalog error(s); nothing was run",
+                           "correct them (`rtanalytics check` lists them)")
+
+
 def _run_reports(args, kernel) -> int:
     from .reports.registry import get_report, resolve_params
-    from .reports.runner import DEFAULT_OUTPUTS, run_report
+    from .reports.runner import run_report
     from .timewindow import utcnow
 
     params = _params(args)
@@ -335,7 +433,7 @@ def _run_reports(args, kernel) -> int:
         resolve_params(get_report(name), dict(params), now=now)
     if args.outputs and str(args.outputs).startswith("s3://"):
         raise ParameterError("--outputs", "S3 outputs are for fleet runs", "--fleet, or a local folder")
-    outputs = Path(args.outputs) if args.outputs else DEFAULT_OUTPUTS
+    outputs = Path(args.outputs) if args.outputs else default_outputs()
     if len(args.report) == 1:
         results = [run_report(args.report[0], params, outputs, now=now, timeout=args.timeout,
                               progress=not args.no_progress, standalone=args.standalone, kernel=kernel)]
@@ -363,14 +461,13 @@ def _run_reports(args, kernel) -> int:
 
 def _run_fleet(args) -> int:
     from .fleet import run_fleet
-    from .reports.runner import DEFAULT_OUTPUTS
 
     if not args.all and not args.report:
         raise ParameterError("report", "no report named", "report names or --all (every report each member lists)")
     if args.standalone:
         raise ParameterError("--standalone", "not for fleet runs", "leave it out: a fleet's reports share one "
                              "plotly.js under OUTPUTS/_assets/")
-    outputs = args.outputs if args.outputs is not None else DEFAULT_OUTPUTS
+    outputs = args.outputs if args.outputs is not None else default_outputs()
     res = run_fleet(args.fleet or None, None if args.all else args.report, _params(args), outputs,
                     scheduler=args.scheduler, workers=args.workers, executor=args.executor, timeout=args.timeout,
                     progress=not args.no_progress)

@@ -31,15 +31,17 @@ class ParameterError(RtAnalyticsError, ValueError):
 class CatalogError(RtAnalyticsError, ValueError):
     """A file under ``parameters/`` does not load or does not validate.
 
-    ``path`` is the file, ``field`` the dotted location of the bad value inside it.
+    ``path`` is the file, ``field`` the dotted location of the bad value inside it, ``fix`` (optional) what to
+    do about it.
     """
 
-    def __init__(self, path: str, field: str | None, problem: str):
+    def __init__(self, path: str, field: str | None, problem: str, fix: str | None = None):
         self.path = path
         self.field = field
         self.problem = problem
+        self.fix = fix
         where = f"{path}: {field}" if field else str(path)
-        super().__init__(f"{where}: {problem}")
+        super().__init__(f"{where}: {problem}" + (f" (fix: {fix})" if fix else ""))
 
 
 class SourceError(RtAnalyticsError):

@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .project import default_outputs
 from .errors import ParameterError, RtAnalyticsError
 
 FLEETS = "fleets"
@@ -379,9 +380,8 @@ def run_fleet(fleet: str | None = None, reports: list[str] | None = None, params
     ``executor="auto"`` (the default) picks Dask when there are API quotas to share — a scheduler is given, or a
     member reads AWS — and the plain process pool when every member reads the demo or files: measured on
     2 cores with a 200-service demo fleet, the pool took 668 s and a 2-worker LocalCluster 715 s (bench/fleet.py)."""
-    from .reports.runner import DEFAULT_OUTPUTS
 
-    outputs = outputs or DEFAULT_OUTPUTS
+    outputs = outputs or default_outputs()
     if not str(outputs).startswith("s3://"):  # workers elsewhere (or in another cwd) need the absolute path
         outputs = Path(outputs).resolve()
     scheduler = scheduler or os.environ.get(ENV_SCHEDULER) or None
@@ -608,9 +608,8 @@ def read_fleet_ledger(fleet: str, outputs=None, report: str | None = None):
     import pandas as pd
 
     from .reports.ledger import read_ledger
-    from .reports.runner import DEFAULT_OUTPUTS
 
-    root = Path(outputs or DEFAULT_OUTPUTS) / FLEETS / fleet
+    root = Path(outputs or default_outputs()) / FLEETS / fleet
     frames = []
     for d in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
         if (d / "ledger.sqlite").exists():

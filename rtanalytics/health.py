@@ -26,6 +26,7 @@ from typing import Callable
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
+from .project import default_outputs
 from .catalog import catalog, read_yaml
 from .catalog.loader import validate
 from .timewindow import utcnow
@@ -434,9 +435,8 @@ def sns_audit(aws, routing) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------------------------- entry points
 def default_history_path() -> Path:
-    from .reports.runner import DEFAULT_OUTPUTS
 
-    return Path(DEFAULT_OUTPUTS) / "health.sqlite"
+    return Path(default_outputs()) / "health.sqlite"
 
 
 def check_environment(environment: str = "demo", history: Path | None = None, now=None) -> dict:

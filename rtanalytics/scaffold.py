@@ -172,3 +172,95 @@ def entry_points_txt(name: str) -> str:
     return f"[rtanalytics.reports]\n{name} = {module}:REPORT\n"
 
 
+
+
+PROJECT_YAML = '''# An rtanalytics project (written by `rtanalytics init`): the rtanalytics command finds it from this file,
+# looking in the current folder and its parents (or --project DIR, or $RTANALYTICS_PROJECT).
+# Every path is relative to this folder.
+name: {name}
+parameters: parameters   # the catalog: environments, KPIs, SLOs, alarms, routing, dashboards, schedule ...
+outputs: outputs         # rendered runs, index.html, the ledger and the health history (not for git)
+cache: .cache            # the local metrics cache (not for git)
+'''
+
+GITIGNORE = '''# rtanalytics: rendered runs and the metrics cache are rebuilt, never committed
+outputs/
+.cache/
+.ipynb_checkpoints/
+'''
+
+PROJECT_README = '''# {name}
+
+An rtanalytics project: this team's observability catalog, kept in its own
+repository. The tool is installed, pinned, like any other package (`pip install rtanalytics=={version}`); the
+catalog is here.
+
+| path | what |
+|---|---|
+| `rtanalytics.yaml` | the project file: its name and folders |
+| `parameters/` | the catalog: environments, KPIs, SLOs (OpenSLO), alarms, routing, dashboards, health, capacity, schedule, demo scenarios — `parameters/README.md` documents every file |
+| `outputs/` | rendered runs and `index.html` (ignored by git) |
+| `.cache/` | the local metrics cache (ignored by git) |
+
+```bash
+rtanalytics check                  # validate every catalog file; exit 2 on any error (run it in CI)
+rtanalytics list                   # the reports and their parameters
+rtanalytics run --all              # every report on the environment's source (demo: no AWS account needed)
+rtanalytics run slo -p environment production -p start -7d
+rtanalytics schedule install       # crontab lines for parameters/schedule.yaml
+rtanalytics notebook explore       # copy the analysts' notebook into notebooks/ to edit
+rtanalytics new-report NAME        # your own report, as a package under reports/
+```
+
+In CI, on every change to the catalog:
+
+```bash
+pip install rtanalytics=={version} && rtanalytics check --format json
+```
+'''
+
+
+def init_project(folder: Path | str, name: str | None = None) -> Path:
+    """Write a project into ``folder`` (created if needed): ``rtanalytics.yaml``, ``parameters/`` (a copy of the
+    bundled example catalog, its ``README.md`` documenting every file), ``.gitignore`` and ``README.md``.
+    Refuses a folder that already holds a project or a catalog: nothing is overwritten."""
+    import shutil
+
+    from . import __version__
+    from .project import PROJECT_FILE, bundled_example
+
+    root = Path(folder).expanduser().resolve()
+    name = name or root.name
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}", name or ""):
+        raise ParameterError("--name", f"{name!r} is not a project name", "letters, digits, dots, dashes and "
+                             "underscores (e.g. payments-observability)")
+    for existing in (root / PROJECT_FILE, root / "parameters"):
+        if existing.exists():
+            raise ParameterError("dir", f"{existing} exists", "a new or empty folder (init never overwrites a "
+                                 "project); `rtanalytics check` validates the one there")
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(bundled_example() / "parameters", root / "parameters",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    (root / PROJECT_FILE).write_text(PROJECT_YAML.format(name=name))
+    gi = root / ".gitignore"
+    gi.write_text((gi.read_text() + "\n" if gi.exists() else "") + GITIGNORE)
+    if not (root / "README.md").exists():
+        (root / "README.md").write_text(PROJECT_README.format(name=name, version=__version__))
+    return root
+
+
+def copy_notebook(which: str, folder: Path | str) -> Path:
+    """Copy the shipped notebook ``which`` (``explore``) into ``folder`` to edit; never overwrites."""
+    import shutil
+
+    from .reports.registry import NOTEBOOKS
+
+    src = NOTEBOOKS / f"{which}.ipynb"
+    if not src.is_file():
+        raise ParameterError("notebook", f"no shipped notebook {which!r}", "explore")
+    dest = Path(folder) / src.name
+    if dest.exists():
+        raise ParameterError("dir", f"{dest} exists", "another folder, or remove your copy first")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dest)
+    return dest

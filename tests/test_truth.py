@@ -435,13 +435,13 @@ def test_the_suite_writes_outside_the_checkout():
     import os
 
     from rtanalytics.health import default_history_path
-    from rtanalytics.reports.runner import DEFAULT_OUTPUTS
+    from rtanalytics.project import default_outputs
     from rtanalytics.sources.cache import default_cache_dir
 
     from .conftest import ROOT
 
     sandbox = os.environ["RTANALYTICS_TEST_SANDBOX"]
-    for p in (DEFAULT_OUTPUTS, default_history_path(), default_cache_dir()):
+    for p in (default_outputs(), default_history_path(), default_cache_dir()):
         assert str(p).startswith(sandbox) and not str(p).startswith(str(ROOT)), p
 
 

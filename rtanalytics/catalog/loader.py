@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -10,19 +9,16 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from ..errors import CatalogError
+from ..project import current as current_project
 
 M = TypeVar("M", bound=BaseModel)
 
 
 def parameters_dir() -> Path:
-    """``$RTANALYTICS_PARAMETERS``, else the repository's ``parameters/``, else ``./parameters``."""
-    env = os.environ.get("RTANALYTICS_PARAMETERS")
-    if env:
-        return Path(env)
-    repo = Path(__file__).resolve().parents[2] / "parameters"
-    if repo.is_dir():
-        return repo
-    return Path.cwd() / "parameters"
+    """The catalog folder of the project in force (:func:`rtanalytics.project.current`): ``parameters/`` of the
+    project found from ``--project``, ``$RTANALYTICS_PROJECT`` or the current folder, else the bundled example's;
+    ``$RTANALYTICS_PARAMETERS`` overrides it."""
+    return current_project().parameters
 
 
 _SAFE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -59,8 +55,10 @@ def validate(model: type[M], data: Any, path: Path | str, prefix: str = "") -> M
             msg = err["msg"]
             if err["type"] == "extra_forbidden":
                 msg = "unknown field (remove it or check its spelling)"
-            problems.append(f"{loc or '(top level)'}: {msg}")
-        raise CatalogError(str(path), first_field, "; ".join(problems)) from None
+            problems.append((loc or "(top level)", msg))
+        err = CatalogError(str(path), first_field, "; ".join(f"{loc}: {msg}" for loc, msg in problems))
+        err.problems = problems  # every bad field, for `rtanalytics check`
+        raise err from None
 
 
 def load(model: type[M], path: Path | str, prefix: str = "") -> M:

@@ -412,7 +412,7 @@ def load_openslo(folder: Path | str) -> OpenSLOCatalog:
             raw_docs = list(yaml.safe_load_all(f.read_text()))
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
-            errors.append(f"{f}: {f'line {mark.line + 1}: ' if mark else ''}not valid YAML: {e}")
+            errors.append((f, f"line {mark.line + 1}" if mark else None, f"not valid YAML: {e}"))
             continue
         docs = []
         for d in raw_docs:  # a document may itself be a list of objects
@@ -420,14 +420,14 @@ def load_openslo(folder: Path | str) -> OpenSLOCatalog:
         for i, d in enumerate(docs):
             where = f"document {i + 1}"
             if not isinstance(d, dict):
-                errors.append(f"{f}: {where}: an OpenSLO document must be a mapping")
+                errors.append((f, where, "an OpenSLO document must be a mapping"))
                 continue
             if d.get("apiVersion") != "openslo/v1":
-                errors.append(f"{f}: {where}.apiVersion: {d.get('apiVersion')!r} is not supported (use openslo/v1)")
+                errors.append((f, f"{where}.apiVersion", f"{d.get('apiVersion')!r} is not supported (use openslo/v1)"))
                 continue
             kind = d.get("kind")
             if kind not in KINDS:
-                errors.append(f"{f}: {where}.kind: unsupported kind {kind!r} (supported: {', '.join(KINDS)})")
+                errors.append((f, f"{where}.kind", f"unsupported kind {kind!r} (supported: {', '.join(KINDS)})"))
                 continue
             name_hint = (d.get("metadata") or {}).get("name", "?") if isinstance(d.get("metadata"), dict) else "?"
             try:
@@ -437,56 +437,63 @@ def load_openslo(folder: Path | str) -> OpenSLOCatalog:
                     loc = ".".join(str(x) for x in err["loc"])
                     msg = "unsupported field (rtanalytics does not implement it; remove it)" \
                         if err["type"] == "extra_forbidden" else err["msg"]
-                    errors.append(f"{f}: {where} ({kind} {name_hint}).{loc}: {msg}")
+                    errors.append((f, f"{where} ({kind} {name_hint}).{loc}", msg))
                 continue
             unknown = {a for a in set(obj.metadata.annotations) - KNOWN_ANNOTATIONS if a.startswith("rtanalytics/")}
             if unknown:
-                errors.append(f"{f}: {where}.metadata.annotations: unknown {sorted(unknown)} "
-                              f"(known: {sorted(KNOWN_ANNOTATIONS)})")
+                errors.append((f, f"{where}.metadata.annotations", f"unknown {sorted(unknown)} "
+                               f"(known: {sorted(KNOWN_ANNOTATIONS)})"))
             name = obj.metadata.name
             if name in found[kind]:
-                errors.append(f"{f}: {where}.metadata.name: duplicate {kind} name {name!r}")
+                errors.append((f, f"{where}.metadata.name", f"duplicate {kind} name {name!r}"))
                 continue
             found[kind][name] = obj
-            where_of[(kind, name)] = f"{f}: {where} ({kind} {name})"
+            where_of[(kind, name)] = (f, f"{where} ({kind} {name})")
     cat = OpenSLOCatalog(found["SLO"], found["SLI"], found["AlertPolicy"], found["AlertCondition"],
                          found["Service"], found["DataSource"], found["AlertNotificationTarget"])
     errors += _unresolved(cat, where_of)
     if errors:
-        raise CatalogError(str(folder), None, f"{len(errors)} problem(s):\n  " + "\n  ".join(errors))
+        err = CatalogError(str(folder), None, f"{len(errors)} problem(s):\n  " + "\n  ".join(
+            f"{f}: {w}: {m}" if w else f"{f}: {m}" for f, w, m in errors))
+        err.problems_by_file = [(str(f), w, m) for f, w, m in errors]  # for `rtanalytics check`
+        raise err
+
     return cat
 
 
-def _unresolved(cat: OpenSLOCatalog, where_of: dict) -> list[str]:
-    """Every reference to a document that is not there."""
+def _unresolved(cat: OpenSLOCatalog, where_of: dict) -> list[tuple]:
+    """Every reference to a document that is not there, as ``(file, field, problem)``."""
     errs = []
 
-    def sources(spec: SLISpec, at: str):
+    def add(at, field, problem):
+        errs.append((at[0], f"{at[1]}.{field}", problem))
+
+    def sources(spec: SLISpec, at: tuple, under: str = ""):
         for m in spec.sources():
             if m.metricSourceRef and m.metricSourceRef not in cat.datasources:
-                errs.append(f"{at}.metricSourceRef: no DataSource named {m.metricSourceRef!r}")
+                add(at, under + "metricSourceRef", f"no DataSource named {m.metricSourceRef!r}")
 
     for n, s in cat.slos.items():
         at = where_of[("SLO", n)]
         if s.spec.indicatorRef and s.spec.indicatorRef not in cat.slis:
-            errs.append(f"{at}.spec.indicatorRef: no SLI named {s.spec.indicatorRef!r}")
+            add(at, "spec.indicatorRef", f"no SLI named {s.spec.indicatorRef!r}")
         elif s.spec.indicator is not None:
-            sources(s.spec.indicator.spec, at + ".spec.indicator")
+            sources(s.spec.indicator.spec, at, "spec.indicator.")
         if cat.services and s.spec.service not in cat.services:
-            errs.append(f"{at}.spec.service: no Service named {s.spec.service!r}")
+            add(at, "spec.service", f"no Service named {s.spec.service!r}")
         for p, pn in zip(s.spec.alertPolicies, s.spec.policy_names()):
             if not isinstance(p, AlertPolicy) and pn not in cat.policies:
-                errs.append(f"{at}.spec.alertPolicies: no AlertPolicy named {pn!r}")
+                add(at, "spec.alertPolicies", f"no AlertPolicy named {pn!r}")
     for n, sli in cat.slis.items():
         sources(sli.spec, where_of[("SLI", n)])
     pols = list(cat.policies.items()) + [(p.metadata.name, p) for s in cat.slos.values() for p in
                                          s.spec.alertPolicies if isinstance(p, AlertPolicy)]
     for n, p in pols:
-        at = where_of.get(("AlertPolicy", n), f"AlertPolicy {n}")
+        at = where_of.get(("AlertPolicy", n), ("?", f"AlertPolicy {n}"))
         for c in p.spec.conditions:
             if isinstance(c, ConditionRef) and c.conditionRef not in cat.conditions:
-                errs.append(f"{at}.spec.conditions: no AlertCondition named {c.conditionRef!r}")
+                add(at, "spec.conditions", f"no AlertCondition named {c.conditionRef!r}")
         for t in p.spec.notificationTargets:
             if isinstance(t, TargetRef) and t.targetRef not in cat.targets:
-                errs.append(f"{at}.spec.notificationTargets: no AlertNotificationTarget named {t.targetRef!r}")
+                add(at, "spec.notificationTargets", f"no AlertNotificationTarget named {t.targetRef!r}")
     return errs

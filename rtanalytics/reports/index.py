@@ -195,13 +195,26 @@ def _board(runs: dict[str, list[dict]], outputs: Path) -> str:
     return "".join(out)
 
 
+def _project_of(runs: dict) -> dict | None:
+    """The catalog the newest run used (``summary.json``'s ``catalog``), for the board's title."""
+    newest = max((s for items in runs.values() for s in items if s.get("catalog")),
+                 key=lambda s: str(s.get("finished", "")), default=None)
+    return newest["catalog"] if newest else None
+
+
 def render_index(outputs: Path) -> str:
     runs = read_runs(outputs)
     e = html.escape
+    cat = _project_of(runs)
+    name = f"{cat['project']} — " if cat and not cat.get("bundled") else ""
     parts = ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
              "<meta name='viewport' content='width=device-width, initial-scale=1'>",
-             f"<title>rtanalytics — status board</title><style>{_CSS}</style></head><body>",
-             "<h1>rtanalytics — status board</h1>"]
+             f"<title>{e(name)}rtanalytics — status board</title><style>{_CSS}</style></head><body>",
+             f"<h1>{e(name)}rtanalytics — status board</h1>"]
+    if cat:
+        parts.append(f"<p class='small'>Catalog: {'the bundled example' if cat.get('bundled') else 'project '}"
+                     f"{'' if cat.get('bundled') else e(str(cat['project']))} ({e(str(cat.get('root', '')))}) · "
+                     f"sha256 {e(str(cat.get('sha256', ''))[:12])}</p>")
     fleets = sorted(p.parent.name for p in (outputs / "fleets").glob("*/index.html"))
     if fleets:
         parts.append("<p>Fleets: " + " · ".join(f"<a href='fleets/{e(f, quote=True)}/index.html'>{e(f)}</a>"

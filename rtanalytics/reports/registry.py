@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..errors import ParameterError
 from ..timewindow import TIME_HELP, parse_time, period_seconds
 
-NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+#: the report notebooks, shipped in the package (``rtanalytics/notebooks``; the checkout's ``notebooks/`` links here)
+NOTEBOOKS = Path(str(files("rtanalytics") / "notebooks"))
 
 
 class CommonParams(BaseModel):

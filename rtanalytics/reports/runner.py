@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..project import current as current_project
+from ..project import default_outputs
 from .. import __version__
 from ..errors import ReportError
 from ..timewindow import to_utc, utcnow
@@ -28,7 +30,6 @@ from .kernels import ipc_kernel_manager as _ipc_kernel_manager
 from .publish import atomic_write_json, atomic_write_text, locked
 from .registry import get_report, resolve_params
 
-DEFAULT_OUTPUTS = Path(os.environ.get("RTANALYTICS_OUTPUTS", Path(__file__).resolve().parents[2] / "outputs"))
 
 
 @dataclass
@@ -68,11 +69,14 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
     import papermill as pm
 
     report = get_report(name)
+    project = current_project()
+    if not project.bundled:  # the kernel reads the same catalog, cache and history as this process
+        os.environ["RTANALYTICS_PROJECT"] = str(project.root)
     started = utcnow()
     now = to_utc(now) if now is not None else started
     resolved = resolve_params(report, dict(params or {}), now=now)  # raises before anything is written
     requested = {"start": resolved.pop("requested_start"), "end": resolved.pop("requested_end")}
-    outputs = Path(outputs) if outputs else DEFAULT_OUTPUTS
+    outputs = Path(outputs) if outputs else default_outputs()
     discard_partials(outputs)  # staging folders of runs that died hours ago (a live run's is never that old)
     run_id = run_id or new_run_id(started)
     report_dir = outputs / name
@@ -126,9 +130,12 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
             kernel.retire()  # one notebook per kernel, warm or not
     duration = time.perf_counter() - t0
     glued = None
+    catalog_used = project.provenance()
     banner = (f"{report.title} · {resolved.get('environment')} · {resolved.get('source')} source"
               f"{' (SIMULATED)' if resolved.get('source') == 'demo' else ''} · run {run_id} · "
-              f"{resolved['start'][:16]} → {resolved['end'][:16]} UTC · ")
+              f"{resolved['start'][:16]} → {resolved['end'][:16]} UTC · "
+              f"catalog: {'bundled example' if project.bundled else 'project ' + project.name} "
+              f"{catalog_used['sha256'][:12]} · ")
     if nb_out.exists():
         try:
             nb = read_notebook(nb_out)
@@ -159,7 +166,9 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
                "params": resolved, "started": started.isoformat(), "finished": utcnow().isoformat(),
                "duration_s": round(duration, 2), "kernel": _kernel_kind(kernel, warm),
                "figures": (glued or {}).get("figures", {}),
-               "notes": (glued or {}).get("notes", []), "provenance": (glued or {}).get("provenance"),
+               "notes": (glued or {}).get("notes", []),
+               "provenance": dict((glued or {}).get("provenance") or {}, catalog=catalog_used),
+               "catalog": {k: catalog_used[k] for k in ("project", "root", "bundled", "sha256")},
                "headline": (glued or {}).get("headline", []), "window": (glued or {}).get("window"),
                "tables": (glued or {}).get("tables", []),
                "evidence": "evidence/manifest.json" if (final / "evidence" / "manifest.json").exists() or (
@@ -203,4 +212,4 @@ def discard_partials(outputs: Path, older_than_s: float = 6 * 3600) -> list[Path
     return gone
 
 
-__all__ = ["run_report", "RunResult", "ReportError", "DEFAULT_OUTPUTS"]
+__all__ = ["run_report", "RunResult", "ReportError"]

@@ -26,6 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ..catalog import catalog, read_yaml
 from ..catalog.loader import validate
 from ..errors import ParameterError, RtAnalyticsError
+from ..project import current as current_project
+from ..project import default_outputs
 from ..timewindow import to_utc, utcnow
 from .publish import atomic_write_json, locked
 
@@ -273,10 +275,9 @@ def _notify(summary: dict, location: str, environment, aws):
 def run_due(now=None, outputs: Path | None = None, schedule: Schedule | None = None, runner: Callable | None = None,
             environment: str | None = None, aws=None) -> list[dict]:
     """Run every entry due at ``now`` (see module docstring); returns one record per run, skip or catch-up."""
-    from .runner import DEFAULT_OUTPUTS
 
     now = to_utc(now) if now is not None else utcnow()
-    outputs = Path(outputs or DEFAULT_OUTPUTS)
+    outputs = Path(outputs or default_outputs())
     sched = schedule or load_schedule()
     env = catalog().environment(environment) if isinstance(environment, str) else environment
     results = []
@@ -336,7 +337,8 @@ def _save_state(outputs: Path, update: dict) -> None:
 
 
 def crontab_lines(repo: Path | None = None, every: str = "*/5 * * * *") -> list[str]:
-    repo = repo or Path(__file__).resolve().parents[2]
+    """Crontab lines that run ``schedule run`` from the project's folder (``repo``: default the project in force)."""
+    repo = repo or current_project().workdir
     exe = Path(sys.executable).parent / "rtanalytics"
     return ["# rtanalytics: run what parameters/schedule.yaml says is due (UTC), every 5 minutes",
             "CRON_TZ=UTC", f"{every} cd {repo} && {exe} schedule run >> {repo}/outputs/schedule.log 2>&1"]
@@ -346,7 +348,7 @@ def systemd_unit(repo: Path | None = None, outputs: Path | None = None, environm
     """A systemd service for ``schedule daemon`` — the way to run frequent reports: its warm kernels make a
     scheduled report ~3x quicker than a cron-started ``schedule run`` (bench/run_overhead.py). No credentials:
     the service's AWS credential chain (instance role, ``AWS_PROFILE``) is the one used."""
-    repo = repo or Path(__file__).resolve().parents[2]
+    repo = repo or current_project().workdir
     exe = Path(sys.executable).parent / "rtanalytics"
     args = (f" --outputs {outputs}" if outputs else "") + (f" --environment {environment}" if environment else "")
     log = Path(outputs) / "schedule.log" if outputs else repo / "outputs" / "schedule.log"
@@ -411,9 +413,8 @@ def build_daemon(outputs: Path | None = None, environment: str | None = None, sc
     coalesced into one run within an hour's grace), not yet started."""
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    from .runner import DEFAULT_OUTPUTS
 
-    outputs = Path(outputs or DEFAULT_OUTPUTS)
+    outputs = Path(outputs or default_outputs())
     sched = schedule or load_schedule()
     env = catalog().environment(environment) if environment else None
     bs = BlockingScheduler(timezone="UTC")

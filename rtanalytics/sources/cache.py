@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..frames import empty_events
+from ..project import current as current_project
 from ..queries import MetricQuery, referenced_ids
 from ..timewindow import TimeWindow, to_utc, utcnow
 from .base import assemble, cloudwatch_window, grid_bounds
@@ -37,8 +38,8 @@ DEFAULT_SETTLE = "26h"
 
 
 def default_cache_dir() -> Path:
-    """``$RTANALYTICS_CACHE``, else ``.cache/`` in the checkout (resolved per call, not at import)."""
-    return Path(os.environ.get("RTANALYTICS_CACHE") or Path(__file__).resolve().parents[2] / ".cache")
+    """``$RTANALYTICS_CACHE``, else the project's ``.cache/`` (:mod:`rtanalytics.project`; resolved per call)."""
+    return current_project().cache
 
 
 def default_settle() -> str:
