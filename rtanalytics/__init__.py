@@ -57,7 +57,7 @@ class Workspace:
     functions, reading this project). Made by :func:`project`."""
 
     def __init__(self, proj):
-        self.project = proj  # rtanalytics.project.Project: root, name, parameters, outputs, cache
+        self.project = proj  # rtanalytics.settings.Project: root, name, parameters, outputs, cache
 
     def __repr__(self):
         return f"Workspace({self.project.label})"
@@ -98,7 +98,7 @@ def project(path=None) -> Workspace:
     """Use the project at ``path`` — default: found as the command finds it (``$RTANALYTICS_PROJECT``, the
     current folder and its parents, else the bundled example) — for every ``rt`` call of this process and the
     reports it runs (it sets ``RTANALYTICS_PROJECT``). Returns the project's :class:`Workspace`."""
-    from .project import current
+    from .settings import current
 
     proj = current(path)
     if not proj.bundled:

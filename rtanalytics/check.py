@@ -27,7 +27,7 @@ from .catalog.openslo import load_openslo
 from .dashboards import load_dashboard
 from .errors import ParameterError
 from .health import load_settings
-from .project import PROJECT_FILE, Project
+from .settings import PROJECT_FILE, Project
 from .reports.capacity import load_spec
 from .reports.schedule import load_schedule
 

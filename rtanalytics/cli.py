@@ -13,8 +13,8 @@ from pathlib import Path
 
 from . import __version__
 
-from .project import Project, default_outputs
-from .project import current as current_project
+from .settings import Project, default_outputs
+from .settings import current as current_project
 from .errors import CatalogError, ParameterError, RtAnalyticsError
 
 

@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .project import default_outputs
+from .settings import default_outputs
 from .errors import ParameterError, RtAnalyticsError
 
 FLEETS = "fleets"

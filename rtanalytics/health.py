@@ -26,7 +26,7 @@ from typing import Callable
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from .project import default_outputs
+from .settings import default_outputs
 from .catalog import catalog, read_yaml
 from .catalog.loader import validate
 from .timewindow import utcnow

@@ -227,7 +227,7 @@ def init_project(folder: Path | str, name: str | None = None) -> Path:
     import shutil
 
     from . import __version__
-    from .project import PROJECT_FILE, bundled_example
+    from .settings import PROJECT_FILE, bundled_example
 
     root = Path(folder).expanduser().resolve()
     name = name or root.name

@@ -435,7 +435,7 @@ def test_the_suite_writes_outside_the_checkout():
     import os
 
     from rtanalytics.health import default_history_path
-    from rtanalytics.project import default_outputs
+    from rtanalytics.settings import default_outputs
     from rtanalytics.sources.cache import default_cache_dir
 
     from .conftest import ROOT

@@ -9,13 +9,13 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from ..errors import CatalogError
-from ..project import current as current_project
+from ..settings import current as current_project
 
 M = TypeVar("M", bound=BaseModel)
 
 
 def parameters_dir() -> Path:
-    """The catalog folder of the project in force (:func:`rtanalytics.project.current`): ``parameters/`` of the
+    """The catalog folder of the project in force (:func:`rtanalytics.settings.current`): ``parameters/`` of the
     project found from ``--project``, ``$RTANALYTICS_PROJECT`` or the current folder, else the bundled example's;
     ``$RTANALYTICS_PARAMETERS`` overrides it."""
     return current_project().parameters

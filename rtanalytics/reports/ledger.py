@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..project import default_outputs
+from ..settings import default_outputs
 
 SCHEMA = """CREATE TABLE IF NOT EXISTS figures (report TEXT NOT NULL, run_id TEXT NOT NULL, finished TEXT NOT NULL,
 status TEXT NOT NULL, key TEXT NOT NULL, value REAL, text TEXT, PRIMARY KEY (report, run_id, key))"""

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..project import current as current_project
-from ..project import default_outputs
+from ..settings import current as current_project
+from ..settings import default_outputs
 from .. import __version__
 from ..errors import ReportError
 from ..timewindow import to_utc, utcnow

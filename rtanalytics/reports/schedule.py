@@ -26,8 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ..catalog import catalog, read_yaml
 from ..catalog.loader import validate
 from ..errors import ParameterError, RtAnalyticsError
-from ..project import current as current_project
-from ..project import default_outputs
+from ..settings import current as current_project
+from ..settings import default_outputs
 from ..timewindow import to_utc, utcnow
 from .publish import atomic_write_json, locked
 

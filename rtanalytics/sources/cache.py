@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..frames import empty_events
-from ..project import current as current_project
+from ..settings import current as current_project
 from ..queries import MetricQuery, referenced_ids
 from ..timewindow import TimeWindow, to_utc, utcnow
 from .base import assemble, cloudwatch_window, grid_bounds
@@ -38,7 +38,7 @@ DEFAULT_SETTLE = "26h"
 
 
 def default_cache_dir() -> Path:
-    """``$RTANALYTICS_CACHE``, else the project's ``.cache/`` (:mod:`rtanalytics.project`; resolved per call)."""
+    """``$RTANALYTICS_CACHE``, else the project's ``.cache/`` (:mod:`rtanalytics.settings`; resolved per call)."""
     return current_project().cache
 
 

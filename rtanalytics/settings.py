@@ -1,4 +1,4 @@
-"""Where a team's catalog lives: the project, and the paths every layer reads from it.
+"""Settings: where a team's catalog lives (the project), and the paths every layer reads from it.
 
 The package is the tool; a team's catalog is its own folder (a *project*, like a dbt project): a file
 ``rtanalytics.yaml`` at its root, the catalog in ``parameters/``, rendered runs in ``outputs/`` and the metrics
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import yaml
 
-from .errors import CatalogError
+from .errors import CatalogError  # noqa: F401 (re-exported: settings.CatalogError)
 
 PROJECT_FILE = "rtanalytics.yaml"
 #: catalog files: what ``check`` validates and what a run's provenance hashes
