@@ -40,9 +40,16 @@ def _split_request(req: pd.Series) -> tuple[pd.Series, pd.Series]:
     return parts["method"], path
 
 
+def _text(line) -> str:
+    """A log line as text: bytes are decoded as UTF-8 with undecodable bytes replaced (U+FFFD), never repr'd."""
+    if isinstance(line, (bytes, bytearray)):
+        return bytes(line).decode("utf-8", errors="replace")
+    return str(line)
+
+
 def parse_clf(lines) -> pd.DataFrame:
     """Common or Combined Log Format lines → the access-log frame."""
-    s = pd.Series(list(lines), dtype="string").str.rstrip("\n")
+    s = pd.Series([_text(x) for x in lines], dtype="string").str.rstrip("\n")
     m = s.str.extract(_CLF)
     ok = m["client"].notna()
     bad = s[~ok]
@@ -82,8 +89,9 @@ def parse_alb(lines) -> pd.DataFrame:
     Malformed lines are listed in ``attrs["malformed_lines"]``: line number (1-based), reason, the whole line."""
     rows, bad = [], []
     width = len(ALB_FIELDS)
+    texts = {}
     for n, line in enumerate(lines, start=1):
-        text = str(line).rstrip("\n")
+        text = _text(line).rstrip("\n")
         toks = [q if q or not u else u for q, u in _ALB_TOKEN.findall(text)]
         if not toks:
             bad.append({"line": n, "reason": "empty line", "text": text})
@@ -97,14 +105,16 @@ def parse_alb(lines) -> pd.DataFrame:
             continue
         rows.append(toks + [""] * max(0, width - len(toks)))
         rows[-1].append(n)
+        texts[n] = text
     extra = max((len(r) - 1 for r in rows), default=width) - width
     cols = ALB_FIELDS + [f"field_{width + k + 1}" for k in range(max(extra, 0))] + ["_line"]
     rows = [r[:-1] + [""] * (len(cols) - len(r)) + [r[-1]] for r in rows]
     df = pd.DataFrame(rows, columns=cols)
     ts = pd.to_datetime(df["time"], utc=True, errors="coerce", format="ISO8601")
     ok = ts.notna()
-    for r in df.loc[~ok].itertuples():
-        bad.append({"line": int(r._line), "reason": f"time {r.time!r} is not ISO 8601", "text": ""})
+    for n, t in zip(df.loc[~ok, "_line"], df.loc[~ok, "time"]):  # (itertuples would rename "_line")
+        bad.append({"line": int(n), "reason": f"time {t!r} is not an ISO 8601 instant", "text": texts[int(n)]})
+    bad.sort(key=lambda b: b["line"])
     df, ts = df[ok], ts[ok]
 
     def num(c):

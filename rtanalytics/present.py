@@ -294,7 +294,8 @@ def table(df, units: dict | None = None, na: dict | None = None, index: bool | N
     st = st.format_index(lambda c: html.escape(str(c)), axis=1)
     notes = []
     meanings = {**NA_MEANING, **(na or {})}
-    missing_cols = [c for c in df.columns if df[c].map(_missing).any()]
+    # an empty column maps to its own dtype (datetime64 has no .any()): ask the values, not the mapped series
+    missing_cols = [c for c in df.columns if len(df) and bool(np.asarray(df[c].map(_missing), dtype=bool).any())]
     if missing_cols:
         specific = [(c, meanings[str(c)]) for c in missing_cols if str(c) in meanings]
         generic = [c for c in missing_cols if str(c) not in meanings]
@@ -370,7 +371,8 @@ class Headline:
 
     @property
     def text(self) -> str:
-        t = fmt_value(self.value, self.kind) if self.kind != "text" else html.escape(str(self.value))
+        t = fmt_value(self.value, self.kind) if self.kind != "text" else (
+            DASH if _missing(self.value) else html.escape(str(self.value)))
         return t + (f" {html.escape(self.suffix)}" if self.suffix and t != DASH else "")
 
     def as_dict(self) -> dict:

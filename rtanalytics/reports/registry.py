@@ -171,6 +171,25 @@ class IncidentParams(CommonParams):
         parse_duration(v)
         return v
 
+    @field_validator("alarm")
+    @classmethod
+    def _alarm_known(cls, v, info):
+        """An alarm the source cannot have is refused before any kernel starts: the demo simulates exactly the
+        catalog's alarms (CloudWatch and an export folder may hold others, found when the report reads them)."""
+        if not v or "environment" not in info.data:
+            return v
+        from ..alarms import load_alarms
+        from ..catalog import catalog
+
+        env = info.data["environment"]
+        source = info.data.get("source") or catalog().environment(env).source
+        if source == "demo":
+            names = [a.AlarmName for a in load_alarms(environment=env)]
+            if v not in names:
+                raise ValueError(f"no alarm named {v!r} in parameters/alarms.yaml (the demo's alarms); "
+                                 f"accepts {', '.join(names)}")
+        return v
+
 
 class CapacityParams(CommonParams):
     start: str = Field("-90d", description=f"start of the history the forecasts learn from: {TIME_HELP}")
