@@ -107,6 +107,58 @@ class QuotaLimiter:
             self._client = None
 
 
+class LocalLimiter:
+    """The same quotas within one process (a single report's concurrent requests, ``run --all``'s threads): at
+    most ``floor(TPS)`` request attempts leave in any window of ``1 + SLACK_S`` seconds per account × Region ×
+    API. Thread-safe; a waiting request sleeps outside the lock. No cluster needed: outside a fleet this is the
+    limiter every AWS context gets (:meth:`rtanalytics.sources.aws.AwsContext.for_environment`)."""
+
+    def __init__(self, quotas: dict[str, float]):
+        self.quotas = {k: float(v) for k, v in quotas.items() if v}
+        self._lock = threading.Lock()
+        self._sent: dict[str, list[float]] = {}
+        self.acquired = 0
+        self.waited_s = 0.0
+
+    def acquire(self, service: str, api: str, ctx=None, account: str | None = None,
+                region: str | None = None) -> float:
+        tps = self.quotas.get(api)
+        if not tps:
+            return 0.0
+        leases, hold = QuotaLimiter.shape(tps)
+        key = f"{account or getattr(getattr(ctx, 'account', None), 'id', None) or 'default'}:" \
+              f"{region or getattr(ctx, 'region', 'default')}:{api}"
+        t0 = time.monotonic()
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                sent = [t for t in self._sent.get(key, []) if t > now - hold]
+                if len(sent) < leases:
+                    sent.append(now)
+                    self._sent[key] = sent
+                    self.acquired += 1
+                    waited = now - t0
+                    self.waited_s += waited
+                    return waited
+                self._sent[key] = sent
+                wait = sent[0] + hold - now
+            time.sleep(max(wait, 0.001))
+
+    def drain(self) -> None:  # nothing is leased from anywhere
+        pass
+
+
+_LOCAL: dict[str, LocalLimiter] = {}
+
+
+def local_limiter(quotas: dict[str, float]) -> LocalLimiter:
+    """One :class:`LocalLimiter` per set of quotas in this process, shared by every context that uses them."""
+    key = json.dumps(quotas, sort_keys=True)
+    if key not in _LOCAL:
+        _LOCAL[key] = LocalLimiter(quotas)
+    return _LOCAL[key]
+
+
 _PROCESS: dict[str, QuotaLimiter | None] = {}
 
 

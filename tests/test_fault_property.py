@@ -9,6 +9,8 @@ what CloudWatch answers. HTTP-level faults (500/503, slow responses, throttling)
 on moto server are tested in ``test_faults_and_cache.py`` and ``test_truth.py``.
 """
 
+import threading
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -30,9 +32,11 @@ class FakeCloudWatch:
     region = "us-west-1"
     endpoint_url = "fake://cloudwatch"
 
-    def __init__(self, schedule=None):
+    def __init__(self, schedule=None, by_request=None):
         self.schedule = dict(schedule or {})  # call number -> fault
+        self.by_request = dict(by_request or {})  # (first query id, page offset) -> fault: the same whatever order
         self.requests = []
+        self._lock = threading.Lock()  # the source sends requests from several threads
         self.hit_ids: set[str] = set()  # query ids of requests a fault touched
 
     @property
@@ -40,15 +44,17 @@ class FakeCloudWatch:
         return len(self.requests)
 
     def call(self, service, api, **kw):
-        n = len(self.requests)
-        self.requests.append({"service": service, "api": api})
+        with self._lock:
+            n = len(self.requests)
+            self.requests.append({"service": service, "api": api})
         if api == "get_caller_identity":
             return {"Account": "123456789012"}
         assert api == "get_metric_data"
-        fault = self.schedule.get(n)
         ids = [q["Id"] for q in kw["MetricDataQueries"]]
+        fault = self.schedule.get(n) or self.by_request.get((ids[0], int(kw.get("NextToken") or 0)))
         if fault in ("throttle", "http500", "timeout"):
-            self.hit_ids.update(ids)
+            with self._lock:
+                self.hit_ids.update(ids)
             raise SourceError(f"cloudwatch.get_metric_data failed: {fault} (after retries)")
         start, end = pd.Timestamp(kw["StartTime"]), pd.Timestamp(kw["EndTime"])
         offset = int(kw.get("NextToken") or 0)
@@ -84,8 +90,8 @@ class FakeCloudWatch:
         return resp
 
 
-def source(fake, now):
-    src = CloudWatchSource("demo", now=now)
+def source(fake, now, concurrency=16):
+    src = CloudWatchSource("demo", now=now, concurrency=concurrency)
     src.aws = fake
     return src
 
@@ -134,3 +140,29 @@ def test_the_fake_pages_like_cloudwatch(truth):
     assert df.iloc[1, 0] == (1000 * 0 + (int(t.timestamp()) // 60) % 997 if (int(t.timestamp()) // 300) % 11
                              else np.nan) or np.isnan(df.iloc[1, 0])
     pd.testing.assert_frame_equal(df, truth[[QS[0].label]], check_freq=False)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_concurrent_requests_give_exactly_what_one_after_another_gives(seed, tmp_path, monkeypatch):
+    """The same faults on the same requests (keyed by what is asked, not by arrival order): the concurrent
+    fetch's frame, incomplete queries, problems and cache are those of the serial fetch."""
+    monkeypatch.setattr(cwmod, "MAX_DATAPOINTS", 600)
+    rng = np.random.default_rng(1000 + seed)
+    keys = [(q.id, off) for q in QS for off in (0, PAGE, 2 * PAGE)]
+    picked = rng.choice(len(keys), size=int(rng.integers(0, 6)), replace=False)
+    faults = {keys[int(k)]: str(rng.choice(FAULTS)) for k in picked}
+    runs = {}
+    for workers in (1, 8):
+        fake = FakeCloudWatch(by_request=faults)
+        cached = CachedSource(source(fake, NOW, workers), cache_dir=tmp_path / str(workers), now=NOW, key="k")
+        df = cached.metrics(QS, WINDOW)
+        probs = sorted((p["query"], p["reason"], str(p.get("start")), str(p.get("end"))) for p in cached.inner.problems)
+        rerun = CachedSource(source(FakeCloudWatch(), NOW, workers), cache_dir=tmp_path / str(workers), now=NOW,
+                             key="k")
+        again = rerun.metrics(QS, WINDOW)
+        runs[workers] = (df, probs, sum(r["api"] == "get_metric_data" for r in rerun.inner.aws.requests), again)
+    (a, pa, ca, ra), (b, pb, cb, rb) = runs[1], runs[8]
+    pd.testing.assert_frame_equal(a, b)
+    assert a.attrs["incomplete"] == b.attrs["incomplete"] and pa == pb
+    assert ca == cb  # the cache holds the same: the healthy rerun fetches the same requests again
+    pd.testing.assert_frame_equal(ra, rb)

@@ -529,8 +529,11 @@ def test_in_a_fleet_contexts_take_the_cluster_limiter_and_adaptive_retries(monke
     from rtanalytics.sources.aws import AwsContext
 
     env = Environment(name="x", source="cloudwatch")
-    plain = AwsContext.for_environment(env)
-    assert plain.limiter is None and plain.retry_mode == "standard"
+    plain = AwsContext.for_environment(env)  # one process: a local limiter at the documented quotas
+    from rtanalytics.quota import LocalLimiter
+
+    assert isinstance(plain.limiter, LocalLimiter) and plain.retry_mode == "standard"
+    assert plain.limiter.quotas["GetMetricData"] == 50
     monkeypatch.setenv("RTANALYTICS_DASK_SCHEDULER", "tcp://127.0.0.1:1")
     monkeypatch.setenv("RTANALYTICS_QUOTAS", json.dumps({"GetMetricData": 7}))
     monkeypatch.setattr(quota, "_PROCESS", {})

@@ -9,6 +9,7 @@ time range, duration, outcome) for the run's provenance.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import threading
@@ -50,6 +51,11 @@ class AwsContext:
     _local: Any = field(default_factory=threading.local, repr=False)
     attempts: dict = field(default_factory=dict)  # HTTP attempts by "service:Api" (probes and retries included)
     _count_lock: Any = field(default_factory=threading.Lock, repr=False)
+    # concurrent requests (the source overlaps them): clients made once, and the raw-timestamp parser swapped in
+    # while any raw call is in flight — the client's other calls wait for it to be swapped back
+    _client_lock: Any = field(default_factory=threading.Lock, repr=False)
+    _raw_cond: Any = field(default_factory=threading.Condition, repr=False)
+    _raw_active: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def for_environment(cls, env, **kw) -> "AwsContext":
@@ -60,6 +66,16 @@ class AwsContext:
         kw.setdefault("limiter", process_limiter())
         if kw["limiter"] is not None:  # in a fleet: botocore's adaptive mode backs the shared quota up (it slows
             kw.setdefault("retry_mode", "adaptive")  # this client down on throttling from anything else)
+        else:  # one process: its concurrent requests still keep within the account's quotas
+            from ..catalog import catalog
+            from ..catalog.models import DEFAULT_QUOTAS
+            from ..quota import local_limiter
+
+            try:
+                quotas = DEFAULT_QUOTAS | catalog().fleet_file.quotas
+            except Exception:  # a broken fleet.yaml is reported by `check`; the documented defaults still hold
+                quotas = dict(DEFAULT_QUOTAS)
+            kw["limiter"] = local_limiter(quotas)
         return cls(region=env.region, profile=env.profile, endpoint_url=env.endpoint_url,
                    account=getattr(env, "account", None), **kw)
 
@@ -89,7 +105,9 @@ class AwsContext:
 
     def client(self, service: str):
         if service not in self._clients:
-            self._clients[service] = self._new_client(service)
+            with self._client_lock:  # threads asking at once get the one client (boto3 clients are thread-safe)
+                if service not in self._clients:
+                    self._clients[service] = self._new_client(service)
         return self._clients[service]
 
     def _raw_timestamps(self, client):
@@ -97,8 +115,6 @@ class AwsContext:
         protocol botocore speaks to CloudWatch) instead of building a ``datetime`` per value: GetMetricData
         returns up to 100,800 per page, which :func:`rtanalytics.sources.cloudwatch._series` converts as whole
         arrays. The same client (stubs, retries, credentials); only its parser differs for the call."""
-        import contextlib
-
         endpoint = getattr(client, "_endpoint", None)
         if endpoint is None or not hasattr(endpoint, "_response_parser_factory"):
             return contextlib.nullcontext()  # another botocore: datetimes, which _series also takes
@@ -110,14 +126,37 @@ class AwsContext:
 
         @contextlib.contextmanager
         def swapped():
-            saved = endpoint._response_parser_factory
-            endpoint._response_parser_factory = self._raw_factory
-            try:
+            with self._mode(client, raw=True):
                 yield
-            finally:
-                endpoint._response_parser_factory = saved
 
         return swapped()
+
+    @contextlib.contextmanager
+    def _mode(self, client, raw: bool):
+        """Calls on one client in one parser mode at a time: raw-timestamp calls (the parser swapped in by the
+        first, back by the last) or ordinary ones; a call of the other mode waits until those in flight end."""
+        endpoint = getattr(client, "_endpoint", None)
+        key = id(client)
+        with self._raw_cond:
+            want = "raw" if raw else "own"
+            self._raw_cond.wait_for(lambda: self._raw_active.get(key, ("", 0, None))[0] in ("", want))
+            _, n, saved = self._raw_active.get(key, ("", 0, None))
+            if n == 0 and raw:
+                saved = endpoint._response_parser_factory
+                endpoint._response_parser_factory = self._raw_factory
+            self._raw_active[key] = (want, n + 1, saved)
+        try:
+            yield
+        finally:
+            with self._raw_cond:
+                mode, n, saved = self._raw_active[key]
+                if n == 1:
+                    if raw:
+                        endpoint._response_parser_factory = saved
+                    del self._raw_active[key]
+                    self._raw_cond.notify_all()
+                else:
+                    self._raw_active[key] = (mode, n - 1, saved)
 
     def _new_client(self, service: str):
         import boto3
@@ -145,6 +184,9 @@ class AwsContext:
             client = self.client(service)
             if (service, api) in RAW_TIMESTAMP_APIS:
                 with self._raw_timestamps(client):
+                    resp = getattr(client, api)(**params)
+            elif service in RAW_TIMESTAMP_SERVICES:  # never parsed while the raw parser is swapped in
+                with self._mode(client, raw=False):
                     resp = getattr(client, api)(**params)
             else:
                 resp = getattr(client, api)(**params)
@@ -228,6 +270,7 @@ def assumed_session(base, account, region: str, endpoint_url: str | None = None)
 
 
 RAW_TIMESTAMP_APIS = {("cloudwatch", "get_metric_data")}  # timestamps parsed as whole arrays, not per value
+RAW_TIMESTAMP_SERVICES = {s for s, _ in RAW_TIMESTAMP_APIS}
 
 AUTH_CODES = {"NoCredentialsError", "PartialCredentialsError", "UnrecognizedClientException",
               "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException", "AccessDenied",

@@ -97,7 +97,8 @@ class CloudWatchSource:
 
     name = "cloudwatch"
 
-    def __init__(self, environment="production", context: AwsContext | None = None, now=None, **_):
+    def __init__(self, environment="production", context: AwsContext | None = None, now=None,
+                 concurrency: int = 16, insights_concurrency: int = 8, **_):
         from ..catalog import catalog
         from ..catalog.models import Environment
 
@@ -107,6 +108,8 @@ class CloudWatchSource:
         self.now = to_utc(now) if now is not None else None
         self.problems: list[dict] = []
         self.insights_stats: list[dict] = []  # bytesScanned / recordsMatched per Logs Insights query (cost)
+        self.concurrency = concurrency  # requests in flight at once (each still waits for its API's quota)
+        self.insights_concurrency = insights_concurrency  # Logs Insights queries running at once
         self._account: str | None = None
 
     def account_id(self) -> str:
@@ -141,14 +144,25 @@ class CloudWatchSource:
                           "retention") for q in sendable if q not in kept]
         sendable = kept
         parts: dict[str, list] = {q.id: [] for q in queries}
-        for batch, tw in plan_requests(sendable, window):
+        plan = plan_requests(sendable, window)
+
+        def fetch(item):
+            batch, tw = item
             try:
-                results, messages = self._get_metric_data(batch, tw)
+                return self._get_metric_data(batch, tw)
             except AuthError:
                 raise
             except SourceError as e:
-                probs += [problem(q, tw, str(e), "fetch") for q in batch]
+                return e
+
+        # the requests overlap (pages of one request stay in order); answers are taken in the plan's order, so
+        # the frame, its problems and what the cache stores are those of one request after another
+        answers = overlap(fetch, plan, self.concurrency, "GetMetricData requests")
+        for (batch, tw), answer in zip(plan, answers):
+            if isinstance(answer, SourceError):
+                probs += [problem(q, tw, str(answer), "fetch") for q in batch]
                 continue
+            results, messages = answer
             if messages:
                 text = "; ".join(f"{m.get('Code', '')}: {m.get('Value', '')}".strip(": ") for m in messages)
                 probs += [problem(q, tw, f"GetMetricData message: {text}", "partial") for q in batch]
@@ -573,6 +587,67 @@ def insights_frame(results: list[list[dict]]) -> pd.DataFrame:
         parsed = parse_winston(df["@message"].astype(str))
         df = pd.concat([df, parsed.drop(columns=["parse_error"]).rename(columns={"json_level": "level"})], axis=1)
     return df
+
+
+def overlap(fn, items: Sequence, workers: int, what: str = "requests") -> list:
+    """``[fn(item) for item in items]`` with up to ``workers`` running at once, in the items' order: the first
+    alone (a credential or permission error then stops everything before more is sent), then the rest together.
+    The first exception (an :class:`AuthError`, Ctrl-C) cancels what has not started, waits for what is running, and
+    propagates. On a terminal, progress (done / total) is shown on stderr when there are many; never on CI or in
+    a report's kernel."""
+    items = list(items)
+    if workers <= 1 or len(items) <= 1:
+        return [fn(x) for x in items]
+    from concurrent.futures import ThreadPoolExecutor, wait
+
+    # the first goes alone: credentials that do not work fail it, and nothing else is sent (one round trip)
+    first = fn(items[0])
+    progress = Progress(len(items), what)
+    ex = ThreadPoolExecutor(max_workers=min(workers, len(items) - 1), thread_name_prefix="rtanalytics-aws")
+    futs = [ex.submit(fn, x) for x in items[1:]]
+    try:
+        pending = set(futs)
+        while pending:
+            done, pending = wait(pending, timeout=0.5, return_when="FIRST_EXCEPTION")
+            progress.update(1 + len(futs) - len(pending))
+            for f in done:
+                if f.exception() is not None:
+                    raise f.exception()
+        return [first] + [f.result() for f in futs]
+    except BaseException:
+        for f in futs:
+            f.cancel()
+        raise
+    finally:
+        ex.shutdown(wait=True, cancel_futures=True)
+        progress.close()
+
+
+class Progress:
+    """``what: done/total`` on one line of stderr, on a terminal only (not on CI, not in a notebook kernel)."""
+
+    def __init__(self, total: int, what: str, min_total: int = 8):
+        import os
+        import sys
+
+        self.total, self.what = total, what
+        self.on = (total >= min_total and sys.stderr.isatty() and not os.environ.get("CI")
+                   and "ipykernel" not in sys.modules)
+        self.shown = -1
+
+    def update(self, done: int, extra: str = "") -> None:
+        if self.on and done != self.shown:
+            import sys
+
+            sys.stderr.write(f"\r{self.what}: {done}/{self.total}{extra}")
+            sys.stderr.flush()
+            self.shown = done
+
+    def close(self) -> None:
+        if self.on and self.shown >= 0:
+            import sys
+
+            sys.stderr.write("\n")
 
 
 @register_source("cloudwatch")
