@@ -246,7 +246,7 @@ def test_getmetricdata_timestamps_are_parsed_as_whole_arrays(aws):
                         {"Id": "a", "MetricStat": {"Metric": {"Namespace": "T/Raw", "MetricName": "m"}, "Period": 60,
                                                    "Stat": "Sum"}}])
     raw = resp["MetricDataResults"][0]["Timestamps"]
-    assert raw and all(isinstance(t, (int, float)) for t in raw)
+    assert isinstance(raw, np.ndarray) and raw.dtype == np.float64 and len(raw) == 5  # epoch seconds, one array
     aws.call("cloudwatch", "put_metric_alarm", AlarmName="raw-check", Namespace="T/Raw", MetricName="m",
              Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold")
     alarm = aws.call("cloudwatch", "describe_alarms")["MetricAlarms"][0]  # not GetMetricData: parsed as usual

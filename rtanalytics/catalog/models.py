@@ -354,7 +354,8 @@ class Scenario(Strict):
 # Default API quotas per account and Region (transactions per second), as the CloudWatch and CloudWatch Logs
 # service-quota pages list them; an account with raised quotas sets its own in parameters/fleet.yaml.
 DEFAULT_QUOTAS = {"GetMetricData": 50.0, "ListMetrics": 25.0, "DescribeAlarms": 9.0, "DescribeAlarmHistory": 9.0,
-                  "FilterLogEvents": 5.0, "StartQuery": 5.0, "GetQueryResults": 5.0}
+                  "FilterLogEvents": 5.0, "StartQuery": 5.0, "GetQueryResults": 5.0,
+                  "LookupEvents": 2.0}  # CloudTrail's LookupEvents: 2 per second per account and Region
 
 
 class FleetGenerate(Strict):

@@ -9,7 +9,6 @@ time range, duration, outcome) for the run's provenance.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import threading
@@ -46,16 +45,11 @@ class AwsContext:
     limiter: Any = None  # a quota limiter (rtanalytics.quota): API calls wait for a slot of the account's TPS
     requests: list[dict] = field(default_factory=list)
     _clients: dict = field(default_factory=dict)
-    _raw_factory: Any = None
     _caller: str | None = None
     _local: Any = field(default_factory=threading.local, repr=False)
     attempts: dict = field(default_factory=dict)  # HTTP attempts by "service:Api" (probes and retries included)
     _count_lock: Any = field(default_factory=threading.Lock, repr=False)
-    # concurrent requests (the source overlaps them): clients made once, and the raw-timestamp parser swapped in
-    # while any raw call is in flight — the client's other calls wait for it to be swapped back
-    _client_lock: Any = field(default_factory=threading.Lock, repr=False)
-    _raw_cond: Any = field(default_factory=threading.Condition, repr=False)
-    _raw_active: dict = field(default_factory=dict, repr=False)
+    _client_lock: Any = field(default_factory=threading.Lock, repr=False)  # clients made once, whatever the threads
 
     @classmethod
     def for_environment(cls, env, **kw) -> "AwsContext":
@@ -110,54 +104,6 @@ class AwsContext:
                     self._clients[service] = self._new_client(service)
         return self._clients[service]
 
-    def _raw_timestamps(self, client):
-        """A context in which ``client`` leaves timestamps as the wire has them (epoch seconds in the JSON
-        protocol botocore speaks to CloudWatch) instead of building a ``datetime`` per value: GetMetricData
-        returns up to 100,800 per page, which :func:`rtanalytics.sources.cloudwatch._series` converts as whole
-        arrays. The same client (stubs, retries, credentials); only its parser differs for the call."""
-        endpoint = getattr(client, "_endpoint", None)
-        if endpoint is None or not hasattr(endpoint, "_response_parser_factory"):
-            return contextlib.nullcontext()  # another botocore: datetimes, which _series also takes
-        if self._raw_factory is None:
-            from botocore.parsers import ResponseParserFactory
-
-            self._raw_factory = ResponseParserFactory()
-            self._raw_factory.set_parser_defaults(timestamp_parser=lambda value: value)
-
-        @contextlib.contextmanager
-        def swapped():
-            with self._mode(client, raw=True):
-                yield
-
-        return swapped()
-
-    @contextlib.contextmanager
-    def _mode(self, client, raw: bool):
-        """Calls on one client in one parser mode at a time: raw-timestamp calls (the parser swapped in by the
-        first, back by the last) or ordinary ones; a call of the other mode waits until those in flight end."""
-        endpoint = getattr(client, "_endpoint", None)
-        key = id(client)
-        with self._raw_cond:
-            want = "raw" if raw else "own"
-            self._raw_cond.wait_for(lambda: self._raw_active.get(key, ("", 0, None))[0] in ("", want))
-            _, n, saved = self._raw_active.get(key, ("", 0, None))
-            if n == 0 and raw:
-                saved = endpoint._response_parser_factory
-                endpoint._response_parser_factory = self._raw_factory
-            self._raw_active[key] = (want, n + 1, saved)
-        try:
-            yield
-        finally:
-            with self._raw_cond:
-                mode, n, saved = self._raw_active[key]
-                if n == 1:
-                    if raw:
-                        endpoint._response_parser_factory = saved
-                    del self._raw_active[key]
-                    self._raw_cond.notify_all()
-                else:
-                    self._raw_active[key] = (mode, n - 1, saved)
-
     def _new_client(self, service: str):
         import boto3
         from botocore.config import Config
@@ -170,6 +116,10 @@ class AwsContext:
                      user_agent_extra="rtanalytics")
         client = self.session.client(service, region_name=self.region, endpoint_url=self.endpoint_url, config=cfg)
         client.meta.events.register("before-send", self._before_send(service))
+        if service == "cloudwatch":  # GetMetricData's datapoints as arrays (botocore's before-parse hook)
+            from .wire import register
+
+            register(client)
         return client
 
     def call(self, service: str, api: str, **params):
@@ -182,14 +132,7 @@ class AwsContext:
         self._local.waited = 0.0
         try:
             client = self.client(service)
-            if (service, api) in RAW_TIMESTAMP_APIS:
-                with self._raw_timestamps(client):
-                    resp = getattr(client, api)(**params)
-            elif service in RAW_TIMESTAMP_SERVICES:  # never parsed while the raw parser is swapped in
-                with self._mode(client, raw=False):
-                    resp = getattr(client, api)(**params)
-            else:
-                resp = getattr(client, api)(**params)
+            resp = getattr(client, api)(**params)
         except ClientError as e:
             err = e.response.get("Error", {})
             entry.update(ok=False, error=f"{err.get('Code')}: {err.get('Message')}",
@@ -269,8 +212,6 @@ def assumed_session(base, account, region: str, endpoint_url: str | None = None)
     return boto3.Session(botocore_session=bs, region_name=region)
 
 
-RAW_TIMESTAMP_APIS = {("cloudwatch", "get_metric_data")}  # timestamps parsed as whole arrays, not per value
-RAW_TIMESTAMP_SERVICES = {s for s, _ in RAW_TIMESTAMP_APIS}
 
 AUTH_CODES = {"NoCredentialsError", "PartialCredentialsError", "UnrecognizedClientException",
               "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException", "AccessDenied",

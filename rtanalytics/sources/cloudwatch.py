@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import time
 from typing import Sequence
 
@@ -110,6 +111,7 @@ class CloudWatchSource:
         self.insights_stats: list[dict] = []  # bytesScanned / recordsMatched per Logs Insights query (cost)
         self.concurrency = concurrency  # requests in flight at once (each still waits for its API's quota)
         self.insights_concurrency = insights_concurrency  # Logs Insights queries running at once
+        self._insights_slots = threading.BoundedSemaphore(max(1, insights_concurrency))
         self._account: str | None = None
 
     def account_id(self) -> str:
@@ -264,9 +266,9 @@ class CloudWatchSource:
     def alarm_history(self, window: TimeWindow, alarm_names: Sequence[str] | None = None) -> pd.DataFrame:
         """DescribeAlarmHistory state updates (paginated) as the alarm-history frame."""
         names = list(alarm_names) if alarm_names else [None]
-        rows = []
-        for name in names:
-            token = None
+
+        def one(name) -> list[dict]:  # one alarm's pages, in order
+            rows, token = [], None
             while True:
                 # without AlarmTypes DescribeAlarmHistory returns metric alarms only: ask for composites too
                 kw = dict(HistoryItemType="StateUpdate", StartDate=window.start.to_pydatetime(),
@@ -280,8 +282,10 @@ class CloudWatchSource:
                 rows += [history_row(i) for i in resp.get("AlarmHistoryItems", [])]
                 token = resp.get("NextToken")
                 if not token:
-                    break
-        return history_frame(rows)
+                    return rows
+
+        # alarms overlap (DescribeAlarmHistory's quota still holds); rows in the serial order
+        return history_frame([r for part in overlap(one, names, self.concurrency, "alarm histories") for r in part])
 
     # --------------------------------------------------------------------------------------------------- logs
     def logs(self, log_group: str, window: TimeWindow, filter_pattern: str | None = None) -> pd.DataFrame:
@@ -313,47 +317,35 @@ class CloudWatchSource:
         arn = f"arn:aws:logs:{self.environment.region}:{self._source_account}:log-group:{log_group}"
         return {"logGroupIdentifier": arn}
 
+    def insights_many(self, specs: Sequence[dict], deadline_s: float = 120, poll_s: float = 1.0) -> list[pd.DataFrame]:
+        """Several Logs Insights queries (each a dict of :meth:`insights`' ``log_groups``, ``query`` and
+        ``window``) started together and polled together, at most :attr:`insights_concurrency` running at once
+        (AWS allows 30 concurrent queries per account: the default leaves most of them to other users). The first
+        failure, deadline or Ctrl-C stops every query still running (StopQuery). Frames in the specs' order."""
+        cancel = threading.Event()
+        return overlap(lambda sp: self.insights(sp["log_groups"], sp["query"], sp["window"], deadline_s, poll_s,
+                                                _cancel=cancel), specs, self.insights_concurrency,
+                       "Logs Insights queries", probe_first=False, cancel=cancel)
+
     def insights(self, log_groups: str | Sequence[str], query: str, window: TimeWindow, deadline_s: float = 120,
-                 poll_s: float = 1.0, limit: int = INSIGHTS_MAX_ROWS, _depth: int = 0) -> pd.DataFrame:
+                 poll_s: float = 1.0, limit: int = INSIGHTS_MAX_ROWS, _depth: int = 0,
+                 _cancel=None) -> pd.DataFrame:
         """A Logs Insights query, complete even past the 10,000-row cap.
 
         Polls GetQueryResults until done or ``deadline_s`` (then :class:`SourceError`); a query still running
-        when anything goes wrong (deadline, a failed call, an interrupt) is stopped with StopQuery, so it does
-        not hold one of the account's 30 concurrent Insights slots. ``bytesScanned`` and ``recordsMatched`` of
-        every query are kept in :attr:`insights_stats` for the run's provenance. When a result reaches the cap, the window is halved and each half
-        re-queried until every slice is under it, so rows are never silently lost; ``df.attrs["slices"]`` and
-        ``df.attrs["complete"]`` say so. Splitting is exact for queries that return rows or ``stats ... by
-        bin()`` with bins that divide the slices; a whole-window aggregate that hits the cap raises instead.
+        when anything goes wrong (deadline, a failed call, an interrupt, another query of the same
+        :meth:`insights_many` failing) is stopped with StopQuery, so it does not hold one of the account's
+        concurrent Insights slots. ``bytesScanned`` and ``recordsMatched`` of every query are kept in
+        :attr:`insights_stats` for the run's provenance. When a result reaches the cap, the window is halved and
+        both halves are queried concurrently, again until every slice is under it, so rows are never silently
+        lost; ``df.attrs["slices"]`` and ``df.attrs["complete"]`` say so. Splitting is exact for queries that
+        return rows or ``stats ... by bin()`` with bins that divide the slices; a whole-window aggregate that hits
+        the cap raises instead.
         """
+        cancel = _cancel if _cancel is not None else threading.Event()
         groups = [log_groups] if isinstance(log_groups, str) else list(log_groups)
-        target = ({"logGroupIdentifiers": [self._log_group_arg(g)["logGroupIdentifier"] for g in groups]}
-                  if self._source_account else {"logGroupNames": groups})
-        resp = self.aws.call("logs", "start_query", **target, queryString=query,
-                             startTime=int(window.start.timestamp()), endTime=int(window.end.timestamp()) - 1,
-                             limit=limit)
-        qid = resp["queryId"]
-        t0 = time.monotonic()
-        done = False
-        try:
-            while True:
-                r = self.aws.call("logs", "get_query_results", queryId=qid)
-                status = r.get("status")
-                if status == "Complete":
-                    done = True
-                    break
-                if status in ("Failed", "Cancelled", "Timeout", "Unknown"):
-                    done = True  # nothing left running on AWS's side
-                    raise SourceError(f"Logs Insights query {status.lower()}: {query!r} on {groups}")
-                if time.monotonic() - t0 > deadline_s:
-                    raise SourceError(f"Logs Insights query did not finish within {deadline_s:g} s (stopped): "
-                                      f"{query!r}")
-                time.sleep(poll_s)
-        finally:
-            if not done:  # any error, timeout or interrupt: free the slot (30 concurrent queries per account)
-                try:
-                    self.aws.call("logs", "stop_query", queryId=qid)
-                except Exception:
-                    pass
+        with self._insights_slots:  # one of the queries this source runs at once, held while this one runs
+            r = self._run_insights(groups, query, window, deadline_s, poll_s, limit, cancel)
         st = r.get("statistics", {}) or {}
         self.insights_stats.append({"query": query, "log_groups": groups, "start": window.start.isoformat(),
                                     "end": window.end.isoformat(),
@@ -367,18 +359,59 @@ class CloudWatchSource:
                                   "add 'by bin(...)' or narrow the query")
             if window.duration <= pd.Timedelta(seconds=2) or _depth > 20:
                 raise SourceError("Logs Insights result still at the row cap in a 2-second slice")
-            mid = window.start + (window.end - window.start) / 2
-            mid = mid.floor("s")
-            parts = [self.insights(groups, query, TimeWindow(window.start, mid), deadline_s, poll_s, limit,
-                                   _depth + 1),
-                     self.insights(groups, query, TimeWindow(mid, window.end), deadline_s, poll_s, limit,
-                                   _depth + 1)]
+            mid = (window.start + (window.end - window.start) / 2).floor("s")
+            halves = [TimeWindow(window.start, mid), TimeWindow(mid, window.end)]
+            parts = overlap(lambda tw: self.insights(groups, query, tw, deadline_s, poll_s, limit, _depth + 1,
+                                                     _cancel=cancel), halves, 2, "Logs Insights slices",
+                            probe_first=False, cancel=cancel)
             df = pd.concat(parts, ignore_index=True)
             df.attrs["slices"] = sum(p.attrs.get("slices", 1) for p in parts)
         else:
             df.attrs["slices"] = 1
         df.attrs["complete"] = True
         return df
+
+    def _run_insights(self, groups, query, window, deadline_s, poll_s, limit, cancel) -> dict:
+        """Start one query and poll it to its end, the deadline or ``cancel``; a query still running when
+        anything goes wrong is stopped (StopQuery)."""
+        if cancel.is_set():
+            raise SourceError("Logs Insights query not started: another query of the same run failed")
+        target = ({"logGroupIdentifiers": [self._log_group_arg(g)["logGroupIdentifier"] for g in groups]}
+                  if self._source_account else {"logGroupNames": groups})
+        resp = self.aws.call("logs", "start_query", **target, queryString=query,
+                             startTime=int(window.start.timestamp()), endTime=int(window.end.timestamp()) - 1,
+                             limit=limit)
+        qid = resp["queryId"]
+        t0 = time.monotonic()
+        done = False
+        progress = Progress(1, f"Logs Insights {qid[:8]}", min_total=1) if deadline_s > 5 else None
+        try:
+            while True:
+                r = self.aws.call("logs", "get_query_results", queryId=qid)
+                status = r.get("status")
+                if status == "Complete":
+                    done = True
+                    return r
+                if status in ("Failed", "Cancelled", "Timeout", "Unknown"):
+                    done = True  # nothing left running on AWS's side
+                    raise SourceError(f"Logs Insights query {status.lower()}: {query!r} on {groups}")
+                if time.monotonic() - t0 > deadline_s:
+                    raise SourceError(f"Logs Insights query did not finish within {deadline_s:g} s (stopped): "
+                                      f"{query!r}")
+                if progress is not None:
+                    scanned = (r.get("statistics") or {}).get("recordsScanned")
+                    progress.update(0, f" running {time.monotonic() - t0:.0f} s"
+                                    + (f", {float(scanned):,.0f} records scanned" if scanned else ""))
+                if cancel.wait(poll_s):
+                    raise SourceError(f"Logs Insights query stopped: another query of the same run failed ({query!r})")
+        finally:
+            if progress is not None:
+                progress.close()
+            if not done:  # any error, timeout or interrupt: free the slot (concurrent queries per account)
+                try:
+                    self.aws.call("logs", "stop_query", queryId=qid)
+                except Exception:
+                    pass
 
     def log_counts(self, log_group: str, window: TimeWindow, level: str | None = "error",
                    bin_s: int = 300) -> pd.Series:
@@ -446,8 +479,9 @@ class CloudWatchSource:
                 if not token:
                     break
         searched.append("CloudTrail " + ", ".join(CHANGE_EVENTS))
-        for name in CHANGE_EVENTS:
-            token = None
+
+        def lookup(name: str) -> list[dict]:  # one event name's pages, in order
+            out, token = [], None
             while True:
                 resp = self.aws.call("cloudtrail", "lookup_events", LookupAttributes=[
                     {"AttributeKey": "EventName", "AttributeValue": name}], StartTime=window.start.to_pydatetime(),
@@ -456,11 +490,15 @@ class CloudWatchSource:
                     t = pd.Timestamp(e["EventTime"])
                     t = t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
                     res = ", ".join(x.get("ResourceName", "") for x in e.get("Resources", [])[:3]) or "?"
-                    rows.append({"start": t, "end": pd.NaT, "kind": "change", "source": "cloudtrail",
-                                 "severity": "info", "summary": f"{name} on {res} by {e.get('Username', '?')}"})
+                    out.append({"start": t, "end": pd.NaT, "kind": "change", "source": "cloudtrail",
+                                "severity": "info", "summary": f"{name} on {res} by {e.get('Username', '?')}"})
                 token = resp.get("NextToken")
                 if not token:
-                    break
+                    return out
+
+        # the event names overlap (LookupEvents' own quota, 2 per second, still holds); rows in the serial order
+        for part in overlap(lookup, CHANGE_EVENTS, self.concurrency, "CloudTrail lookups"):
+            rows += part
         df = pd.DataFrame(rows, columns=EVENT_COLUMNS) if rows else empty_events()
         if rows:
             df["start"] = pd.to_datetime(df["start"], utc=True)
@@ -589,32 +627,37 @@ def insights_frame(results: list[list[dict]]) -> pd.DataFrame:
     return df
 
 
-def overlap(fn, items: Sequence, workers: int, what: str = "requests") -> list:
+def overlap(fn, items: Sequence, workers: int, what: str = "requests", probe_first: bool = True,
+            cancel=None) -> list:
     """``[fn(item) for item in items]`` with up to ``workers`` running at once, in the items' order: the first
     alone (a credential or permission error then stops everything before more is sent), then the rest together.
     The first exception (an :class:`AuthError`, Ctrl-C) cancels what has not started, waits for what is running, and
     propagates. On a terminal, progress (done / total) is shown on stderr when there are many; never on CI or in
-    a report's kernel."""
+    a report's kernel. ``probe_first=False`` starts them all together; ``cancel`` (a ``threading.Event``) is set on
+    the first exception, so work that polls it (Logs Insights queries) stops and cleans up."""
     items = list(items)
     if workers <= 1 or len(items) <= 1:
         return [fn(x) for x in items]
     from concurrent.futures import ThreadPoolExecutor, wait
 
     # the first goes alone: credentials that do not work fail it, and nothing else is sent (one round trip)
-    first = fn(items[0])
+    head = [fn(items[0])] if probe_first else []
+    rest = items[len(head):]
     progress = Progress(len(items), what)
-    ex = ThreadPoolExecutor(max_workers=min(workers, len(items) - 1), thread_name_prefix="rtanalytics-aws")
-    futs = [ex.submit(fn, x) for x in items[1:]]
+    ex = ThreadPoolExecutor(max_workers=min(workers, len(rest)), thread_name_prefix="rtanalytics-aws")
+    futs = [ex.submit(fn, x) for x in rest]
     try:
         pending = set(futs)
         while pending:
             done, pending = wait(pending, timeout=0.5, return_when="FIRST_EXCEPTION")
-            progress.update(1 + len(futs) - len(pending))
+            progress.update(len(head) + len(futs) - len(pending))
             for f in done:
                 if f.exception() is not None:
                     raise f.exception()
-        return [first] + [f.result() for f in futs]
+        return head + [f.result() for f in futs]
     except BaseException:
+        if cancel is not None:
+            cancel.set()
         for f in futs:
             f.cancel()
         raise
