@@ -16,7 +16,7 @@ The analyst's front door::
 
 from __future__ import annotations
 
-__version__ = "0.2.0"  # CHANGELOG.md's top entry; pyproject.toml reads it from here
+from ._version import __version__  # noqa: E402,F401 (CHANGELOG.md's top entry)
 
 import os as _os
 import sys as _sys

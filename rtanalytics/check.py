@@ -19,7 +19,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import __version__
+from ._version import __version__
 from .alarms import load_alarms, seed_names
 from .backtest import load_routing
 from .catalog import Catalog, CatalogError
@@ -29,6 +29,7 @@ from .errors import ParameterError
 from .health import load_settings
 from .settings import PROJECT_FILE, Project
 from .reports.capacity import load_spec
+from .reports.registry import REPORTS  # noqa: F401 (loads the report names the catalog checks against)
 from .reports.schedule import load_schedule
 
 #: where each file's format is documented (the project's own parameters/README.md, written by `init`)

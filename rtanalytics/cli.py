@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import __version__
+from ._version import __version__
 
 from .settings import Project, default_outputs
 from .settings import current as current_project

@@ -534,6 +534,8 @@ def test_in_a_fleet_contexts_take_the_cluster_limiter_and_adaptive_retries(monke
 
     assert isinstance(plain.limiter, LocalLimiter) and plain.retry_mode == "standard"
     assert plain.limiter.quotas["GetMetricData"] == 50
+    local = AwsContext.for_environment(env.model_copy(update={"endpoint_url": "http://127.0.0.1:5000"}))
+    assert local.limiter is None  # an emulator on loopback has no account quota
     monkeypatch.setenv("RTANALYTICS_DASK_SCHEDULER", "tcp://127.0.0.1:1")
     monkeypatch.setenv("RTANALYTICS_QUOTAS", json.dumps({"GetMetricData": 7}))
     monkeypatch.setattr(quota, "_PROCESS", {})

@@ -53,7 +53,7 @@ def test_html_is_offline_and_hides_code(rendered):
     assert "kpi.run(" not in page  # code cells are hidden
     assert "Availability" in page
     # small: plotly.js and JupyterLab's theme are one shared, versioned copy under outputs/_assets/, not 5 MB a page
-    from rtanalytics.figures import plotlyjs_asset_name
+    from rtanalytics.plotlyjs import plotlyjs_asset_name
 
     out = run_dir.parents[1]
     assert len(page.encode()) <= 300_000, len(page.encode())

@@ -19,6 +19,16 @@ __all__ = ["Catalog", "catalog", "Environment", "Kpi", "MetricSelector", "Resour
            "parameters_dir", "read_yaml", "validate", "load"]
 
 
+#: the report names an environment may list (``reports:``), handed down by the report registry when it loads:
+#: the catalog sits below the reports and imports none of them (docs/architecture.md)
+REPORT_NAMES: list[str] = []
+
+
+def known_reports(names) -> None:
+    """Called by :mod:`rtanalytics.reports.registry` with the names of every report it found."""
+    REPORT_NAMES[:] = list(names)
+
+
 class Catalog:
     """Everything under one ``parameters/`` folder, each part loaded (and validated) on first use."""
 
@@ -69,11 +79,11 @@ class Catalog:
 
     @staticmethod
     def _check_reports(reports, path, where):
-        from ..reports.registry import REPORTS
-
-        bad = [r for r in reports or [] if r not in REPORTS]
+        if not REPORT_NAMES:  # the registry has not loaded in this process: nothing to check against
+            return
+        bad = [r for r in reports or [] if r not in REPORT_NAMES]
         if bad:
-            raise CatalogError(str(path), where, f"unknown report(s) {bad}; accepts {', '.join(REPORTS)}")
+            raise CatalogError(str(path), where, f"unknown report(s) {bad}; accepts {', '.join(REPORT_NAMES)}")
 
     def environment(self, name: str) -> Environment:
         envs = self.environments

@@ -6,7 +6,6 @@ import sys
 
 from plotly.io._base_renderers import MimetypeRenderer, PlotlyRenderer
 
-from ..plotlyjs import plotlyjs_asset_name, write_plotlyjs_asset  # noqa: F401 (their home before)
 
 STATUS_COLORS = {"ok": "#2e7d32", "warning": "#ef6c00", "alert": "#c62828", "no data": "#757575",
                  "failed": "#c62828", "partial": "#ef6c00"}

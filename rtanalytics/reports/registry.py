@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ..catalog import known_reports
 from ..errors import ParameterError
 from ..timewindow import TIME_HELP, parse_time, period_seconds
 
@@ -284,6 +285,7 @@ def _all_reports() -> dict[str, Report]:
 
 
 REPORTS: dict[str, Report] = _all_reports()
+known_reports(REPORTS)  # the catalog checks environments' report lists against these (it cannot import them)
 
 
 def get_report(name: str) -> Report:

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..settings import current as current_project
 from ..settings import default_outputs
-from .. import __version__
+from .._version import __version__
 from ..errors import ReportError
 from ..timewindow import to_utc, utcnow
 from .glue import read_summary

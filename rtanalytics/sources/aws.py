@@ -60,7 +60,8 @@ class AwsContext:
         kw.setdefault("limiter", process_limiter())
         if kw["limiter"] is not None:  # in a fleet: botocore's adaptive mode backs the shared quota up (it slows
             kw.setdefault("retry_mode", "adaptive")  # this client down on throttling from anything else)
-        else:  # one process: its concurrent requests still keep within the account's quotas
+        elif not _loopback(env.endpoint_url):  # one process: its concurrent requests keep within the account's
+            # quotas (a local emulator on 127.0.0.1, as in the tests, has no account and no quota)
             from ..catalog import catalog
             from ..catalog.models import DEFAULT_QUOTAS
             from ..quota import local_limiter
@@ -180,6 +181,13 @@ class AwsContext:
     @property
     def api_calls(self) -> int:
         return len(self.requests)
+
+
+def _loopback(url: str | None) -> bool:
+    from urllib.parse import urlparse
+
+    host = urlparse(url).hostname if url else None
+    return host in ("127.0.0.1", "localhost", "::1") or bool(host and host.startswith("127."))
 
 
 def api_name(snake: str) -> str:

@@ -17,7 +17,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .. import __version__
+from .._version import __version__
 from ..errors import AuthError, SourceError
 from ..frames import empty_alarm_history, empty_events, empty_logs, utc_index
 from ..queries import MetricQuery

@@ -1,0 +1,143 @@
+"""The layers of docs/architecture.md, read from the package's own imports (``ast``, every import, at the top of a
+module or inside a function): no import from a lower layer to a higher one and no circle, except the debts
+listed below — each a known edge still to remove. A new upward import or a new circle fails; so does a listed
+debt that is gone (take it off the list: the list stays true)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1] / "rtanalytics"
+
+#: bottom (0) to top (6); a module belongs to the first entry naming it or its package
+LAYERS = [
+    ("foundation", {"_version", "errors", "settings", "timewindow", "queries", "frames", "retention", "normaldist",
+                    "store", "quota", "kernels", "arena"}),
+    ("catalog", {"catalog"}),
+    ("sources", {"sources", "logs", "accesslogs", "localaws"}),
+    ("analytics", {"kpis", "slo", "alarms", "backtest", "forensics", "capacity", "health", "anomaly", "business",
+                   "dashboards", "templates"}),
+    ("figures and formatting", {"figures", "present"}),
+    ("reports", {"reports", "plotlyjs"}),
+    ("commands", {"cli", "fleet", "export", "check", "scaffold", "__main__", ""}),
+]
+
+#: known debts: (importer, imported) edges that run upward or close a circle, to be removed — never added to
+DEBTS = {
+    ("dashboards", "present"): "the dashboards' correction table formats itself",
+    ("forensics", "present"): "forensics' display helpers format tables",
+    ("reports.schedule", "fleet"): "a scheduled fleet entry runs the fleet",
+    ("sources.demo", "alarms"): "the demo's alarm history evaluates the catalog's alarms",
+    ("sources.evidence", "health"): "an evidence bundle records the health checks",
+    ("sources.base", "sources.cloudwatch"): "the source registry loads the built-ins (they register themselves)",
+    ("sources.base", "sources.demo"): "the source registry loads the built-ins",
+    ("sources.base", "sources.files"): "the source registry loads the built-ins",
+    ("reports.runner", "reports.warm"): "the runner prepares the kernel environment the warm pool also uses",
+}
+
+
+def modules() -> dict[str, Path]:
+    out = {}
+    for p in ROOT.rglob("*.py"):
+        parts = p.relative_to(ROOT).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        out[name] = p
+    return out
+
+
+def imports(mods: dict[str, Path]) -> set[tuple[str, str]]:
+    edges = set()
+    for name, path in mods.items():
+        pkg = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+        pkg = [x for x in pkg if x]
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets = []
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = pkg[:len(pkg) - (node.level - 1)] if node.level > 1 else pkg
+                    mod = ".".join(base + ([node.module] if node.module else []))
+                elif (node.module or "").startswith("rtanalytics"):
+                    mod = node.module[len("rtanalytics"):].lstrip(".")
+                else:
+                    continue
+                for a in node.names:
+                    sub = f"{mod}.{a.name}".lstrip(".")
+                    targets.append(sub if sub in mods else mod)
+            elif isinstance(node, ast.Import):
+                targets = [a.name[len("rtanalytics"):].lstrip(".") for a in node.names
+                           if a.name.startswith("rtanalytics")]
+            for t in targets:
+                if t in mods and t != name:
+                    edges.add((name, t))
+    return edges
+
+
+def layer(name: str) -> int:
+    for i, (_, members) in enumerate(LAYERS):
+        if name in members or name.split(".")[0] in members and name.split(".")[0] != "":
+            return i
+    raise AssertionError(f"rtanalytics/{name.replace('.', '/')}.py is in no layer of docs/architecture.md: "
+                         "add it to LAYERS here and to the drawing there")
+
+
+def cycles(edges: set[tuple[str, str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    graph: dict[str, set[str]] = {}
+    for a, b in edges:
+        graph.setdefault(a, set()).add(b)
+    index, low, stack, on, out, n = {}, {}, [], set(), [], [0]
+
+    def visit(v):
+        index[v] = low[v] = n[0]
+        n[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in list(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_every_module_has_a_layer():
+    for name in modules():
+        layer(name)
+
+
+def test_no_new_upward_import_and_no_new_circle():
+    mods = modules()
+    edges = imports(mods)
+    assert ("catalog", "reports.registry") not in edges  # the first debt paid: the names are handed down
+    upward = {(a, b) for a, b in edges if layer(b) > layer(a) and a != ""}
+    new_up = upward - set(DEBTS)
+    assert not new_up, ("imports from a lower layer to a higher one (pass the value down instead, see "
+                        f"docs/architecture.md): {sorted(new_up)}")
+    rest = {e for e in edges if e not in DEBTS and e[0] != ""}  # the front door (rtanalytics/__init__) sits on top
+    circles = cycles(rest)
+    assert not circles, f"import circles: {circles}"
+    gone = set(DEBTS) - edges
+    assert not gone, f"debts paid: take them off DEBTS in tests/test_architecture.py: {sorted(gone)}"
+
+
+def test_the_checker_sees_an_upward_import(tmp_path):
+    """The check can fail: a catalog module importing a report is an upward edge, and a pair importing each
+    other is a circle."""
+    assert layer("catalog.loader") < layer("reports.registry")
+    assert cycles({("a", "b"), ("b", "a"), ("b", "c")}) == [["a", "b"]]
