@@ -28,7 +28,6 @@ OpenSLO v1; CloudWatch Application Signals SLO concepts.
 from __future__ import annotations
 
 import os
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -37,8 +36,6 @@ from typing import Callable, Iterable, Sequence, TypeVar
 import numpy as np
 import pandas as pd
 
-from . import kernels
-from .arena import Arena
 from .timewindow import parse_duration
 
 
@@ -93,12 +90,8 @@ class Sli:
 
     def output(self, size: int) -> np.ndarray:
         """An uninitialised float64 array for a result of this SLI that is kept and written in full (a burn rate,
-        a rolling attainment), from the SLI's :class:`~rtanalytics.arena.Arena` (its pages put in place in one
-        call, not faulted one by one)."""
-        arena = self.__dict__.get("_arena")
-        if arena is None:
-            arena = self.__dict__["_arena"] = Arena(8 * 8 * self.good.size)  # room for eight full-length results
-        return arena.empty(size)
+        a rolling attainment)."""
+        return np.empty(size)
 
     def scratch(self) -> np.ndarray:
         """A reusable buffer of the SLI's length for temporaries (the denominators of ratios): one allocation per
@@ -150,10 +143,6 @@ def occurrences_sli(index, good=None, total=None, bad=None, period_s: int = 60) 
     """Request-based SLI from per-period counts (``good`` or ``bad``, and ``total``). A period where ``total``
     is missing has no data; ``good``/``bad`` missing while ``total`` exists count as 0 (CloudWatch publishes
     the ALB code counts only when non-zero). Written to allocate few arrays: this runs on every SLO."""
-    if good is None and total is not None:
-        fused = kernels.counts_from_bad(np.asarray(total, dtype="float64"), np.asarray(bad, dtype="float64"))
-        if fused is not None:  # the passes below in one
-            return Sli(pd.DatetimeIndex(index), fused[1], fused[0], period_s, "requests", fused[2])
     # fmax(x, 0) is one pass into a fresh array: NaN (no data) becomes 0 and so does a negative count, which no
     # counter produces; a period has data when its total is > 0 (NaN > 0 is False)
     t = np.fmax(np.asarray(total, dtype="float64"), 0.0)
@@ -233,9 +222,7 @@ def _cumsum0(x: np.ndarray, out: np.ndarray) -> bool:
     """``out[0] = 0`` and ``out[1:] = cumsum(x)``; True when ``x`` holds whole numbers >= 0 whose sum stays
     below 2**53 (nearly always: requests, errors, slices), which are then summed as int64 — about 3x faster than
     numpy's float accumulate (a serial add, 3.3 ns per value here) and bitwise the same, since every partial sum
-    is exact either way. The compiled kernel, when built, does the same in one pass (76 us against 250)."""
-    if kernels.cumsum0_whole(x, out):
-        return True
+    is exact either way."""
     out[0] = 0.0
     # whole numbers from 0 to 2**53 / size: every partial sum is below 2**53 (and int64 cannot overflow)
     if x.size >= _INT_MIN_SIZE and x.min() >= 0 and x.max() * x.size < _EXACT_MAX:  # False for NaN too
@@ -274,8 +261,6 @@ def attainment(sli: Sli, window) -> pd.Series:
     """Rolling attainment good/total over the trailing ``window`` at every period (NaN with no data)."""
     n = periods_in(window, sli.period_s)
     out = sli.output(sli.good.size)
-    if kernels.window_ratio(sli.cumulative("good"), sli.cumulative("total"), n, out, None):  # one pass
-        return pd.Series(out, index=sli.index, name="attainment", copy=False)
     g = _window_from_cumsum(sli.cumulative("good"), n, out)  # the result: divided in place
     t = sli.window_sum("total", n, sli.scratch())  # a temporary: into the SLI's scratch buffer
     # a window without data sums to exactly 0 in both (equal cumulative sums; good <= total always), and
@@ -292,9 +277,6 @@ def burn_rate(sli: Sli, window, target: float) -> np.ndarray:
     key = (n, float(target))
     if key not in cache:
         r = sli.output(sli.good.size)
-        if kernels.window_ratio(sli.cumulative("bad"), sli.cumulative("total"), n, r, 1.0 / (1.0 - target)):
-            cache[key] = r  # the passes below in one, bitwise the same
-            return r
         _window_from_cumsum(sli.cumulative("bad"), n, r)  # the result (cached, returned): divided in place
         t = sli.window_sum("total", n, sli.scratch())  # a temporary: the SLI's scratch buffer
         # no traffic: total and bad both sum to exactly 0 (bad <= total), and the burn rate is 0 there: set
@@ -443,21 +425,18 @@ def burn_alerts(sli: Sli, target: float, rules: Sequence[BurnRule] = WORKBOOK_RU
     for r in rules:
         hold = periods_in(r.alert_after, sli.period_s) if r.alert_after not in ("0m", "0s", "0") else 0
         # the periods where it changes; alternately a start and an end once a start at 0 (holding from the
-        # first period) and an end at n (still holding) are added. The compiled kernel finds them in one pass
-        ch = kernels.rule_changes(burn_rate(sli, r.long, target), burn_rate(sli, r.short, target), r.burn) \
-            if hold <= 1 else None
-        if ch is None:
-            if on is None:
-                on, short_ok = np.empty(n, dtype=bool), np.empty(n, dtype=bool)
-            np.greater_equal(burn_rate(sli, r.long, target), r.burn, out=on)
-            np.greater_equal(burn_rate(sli, r.short, target), r.burn, out=short_ok)
-            on &= short_ok
-            held = on
-            if hold > 1:
-                held = rolling_sum(on.astype(float), hold) >= hold
-            ch = np.flatnonzero(held[1:] != held[:-1]) + 1
-            if n and held[0]:
-                ch = np.concatenate(([0], ch))
+        # first period) and an end at n (still holding) are added
+        if on is None:
+            on, short_ok = np.empty(n, dtype=bool), np.empty(n, dtype=bool)
+        np.greater_equal(burn_rate(sli, r.long, target), r.burn, out=on)
+        np.greater_equal(burn_rate(sli, r.short, target), r.burn, out=short_ok)
+        on &= short_ok
+        held = on
+        if hold > 1:
+            held = rolling_sum(on.astype(float), hold) >= hold
+        ch = np.flatnonzero(held[1:] != held[:-1]) + 1
+        if n and held[0]:
+            ch = np.concatenate(([0], ch))
         if ch.size % 2:
             ch = np.concatenate((ch, [n]))
         s_, e_ = ch[0::2], ch[1::2]
@@ -497,17 +476,14 @@ R = TypeVar("R")
 
 def threads() -> int:
     """Threads for per-SLO work: ``RTANALYTICS_THREADS`` when set (1 turns threading off), else the cores this
-    process may use less those another process keeps busy right now (:func:`busy_elsewhere`): beside a process
-    that keeps a core busy, a second thread only makes the analysis slower (100 SLOs x 90 days with the other
-    core busy: 0.51-0.61 s on one thread, 0.55-0.62 s on two; bench/README.md, round eight), as ``make -l``
-    and GNU parallel's ``--load`` hold back for the same reason."""
+    process may use."""
     env = os.environ.get("RTANALYTICS_THREADS", "").strip()
     if env:
         try:
             return max(1, int(env))
         except ValueError:
             raise ValueError(f"RTANALYTICS_THREADS={env!r}: use a whole number of threads (1 = no threads)")
-    return max(1, usable_cores() - busy_elsewhere())
+    return usable_cores()
 
 
 def usable_cores() -> int:
@@ -518,33 +494,11 @@ def usable_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def busy_elsewhere(samples: int = 5, read: Callable[[], str] | None = None) -> int:
-    """How many threads besides the caller are runnable right now, system-wide: the least of ``samples``
-    readings of /proc/loadavg's running count, a few hundred microseconds apart (a process that keeps a core
-    busy is in every one; a passing one is not); 0 where it cannot be read (not Linux)."""
-    if read is None:
-        def read() -> str:
-            with open("/proc/loadavg") as f:
-                return f.read()
-    least = None
-    for i in range(max(1, samples)):
-        try:
-            running = int(read().split()[3].split("/")[0]) - 1  # less the reader
-        except (OSError, ValueError, IndexError):
-            return 0
-        least = running if least is None else min(least, running)
-        if least <= 0:
-            return 0
-        if i + 1 < samples:
-            time.sleep(0.0002)
-    return max(0, least or 0)
-
-
 def map_slos(fn: Callable[[T], R], items: Iterable[T], workers: int | None = None) -> list[R]:
     """``[fn(x) for x in items]`` on a pool of :func:`threads` threads, in order; the first exception is raised.
 
-    Every analytic here spends its time in numpy's whole-array passes and in putting its kept results' pages in
-    place (:mod:`rtanalytics.arena`), both without the GIL, so SLOs analysed side by side use every core
+    Every analytic here spends its time in numpy's whole-array passes, which release the GIL, so SLOs analysed
+    side by side use every core
     (100 SLOs x 90 days: 0.47-0.58 s on one thread, 0.33-0.46 s on two; bench/slo.py). Each item must own its
     SLI: an :class:`Sli` caches its sums and burn rates and is not to be shared between threads."""
     items = list(items)

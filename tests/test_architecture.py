@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1] / "rtanalytics"
 #: bottom (0) to top (6); a module belongs to the first entry naming it or its package
 LAYERS = [
     ("foundation", {"_version", "errors", "settings", "timewindow", "queries", "frames", "retention", "normaldist",
-                    "store", "quota", "kernels", "arena"}),
+                    "store", "quota"}),
     ("catalog", {"catalog"}),
     ("sources", {"sources", "logs", "accesslogs", "localaws"}),
     ("analytics", {"kpis", "slo", "alarms", "backtest", "forensics", "capacity", "health", "anomaly", "business",

@@ -340,24 +340,12 @@ def test_map_slos_matches_one_after_another_and_raises(monkeypatch):
         S.threads()
 
 
-def test_threads_hold_back_for_what_another_process_keeps_busy(monkeypatch):
-    readings = iter(["0.50 0.40 0.30 3/120 999", "0.50 0.40 0.30 2/120 999", "0.50 0.40 0.30 4/120 999"] * 3)
-    assert S.busy_elsewhere(samples=3, read=lambda: next(readings)) == 1  # the least, less the reader
-    assert S.busy_elsewhere(samples=3, read=lambda: "0.1 0.1 0.1 1/80 5") == 0  # only the reader
-    assert S.busy_elsewhere(read=lambda: "garbled") == 0  # unreadable: no holding back
-
-    def unreadable():
-        raise OSError("no /proc")
-
-    assert S.busy_elsewhere(read=unreadable) == 0
+def test_threads_follow_the_cores_this_process_may_use(monkeypatch):
     monkeypatch.delenv("RTANALYTICS_THREADS", raising=False)
-    monkeypatch.setattr(S.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
-    monkeypatch.setattr(S, "busy_elsewhere", lambda: 3)
-    assert S.threads() == 1
-    monkeypatch.setattr(S, "busy_elsewhere", lambda: 9)
-    assert S.threads() == 1  # never fewer than one
-    monkeypatch.setattr(S, "busy_elsewhere", lambda: 1)
+    monkeypatch.setattr(S.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
     assert S.threads() == 3
+    monkeypatch.setattr(S.os, "sched_getaffinity", lambda pid: {5}, raising=False)
+    assert S.threads() == 1
     monkeypatch.setenv("RTANALYTICS_THREADS", "4")
     assert S.threads() == 4  # the setting wins
 
