@@ -110,6 +110,14 @@ def _parser() -> argparse.ArgumentParser:
                     "project's reports/ folder; the current folder when no project is found)")
     nr.add_argument("--title", default="")
     nr.add_argument("--description", default="")
+    al = sub.add_parser("alarms", help="alarms where teams keep them: import CloudWatch alarms from Terraform and "
+                        "CloudFormation (exit 4 when some could not be imported: each is listed with file and line)")
+    al.add_argument("action", choices=["import"])
+    al.add_argument("paths", nargs="+", type=Path, help="Terraform (.tf) / CloudFormation (YAML, JSON) files or folders")
+    al.add_argument("--format", choices=["yaml", "json", "terraform"], default="yaml",
+                    help="yaml: an alarms.yaml for the catalog (default); json: PutMetricAlarm requests; terraform")
+    al.add_argument("--account", default=None, help="AWS::AccountId for CloudFormation's !Sub (else unresolved)")
+    al.add_argument("--region", default=None, help="AWS::Region for CloudFormation's !Sub (else unresolved)")
     lg = sub.add_parser("ledger", help="print the ledger of key figures across runs (CSV)")
     lg.add_argument("--report", default=None)
     lg.add_argument("--fleet", default=None, metavar="NAME", help="every environment of the fleet, with an "
@@ -254,6 +262,8 @@ def _dispatch(args, proj: Project) -> int:
 
         print(copy_notebook(args.which, args.dir or (proj.workdir / "notebooks")))
         return 0
+    if args.cmd == "alarms":
+        return _alarms_import(args)
     if args.cmd == "list":
         from .reports.registry import REPORTS
 
@@ -407,6 +417,30 @@ def _run(args, proj: Project) -> int:
             kernel.retire()  # bad parameters, or done: nothing left behind
         if not _EXITS_AFTER:  # the console script exits next: a collection now (0.04 s) would free nothing useful
             gc.enable()
+
+
+def _alarms_import(args) -> int:
+    import json
+
+    import yaml
+
+    from .iac import import_alarms, terraform
+
+    pseudo = {k: v for k, v in (("AWS::AccountId", args.account), ("AWS::Region", args.region)) if v}
+    found = import_alarms(args.paths, pseudo=pseudo)
+    if args.format == "terraform":
+        print(terraform(found.alarms), end="")
+    else:
+        reqs = [a.model_dump(exclude_none=True, exclude_defaults=True) | {"AlarmName": a.AlarmName}
+                for a in found.alarms]
+        print(json.dumps(reqs, indent=2) if args.format == "json" else
+              "# imported by `rtanalytics alarms import` from " + ", ".join(map(str, args.paths)) + "\n"
+              + yaml.safe_dump({"alarms": reqs}, sort_keys=False))
+    for p in found.problems():
+        print(f"rtanalytics: {p}", file=sys.stderr)
+    print(f"rtanalytics: {len(found.alarms)} alarm(s) imported, {len(found.skipped)} not imported, "
+          f"{len(found.unresolved)} value(s) unresolved", file=sys.stderr)
+    return 4 if found.skipped or found.unresolved else 0
 
 
 def _check_catalog(proj: Project) -> None:

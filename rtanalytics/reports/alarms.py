@@ -126,6 +126,13 @@ def run(source: str | None = None, environment: str = "demo", start: str = "-14d
         alarms, composites, skipped = alarms_from_describe(src.inner.describe_alarms() if hasattr(
             src.inner, "describe_alarms") else src.inner.inner.describe_alarms())
         notes += [f"not modelled: {s}" for s in skipped]
+    elif alarms_from != "catalog":  # Terraform / CloudFormation where the team keeps its alarms
+        from ..iac import import_alarms
+
+        found = import_alarms(alarms_from)
+        alarms, composites = found.alarms, []
+        notes += [f"alarms read from {alarms_from}: {len(alarms)} imported"] + [f"not imported: {p}" for p in
+                                                                                  found.problems()]
     else:
         alarms = load_alarms(environment=environment)
     limits: list[str] = []

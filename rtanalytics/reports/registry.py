@@ -101,7 +101,8 @@ class KpiParams(CommonParams):
 
 class AlarmParams(CommonParams):
     start: str = Field("-14d", description=f"window start: {TIME_HELP}")
-    alarms_from: str = Field("catalog", description="catalog (parameters/alarms.yaml) or aws (DescribeAlarms)")
+    alarms_from: str = Field("catalog", description="catalog (parameters/alarms.yaml), aws (DescribeAlarms), or "
+                             "a Terraform/CloudFormation file or folder (its CloudWatch alarms)")
     sweep_alarm: str = Field("RealTechee-Critical-Error-Rate", description="the alarm whose threshold x M-of-N "
                              "grid is swept")
     thresholds: list[float] = Field([], description="thresholds for the sweep (empty: 0.5x, 1x, 2x, 4x the current)")
@@ -110,14 +111,31 @@ class AlarmParams(CommonParams):
     @field_validator("alarms_from")
     @classmethod
     def _from(cls, v):
+        if v not in ("catalog", "aws") and not Path(v).exists():
+            raise ValueError(f"alarms_from must be 'catalog', 'aws' or an existing Terraform/CloudFormation file or "
+                             f"folder ({v!r} is none of them)")
         if v not in ("catalog", "aws"):
-            raise ValueError("alarms_from must be 'catalog' or 'aws'")
+            from ..iac import import_alarms
+
+            try:
+                found = import_alarms(v)
+            except Exception as e:  # a file that does not parse: refused here, with its file and line
+                raise ValueError(str(e)) from None
+            if not found.alarms:
+                raise ValueError(f"no importable alarm in {v}: " + "; ".join(found.problems()[:5]))
+            return str(Path(v).resolve())
         return v
 
     @field_validator("sweep_alarm")
     @classmethod
     def _sweep(cls, v, info):
-        if info.data.get("alarms_from", "catalog") == "catalog" and v:
+        frm = info.data.get("alarms_from", "catalog")
+        if frm not in ("catalog", "aws") and v:  # from infrastructure code: one of its alarms, else the first
+            from ..iac import import_alarms
+
+            names = [a.AlarmName for a in import_alarms(frm).alarms]
+            return v if v in names else names[0]
+        if frm == "catalog" and v:
             from ..alarms import load_alarms
 
             names = [a.AlarmName for a in load_alarms(environment=info.data.get("environment") or "demo")]

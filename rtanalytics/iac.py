@@ -1,0 +1,344 @@
+"""Alarms where teams keep them: CloudWatch alarms read from Terraform and CloudFormation, and written back.
+
+* **CloudFormation** (YAML or JSON, ``!Ref``/``!Sub``/``!GetAtt``/``Fn::*`` included) is decoded by cfn-lint's
+  own template decoder; ``AWS::CloudWatch::Alarm`` resources become :class:`~rtanalytics.alarms.Alarm` models
+  (the properties are PutMetricAlarm's fields). ``Ref`` to a template parameter with a ``Default`` and
+  ``Fn::Sub`` over such parameters are resolved; ``Fn::If`` over a condition of ``Fn::Equals`` on resolvable
+  values is evaluated; anything else (``Ref`` to another resource, ``Fn::GetAtt``, a parameter without a
+  default, pseudo parameters such as ``AWS::AccountId``) is **listed as unresolved with its file and line and
+  never guessed** — an alarm action that cannot be resolved is listed and left out of the model, a value its
+  evaluation needs (threshold, period, names) makes the alarm unimportable, with the reason.
+* **Terraform** (``.tf``) is parsed by python-hcl2; ``aws_cloudwatch_metric_alarm`` resources map their
+  arguments to PutMetricAlarm's fields; ``var.NAME`` is resolved from the folder's ``variable`` blocks with a
+  ``default`` (and ``*.tfvars`` files beside them), references to other resources are listed as unresolved.
+* **Not yet**: metric-math alarms (``Metrics`` / ``metric_query``) and composite alarms are listed as skipped
+  with the reason — the evaluator does not model metric math yet.
+
+:func:`terraform` writes alarms as ``aws_cloudwatch_metric_alarm`` blocks (the CloudFormation writer is
+:mod:`rtanalytics.export`); reading what either writes gives back the same models (tested).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .alarms import Alarm
+from .errors import CatalogError
+
+TF_FIELDS = {  # Terraform argument -> PutMetricAlarm field
+    "alarm_name": "AlarmName", "alarm_description": "AlarmDescription", "namespace": "Namespace",
+    "metric_name": "MetricName", "statistic": "Statistic", "extended_statistic": "ExtendedStatistic",
+    "period": "Period", "evaluation_periods": "EvaluationPeriods", "datapoints_to_alarm": "DatapointsToAlarm",
+    "threshold": "Threshold", "comparison_operator": "ComparisonOperator", "treat_missing_data": "TreatMissingData",
+    "evaluate_low_sample_count_percentiles": "EvaluateLowSampleCountPercentile", "actions_enabled": "ActionsEnabled",
+    "alarm_actions": "AlarmActions", "ok_actions": "OKActions",
+    "insufficient_data_actions": "InsufficientDataActions", "unit": "Unit", "dimensions": "Dimensions",
+}
+ACTIONS = ("AlarmActions", "OKActions", "InsufficientDataActions")
+CFN_FIELDS = set(Alarm.model_fields)
+
+
+@dataclass
+class Imported:
+    """What :func:`import_alarms` found: the alarms, what could not be resolved (file, line, alarm, field,
+    expression), what was skipped (with why), each alarm's source file and line."""
+
+    alarms: list[Alarm] = field(default_factory=list)
+    unresolved: list[dict] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)
+    origin: dict[str, str] = field(default_factory=dict)
+
+    def problems(self) -> list[str]:
+        return ([f"{u['file']}:{u['line']}: {u['alarm']}.{u['field']}: unresolved {u['expression']}"
+                 for u in self.unresolved]
+                + [f"{s['file']}:{s['line']}: {s['alarm']}: skipped: {s['reason']}" for s in self.skipped])
+
+
+class _Unresolved(Exception):
+    def __init__(self, expression: str):
+        self.expression = expression
+
+
+def import_alarms(paths, pseudo: dict | None = None) -> Imported:
+    """Every alarm in ``paths`` (files or folders: ``*.tf``, ``*.yaml``/``*.yml``/``*.json``/``*.template``
+    CloudFormation templates). ``pseudo``: values of CloudFormation pseudo parameters the caller knows (the
+    environment's ``{"AWS::AccountId": ..., "AWS::Region": ...}``); others stay unresolved. A file that does not
+    parse raises :class:`CatalogError` naming it and the line."""
+    out = Imported()
+    files: list[Path] = []
+    for p in [Path(x) for x in ([paths] if isinstance(paths, (str, Path)) else paths)]:
+        if p.is_dir():
+            files += sorted(f for f in p.rglob("*") if f.suffix in (".tf", ".yaml", ".yml", ".json", ".template"))
+        elif p.exists():
+            files.append(p)
+        else:
+            raise CatalogError(str(p), None, "not found", "name a Terraform or CloudFormation file or folder")
+    tf = [f for f in files if f.suffix == ".tf"]
+    if tf:
+        _terraform_files(tf, out)
+    for f in files:
+        if f.suffix != ".tf":
+            _cloudformation_file(f, out, pseudo or {})
+    return out
+
+
+# ------------------------------------------------------------------------------------------ CloudFormation
+def _cloudformation_file(path: Path, out: Imported, pseudo: dict) -> None:
+    from cfnlint.decode import decode
+
+    template, matches = decode(str(path))
+    if template is None:
+        m = matches[0] if matches else None
+        line = getattr(m, "linenumber", None) if m is not None else None
+        raise CatalogError(str(path), f"line {line}" if line else None,
+                           f"not a readable template: {getattr(m, 'message', m)}",
+                           "fix the YAML/JSON at that line (cfn-lint decodes it)")
+    if not isinstance(template, dict) or "Resources" not in template:
+        return  # JSON or YAML that is not a template (a dashboard, a catalog file): nothing to import
+    params = dict(pseudo) | {k: v.get("Default") for k, v in (template.get("Parameters") or {}).items()
+                             if isinstance(v, dict)}
+    conditions = template.get("Conditions") or {}
+    for logical, res in (template.get("Resources") or {}).items():
+        if not isinstance(res, dict):
+            continue
+        line = _line(res)
+        kind = res.get("Type")
+        props = res.get("Properties") or {}
+        name = props.get("AlarmName") if isinstance(props.get("AlarmName"), str) else logical
+        if kind == "AWS::CloudWatch::CompositeAlarm":
+            out.skipped.append({"file": str(path), "line": line, "alarm": name, "reason": "composite alarm (its "
+                                "rule over other alarms is not imported yet)"})
+            continue
+        if kind != "AWS::CloudWatch::Alarm":
+            continue
+        if "Metrics" in props:
+            out.skipped.append({"file": str(path), "line": line, "alarm": name,
+                                "reason": "metric math (Metrics): the evaluator does not model metric math yet"})
+            continue
+        if "Condition" in res and not _condition(res["Condition"], conditions, params):
+            out.skipped.append({"file": str(path), "line": line, "alarm": name,
+                                "reason": f"its Condition {res['Condition']} is false with the parameters' defaults"})
+            continue
+        data, bad = {}, []
+        for k, v in props.items():
+            if k not in CFN_FIELDS:
+                continue
+            if k in ACTIONS and isinstance(v, list):  # each action on its own: one unresolved leaves the others
+                data[k] = []
+                for a in v:
+                    try:
+                        data[k].append(_cfn_value(a, params, conditions))
+                    except _Unresolved as e:
+                        bad.append((k, e.expression, _line(a) or line))
+                continue
+            try:
+                data[k] = _cfn_value(v, params, conditions)
+            except _Unresolved as e:
+                bad.append((k, e.expression, _line(v) or line))
+        data.setdefault("AlarmName", logical)
+        _finish(data, bad, str(path), line, out)
+
+
+def _line(node) -> int | None:
+    mark = getattr(node, "start_mark", None)
+    return mark.line + 1 if mark is not None else None
+
+
+def _cfn_value(v, params: dict, conditions: dict):
+    if isinstance(v, dict) and len(v) == 1:
+        (fn, arg), = v.items()
+        if fn == "Ref":
+            if arg in params and params[arg] is not None:
+                return params[arg]
+            raise _Unresolved(f"!Ref {arg}")
+        if fn == "Fn::Sub":
+            text, local = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1] if len(arg) > 1 else {})
+
+            def one(m):
+                key = m.group(1)
+                if key in local:
+                    return str(_cfn_value(local[key], params, conditions))
+                if key in params and params[key] is not None:
+                    return str(params[key])
+                raise _Unresolved(f"!Sub ${{{key}}}")
+
+            return re.sub(r"\$\{([^}!]+)\}", one, text)
+        if fn == "Fn::If":
+            cond, yes, no = arg
+            return _cfn_value(yes if _condition(cond, conditions, params) else no, params, conditions)
+        if fn == "Fn::Join":
+            sep, parts = arg
+            return sep.join(str(_cfn_value(p, params, conditions)) for p in parts)
+        if fn.startswith("Fn::") or fn == "Ref":
+            raise _Unresolved(f"{fn} {json.dumps(arg, default=str)[:80]}")
+    if isinstance(v, dict):
+        return {k: _cfn_value(x, params, conditions) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_cfn_value(x, params, conditions) for x in v]
+    return v
+
+
+def _condition(name_or_expr, conditions: dict, params: dict) -> bool:
+    expr = conditions.get(name_or_expr) if isinstance(name_or_expr, str) else name_or_expr
+    if expr is None:
+        raise _Unresolved(f"Condition {name_or_expr}")
+    (fn, arg), = expr.items()
+    if fn == "Fn::Equals":
+        a, b = (_cfn_value(x, params, conditions) for x in arg)
+        return str(a) == str(b)
+    if fn == "Fn::Not":
+        return not _condition(arg[0], conditions, params)
+    if fn == "Fn::And":
+        return all(_condition(x, conditions, params) for x in arg)
+    if fn == "Fn::Or":
+        return any(_condition(x, conditions, params) for x in arg)
+    if fn == "Condition":
+        return _condition(arg, conditions, params)
+    raise _Unresolved(f"{fn} in a condition")
+
+
+# ------------------------------------------------------------------------------------------------ Terraform
+_TF_VAR = re.compile(r"^\$\{var\.([A-Za-z0-9_-]+)\}$")
+
+
+def _tf_text(v):
+    """python-hcl2 keeps string literals quoted (``'"x"'``) and expressions as ``${...}``."""
+    if isinstance(v, str) and len(v) >= 2 and v[0] == v[-1] == '"':
+        return v[1:-1]
+    return v
+
+
+def _terraform_files(files: list[Path], out: Imported) -> None:
+    import hcl2
+
+    parsed, variables = [], {}
+    for f in files:
+        text = f.read_text(encoding="utf-8")
+        try:
+            doc = hcl2.loads(text)
+        except Exception as e:  # lark's errors carry the line
+            line = getattr(e, "line", None)
+            raise CatalogError(str(f), f"line {line}" if line else None, f"not valid HCL: {str(e).splitlines()[0]}",
+                               "fix the Terraform at that line (`terraform validate` says the same)") from None
+        parsed.append((f, text, doc))
+        for block in doc.get("variable", []):
+            for name, body in block.items():
+                if isinstance(body, dict) and "default" in body:
+                    variables[_tf_text(name)] = _tf_text(body["default"])
+    for tfvars in sorted({p for f in files for p in f.parent.glob("*.tfvars")}):
+        for k, v in hcl2.loads(tfvars.read_text(encoding="utf-8")).items():
+            variables[k] = _tf_text(v)
+    for f, text, doc in parsed:
+        for block in doc.get("resource", []):
+            for rtype, bodies in block.items():
+                rtype = _tf_text(rtype)
+                for name, body in bodies.items():
+                    name = _tf_text(name)
+                    m = re.search(rf'resource\s+"{re.escape(rtype)}"\s+"{re.escape(name)}"', text)
+                    line = text[:m.start()].count("\n") + 1 if m else None
+                    if rtype == "aws_cloudwatch_composite_alarm":
+                        shown = _tf_text(body.get("alarm_name")) if isinstance(body, dict) else name
+                        out.skipped.append({"file": str(f), "line": line, "alarm": shown or name,
+                                            "reason": "composite alarm "
+                                            "(its rule over other alarms is not imported yet)"})
+                    elif rtype == "aws_cloudwatch_metric_alarm":
+                        _terraform_alarm(f, line, name, body, variables, out)
+
+
+def _terraform_alarm(f: Path, line, name: str, body: dict, variables: dict, out: Imported) -> None:
+    literal = _tf_text(body.get("alarm_name"))
+    if isinstance(literal, str) and not literal.startswith("${"):
+        name = literal
+    if "metric_query" in body:
+        out.skipped.append({"file": str(f), "line": line, "alarm": name,
+                            "reason": "metric math (metric_query): the evaluator does not model metric math yet"})
+        return
+    data, bad = {}, []
+
+    def resolve(v, key):
+        v = _tf_text(v)
+        if isinstance(v, str) and v.startswith("${"):
+            m = _TF_VAR.match(v)
+            if m and m.group(1) in variables:
+                return variables[m.group(1)]
+            raise _Unresolved(v)
+        return v
+
+    for arg, value in body.items():
+        fld = TF_FIELDS.get(arg)
+        if fld is None:
+            continue
+        try:
+            if fld == "Dimensions":
+                data[fld] = [{"Name": _tf_text(k), "Value": str(resolve(v, fld))} for k, v in value.items()
+                             if not k.startswith("__")]
+            elif fld in ACTIONS:
+                acts = []
+                for a in value:
+                    try:
+                        acts.append(resolve(a, fld))
+                    except _Unresolved as e:
+                        bad.append((fld, e.expression, line))
+                data[fld] = acts
+            else:
+                data[fld] = resolve(value, fld)
+        except _Unresolved as e:
+            bad.append((fld, e.expression, line))
+    data.setdefault("AlarmName", name)
+    _finish(data, bad, str(f), line, out)
+
+
+# ----------------------------------------------------------------------------------------------- both forms
+def _finish(data: dict, bad: list, file: str, line, out: Imported) -> None:
+    name = str(data.get("AlarmName"))
+    needed = [b for b in bad if b[0] not in ACTIONS]
+    for fld, expr, ln in bad:
+        out.unresolved.append({"file": file, "line": ln, "alarm": name, "field": fld, "expression": expr})
+    if needed:
+        out.skipped.append({"file": file, "line": line, "alarm": name, "reason": "unresolved "
+                            + ", ".join(f"{f} ({e})" for f, e, _ in needed) + ": name the value in the catalog "
+                            "or give the parameter/variable a default"})
+        return
+    for a in ACTIONS:  # an unresolved action is listed and left out; the others stay
+        if a in data and not isinstance(data[a], list):
+            data[a] = [data[a]]
+    for k in ("Period", "EvaluationPeriods", "DatapointsToAlarm"):
+        if k in data and data[k] is not None:
+            data[k] = int(data[k])
+    if "Threshold" in data and data["Threshold"] is not None:
+        data["Threshold"] = float(data["Threshold"])
+    if isinstance(data.get("ActionsEnabled"), str):
+        data["ActionsEnabled"] = data["ActionsEnabled"].lower() == "true"
+    try:
+        alarm = Alarm.model_validate(data)
+    except Exception as e:
+        out.skipped.append({"file": file, "line": line, "alarm": name, "reason": f"not a valid alarm: {e}"})
+        return
+    out.alarms.append(alarm)
+    out.origin[alarm.AlarmName] = f"{file}:{line}"
+
+
+def terraform(alarms) -> str:
+    """``aws_cloudwatch_metric_alarm`` resources for ``alarms`` (HCL text); importing it gives the same models."""
+    rev = {v: k for k, v in TF_FIELDS.items()}
+    blocks = []
+    for a in alarms:
+        ident = re.sub(r"[^A-Za-z0-9_]", "_", a.AlarmName).lower()
+        lines = [f'resource "aws_cloudwatch_metric_alarm" "{ident}" {{']
+        d = a.model_dump(exclude_none=True)
+        for k, v in d.items():
+            if k not in rev or v in ([], "") or (k == "ActionsEnabled" and v is True):
+                continue
+            if k == "Dimensions":
+                inner = "\n".join(f"    {x['Name']} = {json.dumps(x['Value'])}" for x in v)
+                lines.append(f"  dimensions = {{\n{inner}\n  }}")
+            elif k == "TreatMissingData" and v == "missing":
+                continue
+            else:
+                lines.append(f"  {rev[k]} = {json.dumps(v)}")
+        lines.append("}")
+        blocks.append("\n".join(lines))
+    return "# written by rtanalytics (rtanalytics alarms import reads it back)\n\n" + "\n\n".join(blocks) + "\n"
