@@ -112,10 +112,21 @@ def _parser() -> argparse.ArgumentParser:
     nr.add_argument("--description", default="")
     al = sub.add_parser("alarms", help="alarms where teams keep them: import CloudWatch alarms from Terraform and "
                         "CloudFormation (exit 4 when some could not be imported: each is listed with file and line)")
-    al.add_argument("action", choices=["import"])
-    al.add_argument("paths", nargs="+", type=Path, help="Terraform (.tf) / CloudFormation (YAML, JSON) files or folders")
-    al.add_argument("--format", choices=["yaml", "json", "terraform"], default="yaml",
-                    help="yaml: an alarms.yaml for the catalog (default); json: PutMetricAlarm requests; terraform")
+    al.add_argument("action", choices=["import", "diff"], help="import PATH...: the alarms as catalog YAML (or JSON, "
+                    "Terraform); diff BEFORE AFTER: both versions of every changed alarm replayed over the same history "
+                    "(paths, or git:REV:PATH), exit 3 when one pages more than --max-new-pages more")
+    al.add_argument("paths", nargs="+", help="Terraform (.tf) / CloudFormation (YAML, JSON) files or folders")
+    al.add_argument("--format", choices=["yaml", "json", "terraform", "table"], default=None,
+                    help="import: yaml (an alarms.yaml, default), json (PutMetricAlarm requests) or terraform; "
+                         "diff: table (default) or json")
+    al.add_argument("--environment", default="demo", help="diff: whose metrics the replay reads")
+    al.add_argument("--source", default=None, help="diff: where the metrics come from (default: the environment's)")
+    al.add_argument("--start", default="-14d", help="diff: history start (default -14d, as long as CloudWatch keeps "
+                    "alarm history)")
+    al.add_argument("--end", default="now")
+    al.add_argument("--flap-periods", type=int, default=3, help="diff: an ALARM shorter than this many periods is a flap")
+    al.add_argument("--max-new-pages", type=int, default=None, help="diff: exit 3 when an alarm pages more than this "
+                    "many times more after the change")
     al.add_argument("--account", default=None, help="AWS::AccountId for CloudFormation's !Sub (else unresolved)")
     al.add_argument("--region", default=None, help="AWS::Region for CloudFormation's !Sub (else unresolved)")
     lg = sub.add_parser("ledger", help="print the ledger of key figures across runs (CSV)")
@@ -419,6 +430,41 @@ def _run(args, proj: Project) -> int:
             gc.enable()
 
 
+def _alarms_diff(args, pseudo: dict) -> int:
+    import json
+
+    from .alarmdiff import diff, load_side
+    from .backtest import alarm_series
+    from .sources.evidence import open_source, unwrap
+    from .timewindow import TimeWindow
+
+    if len(args.paths) != 2:
+        raise ParameterError("paths", f"diff takes BEFORE and AFTER, got {len(args.paths)}", "BEFORE AFTER")
+    sides = [load_side(p, pseudo) for p in args.paths]
+    for side, found in zip(("before", "after"), sides):
+        for p in found.problems():
+            print(f"rtanalytics: {side}: {p}", file=sys.stderr)
+    src = open_source(args.source, args.environment)
+    window = TimeWindow.parse(args.start, args.end)
+    incidents = src.incidents(window) if hasattr(unwrap(src), "incidents") else None
+    table = diff(sides[0].alarms, sides[1].alarms,
+                 lambda a: alarm_series([a], src, window)[a.AlarmName], incidents, args.flap_periods)
+    if (args.format or "table") == "json":
+        print(json.dumps({"window": [window.start.isoformat(), window.end.isoformat()],
+                          "alarms": json.loads(table.to_json(orient="records"))}, indent=2))
+    else:
+        print(table.to_string(index=False) if len(table) else "no alarm changed")
+    if args.max_new_pages is not None and len(table) and "after_pages" in table:
+        before = table["before_pages"].fillna(0) if "before_pages" in table else 0
+        more = table["after_pages"].fillna(0) - before
+        if (more > args.max_new_pages).any():
+            worst = table.loc[more.idxmax()]
+            print(f"rtanalytics: {worst['alarm']} pages {int(more.max())} more time(s) after the change "
+                  f"(--max-new-pages {args.max_new_pages})", file=sys.stderr)
+            return 3
+    return 0
+
+
 def _alarms_import(args) -> int:
     import json
 
@@ -427,7 +473,12 @@ def _alarms_import(args) -> int:
     from .iac import import_alarms, terraform
 
     pseudo = {k: v for k, v in (("AWS::AccountId", args.account), ("AWS::Region", args.region)) if v}
-    found = import_alarms(args.paths, pseudo=pseudo)
+    if args.action == "diff":
+        return _alarms_diff(args, pseudo)
+    args.format = args.format or "yaml"
+    if args.format == "table":
+        raise ParameterError("--format", "table is for diff", "yaml, json or terraform")
+    found = import_alarms([Path(p) for p in args.paths], pseudo=pseudo)
     if args.format == "terraform":
         print(terraform(found.alarms), end="")
     else:

@@ -17,7 +17,7 @@ LAYERS = [
     ("catalog", {"catalog"}),
     ("sources", {"sources", "logs", "accesslogs", "localaws"}),
     ("analytics", {"kpis", "slo", "alarms", "backtest", "forensics", "capacity", "health", "anomaly", "business",
-                   "dashboards", "templates", "iac"}),
+                   "dashboards", "templates", "iac", "alarmdiff"}),
     ("figures and formatting", {"figures", "present"}),
     ("reports", {"reports", "plotlyjs"}),
     ("commands", {"cli", "fleet", "export", "check", "scaffold", "__main__", ""}),
