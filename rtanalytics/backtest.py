@@ -310,6 +310,60 @@ def history_stats(history: pd.DataFrame, flap_window="1h", flap_count: int = 3) 
     return pd.DataFrame(rows)
 
 
+def noise(history: pd.DataFrame, window, names: Sequence[str], business_hours=None, periods: dict | None = None,
+          flap_periods: int = 3, replayed: dict[str, int] | None = None) -> pd.DataFrame:
+    """A noise report from real alarm history (DescribeAlarmHistory state updates, metric and composite alarms),
+    per alarm of ``names`` over ``window``, noisiest first: ``pages`` (entries into ALARM), ``flaps`` (ALARM
+    episodes shorter than ``flap_periods`` periods — ``periods`` gives each alarm's, else 15 minutes),
+    ``median_minutes`` and ``longest_minutes`` in ALARM, ``share_in_alarm`` of the window, ``off_hours_pages``
+    (outside the routing calendar's business hours), ``verdict`` (never fired, always firing, flapping, ok) and,
+    where ``replayed`` gives the pages the replay predicts, ``replay_pages`` and ``agrees``.
+
+    The state before the window's first transition is that transition's ``from_state``; an alarm with no
+    transition in the window kept one state throughout, which history alone cannot tell (``verdict`` says so)."""
+    t0, t1 = pd.Timestamp(window.start), pd.Timestamp(window.end)
+    span = (t1 - t0).total_seconds()
+    h = history[(history["timestamp"] >= t0) & (history["timestamp"] < t1)].sort_values("timestamp", kind="stable") \
+        if len(history) else history
+    rows = []
+    for name in list(dict.fromkeys(list(names) + (sorted(set(h["alarm"])) if len(h) else []))):
+        g = h[h["alarm"] == name] if len(h) else h
+        ts = pd.DatetimeIndex(g["timestamp"]) if len(g) else pd.DatetimeIndex([], tz="UTC")
+        to = g["to_state"].to_numpy() if len(g) else np.array([], dtype=object)
+        start_state = g["from_state"].iloc[0] if len(g) else None
+        # ALARM intervals: from each entry into ALARM (or the window's start) to the next transition out
+        bounds = list(ts) + [t1]
+        states = [start_state] + list(to)
+        edges = [t0] + list(ts)
+        durs = [(bounds[i] - edges[i]).total_seconds() / 60 for i in range(len(states)) if states[i] == "ALARM"]
+        entries = ts[to == "ALARM"] if len(ts) else ts
+        flap_min = (periods or {}).get(name, 300) * flap_periods / 60 if periods and name in periods else 15.0
+        in_alarm = sum(durs)
+        share = in_alarm * 60 / span if span else float("nan")
+        off = int(off_hours(entries, business_hours).sum()) if business_hours is not None and len(entries) else 0
+        if not len(g):
+            verdict = "no transition in the window (never fired, or in one state throughout)"
+        elif share >= 0.99:
+            verdict = "always firing"
+        elif not len(entries):
+            verdict = "never fired"
+        else:
+            flaps = sum(1 for d in durs if d < flap_min)
+            verdict = "flapping" if flaps >= 3 or (flaps and flaps >= len(entries) / 2) else "ok"
+        row = {"alarm": name, "pages": int(len(entries)), "flaps": int(sum(1 for d in durs if d < flap_min)),
+               "median_minutes": float(np.median(durs)) if durs else float("nan"),
+               "longest_minutes": float(max(durs)) if durs else float("nan"),
+               "share_in_alarm": float(share), "off_hours_pages": off, "verdict": verdict}
+        if replayed is not None and name in replayed:
+            row["replay_pages"] = int(replayed[name])
+            row["agrees"] = bool(replayed[name] == len(entries))
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    if len(out):
+        out = out.sort_values(["pages", "flaps", "share_in_alarm"], ascending=False, kind="stable").reset_index(drop=True)
+    return out
+
+
 # --------------------------------------------------------------------------------------------------- audit
 def audit(alarms: Sequence[Alarm], routing: Routing, metrics: dict[str, pd.Series] | None = None,
           always_pct: float = 20.0, seed_names: dict[str, str] | None = None) -> pd.DataFrame:

@@ -104,6 +104,11 @@ NOTEBOOKS = {
         ("code", 'figs["pages"].show()'),
         ("code", "report.pages"),
         ("code", "report.history_stats"),
+        ("md", "## Noise from the alarm history\n\nPer alarm, from its real state changes (DescribeAlarmHistory): "
+               "pages, flaps (ALARM shorter than three periods), time in ALARM, pages outside business hours, and "
+               "the alarms that never fired or always fire — noisiest first; `agrees` says whether the replay above "
+               "predicts the same number of pages."),
+        ("code", "report.noise_table()"),
         ("md", "## Configuration audit"),
         ("code", "report.audit"),
         ("md", "## Where these numbers come from"),

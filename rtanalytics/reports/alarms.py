@@ -32,6 +32,18 @@ class AlarmsReport(ReportResult):
     notes: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # what could not be replayed or scored, and why
     seed_mapping: pd.DataFrame | None = None  # the seed's alarm names and the alarm implementing each
+    noise: pd.DataFrame | None = None  # the noise report from the alarm history (backtest.noise)
+
+    def noise_table(self):
+        """The noise report, noisiest first (pages, flaps, time in ALARM, off-hours pages, verdict; and where the
+        replay disagrees with the history)."""
+        from ..present import table
+
+        if self.noise is None or not len(self.noise):
+            return table(pd.DataFrame(columns=["alarm", "pages"]))
+        return table(self.noise.rename(columns={"share_in_alarm": "share in ALARM"}),
+                     units={"median_minutes": "min", "longest_minutes": "min", "share in ALARM": "pct"},
+                     na={"median_minutes": "never in ALARM", "longest_minutes": "never in ALARM"})
 
     def gaps(self) -> list[str]:
         return list(self.missing)
@@ -154,6 +166,11 @@ def run(source: str | None = None, environment: str = "demo", start: str = "-14d
     pages = bt.pages(alarms, history, routing)
     stats = bt.history_stats(history) if len(history) else pd.DataFrame()
     evaluations = {a.AlarmName: evaluate(a, series[a.AlarmName]) for a in alarms}
+    in_window = {k: s[s.index >= window.start] for k, s in series.items()}
+    replayed = {a.AlarmName: int(bt.episodes(bt.evaluate_states(a, in_window[a.AlarmName].to_numpy(dtype=float)),
+                                             in_window[a.AlarmName].index).shape[0]) for a in alarms}
+    noise = bt.noise(history, window, [a.AlarmName for a in alarms], routing.business_hours,
+                     {a.AlarmName: a.Period for a in alarms}, replayed=replayed)
     target = next((a for a in alarms if a.AlarmName == sweep_alarm), None)
     if target is None and sweep_alarm and alarms:  # never a silent swap for another alarm
         from ..errors import ParameterError
@@ -169,6 +186,7 @@ def run(source: str | None = None, environment: str = "demo", start: str = "-14d
     rep = AlarmsReport(window, alarms, evaluations, incidents, scores, detections, audit, pages, history, stats,
                        sweep, target.AlarmName if target else "", src, notes)
     rep.missing = gaps
+    rep.noise = noise
     rep.seed_mapping = pd.DataFrame([{"seed alarm": k, "implemented by": v,
                                       "other actions (routing.yaml)": "; ".join(
                                           f"{x.kind}: {x.name}" for x in routing.actions.get(k, [])) or "—"}
