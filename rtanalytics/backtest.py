@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from .alarms import ALARM, Alarm, evaluate_states
+from .alarms import ALARM, INSUFFICIENT, Alarm, evaluate_states
 from .catalog import catalog, read_yaml
 from .catalog.loader import validate
 
@@ -362,6 +362,58 @@ def noise(history: pd.DataFrame, window, names: Sequence[str], business_hours=No
     if len(out):
         out = out.sort_values(["pages", "flaps", "share_in_alarm"], ascending=False, kind="stable").reset_index(drop=True)
     return out
+
+
+def cannot_work(alarms: Sequence[Alarm], source, window, series: dict[str, pd.Series] | None = None,
+                now=None) -> pd.DataFrame:
+    """Alarms that cannot work as written, each with the fix (``alarm, severity, finding, fix``):
+
+    * no metric with exactly the alarm's namespace, name and dimension set exists (ListMetrics) — a dimension the
+      service never emits keeps a "below threshold" alarm permanently true, or the alarm permanently without data;
+    * the metric exists but has no datapoint in the window; the replay sits in INSUFFICIENT_DATA, or in ALARM,
+      for the whole window;
+    * ``Period`` x ``EvaluationPeriods`` over a day (CloudWatch's limit for periods under an hour; 7 days above);
+    * a period CloudWatch's retention tiers cannot serve for the window's start (no datapoints at all)."""
+    from .retention import check_period
+    from .timewindow import to_utc, utcnow
+
+    now = to_utc(now) if now is not None else utcnow()
+    f = []
+
+    def add(a, sev, finding, fix):
+        f.append({"alarm": a.AlarmName, "severity": sev, "finding": finding, "fix": fix})
+
+    for a in alarms:
+        dims = {d["Name"]: d["Value"] for d in a.Dimensions}
+        found = source.list_metrics(a.Namespace, a.MetricName, dims or None)
+        exact = [m for m in found if dict(m.dimensions) == dims]
+        if not exact:  # what the service does publish under this name, for the fix
+            others = source.list_metrics(a.Namespace, a.MetricName) if dims else found
+            near = sorted({", ".join(f"{k}={v}" for k, v in m.dimensions) for m in others})[:3]
+            add(a, "high", f"no metric {a.Namespace}/{a.MetricName} with exactly the dimensions "
+                f"{dims or '{}'} exists (ListMetrics)", "use the dimension set the service publishes"
+                + (f": it has {'; '.join(near)}" if near else " (none is published under this name)"))
+            continue
+        span = a.Period * a.EvaluationPeriods
+        if span > (7 * 86400 if a.Period >= 3600 else 86400):
+            add(a, "high", f"Period x EvaluationPeriods = {span / 3600:g} h: over CloudWatch's limit "
+                f"({'7 days' if a.Period >= 3600 else '1 day'})", "fewer evaluation periods or a longer period")
+        why = check_period(a.Period, window.start, now)
+        if why:
+            add(a, "medium", f"{why}: the replay cannot reach the window's start", "a window CloudWatch still keeps")
+        s = (series or {}).get(a.AlarmName)
+        if s is None:
+            continue
+        v = s.to_numpy(dtype=float)
+        if len(v) and np.isnan(v).all():
+            add(a, "high", "the metric has no datapoint in the window", "check the service publishes it")
+        codes = evaluate_states(a, v)
+        if len(codes) and (codes == ALARM).all():
+            add(a, "high", "in ALARM for the whole window", "the condition always holds: check threshold and "
+                "dimensions")
+        elif len(codes) and (codes == INSUFFICIENT).all():
+            add(a, "medium", "INSUFFICIENT_DATA for the whole window", "set TreatMissingData, or check the metric")
+    return pd.DataFrame(f, columns=["alarm", "severity", "finding", "fix"])
 
 
 # --------------------------------------------------------------------------------------------------- audit

@@ -162,6 +162,12 @@ def run(source: str | None = None, environment: str = "demo", start: str = "-14d
 
     mapping = seed_names() if alarms_from == "catalog" else {}
     audit = bt.audit(alarms, routing, series, seed_names=mapping)
+    try:  # alarms that cannot work as written (ListMetrics, data, limits): findings of the same audit
+        broken = bt.cannot_work(alarms, src, window, {k: v[v.index >= window.start] for k, v in series.items()},
+                                now=now)
+        audit = pd.concat([broken, audit], ignore_index=True) if len(broken) else audit
+    except Exception as e:  # a source that cannot list metrics: said, not hidden
+        notes.append(f"existence checks not run: {type(e).__name__}: {e}")
     history = src.alarm_history(window)
     pages = bt.pages(alarms, history, routing)
     stats = bt.history_stats(history) if len(history) else pd.DataFrame()
