@@ -134,7 +134,11 @@ class AlarmParams(CommonParams):
             from ..iac import import_alarms
 
             names = [a.AlarmName for a in import_alarms(frm).alarms]
-            return v if v in names else names[0]
+            if v in names:
+                return v
+            if v == cls.model_fields["sweep_alarm"].default:  # the seed's default is not a team's alarm: its first
+                return names[0]
+            raise ValueError(f"no alarm named {v!r} in {frm}; accepts {', '.join(names)}")
         if frm == "catalog" and v:
             from ..alarms import load_alarms
 
