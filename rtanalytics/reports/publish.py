@@ -56,7 +56,8 @@ def prune(report_dir: Path, keep: int) -> list[Path]:
     except (OSError, ValueError, KeyError):
         latest = None
     runs = sorted((p for p in report_dir.iterdir() if p.is_dir() and not p.name.startswith(".")),
-                  key=lambda p: p.name, reverse=True)
+                  key=lambda p: (p.name.split("-", 1)[0], p.stat().st_mtime_ns), reverse=True)  # runs of one
+    # second (the run id's time) by when they landed: the id's random suffix says nothing of their order
     gone = []
     for p in runs[keep:]:
         if p.name == latest:
