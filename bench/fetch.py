@@ -45,6 +45,15 @@ from tests.aws_helpers import MotoServer, session  # noqa: E402
 SERIES, DAYS, PERIOD = 200, 14, 60
 
 
+class _Backlogged(ThreadingHTTPServer):
+    """A threading server whose listen backlog holds a burst of overlapping requests (socketserver's default of
+    5 drops the rest, and each dropped client waits a second to connect again)."""
+
+    request_queue_size = 128
+    daemon_threads = True
+
+
+
 def main() -> None:
     srv = MotoServer()
     try:
@@ -191,7 +200,7 @@ def dense_fetch(queries, window) -> dict:
     import rtanalytics.sources.base as base
     import rtanalytics.sources.cloudwatch as cwmod
 
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Stub)
+    srv = _Backlogged(("127.0.0.1", 0), _Stub)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{srv.server_address[1]}"
     timers = {"series": 0.0, "assemble": 0.0}
@@ -236,7 +245,7 @@ def dense_fetch(queries, window) -> dict:
     expected = np.stack([_value(int(q.id[1:]), minutes) for q in queries], axis=1)
     identical = bool(np.array_equal(df.to_numpy(), expected))
     with tempfile.TemporaryDirectory() as cache_dir:
-        stub2 = ThreadingHTTPServer(("127.0.0.1", 0), _Stub)
+        stub2 = _Backlogged(("127.0.0.1", 0), _Stub)
         threading.Thread(target=stub2.serve_forever, daemon=True).start()
         try:
             cached = CachedSource(CloudWatchSource("demo", context=AwsContext(

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import threading
 import time
@@ -41,9 +40,18 @@ from rtanalytics.quota import LocalLimiter, max_per_second  # noqa: E402
 from rtanalytics.sources.aws import AwsContext  # noqa: E402
 from rtanalytics.sources.cloudwatch import CloudWatchSource  # noqa: E402
 from rtanalytics.timewindow import TimeWindow  # noqa: E402
-from tests.aws_helpers import session  # noqa: E402
+from tests.aws_helpers import END, NOW_AT, START, FaultProxy, MotoServer, seed_incident, session  # noqa: E402
 
 SERIES, DAYS, PERIOD, TPS = 200, 14, 60, 50
+
+
+class _Backlogged(ThreadingHTTPServer):
+    """A threading server whose listen backlog holds a burst of overlapping requests (socketserver's default of
+    5 drops the rest, and each dropped client waits a second to connect again)."""
+
+    request_queue_size = 128
+    daemon_threads = True
+
 
 
 class _SlowStub(_Stub):
@@ -57,7 +65,7 @@ class _SlowStub(_Stub):
 
 
 def serve(handler):
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    srv = _Backlogged(("127.0.0.1", 0), handler)
     srv.daemon_threads = True
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     return srv, f"http://127.0.0.1:{srv.server_address[1]}"
@@ -130,6 +138,78 @@ def insights_run(url: str, specs, together: bool) -> float:
     return time.perf_counter() - t0
 
 
+#: the incident report's chain of dependent waits: ListMetrics (which signals exist), then GetMetricData for them
+#: (the first request alone, the credentials probe, then the rest), then the impact's month of requests and the
+#: access logs (they need the times found from the first answers)
+INCIDENT_CHAIN = 4
+#: documented default quotas (TPS) of the APIs the incident report calls
+INCIDENT_TPS = {"list_metrics": 25, "get_metric_data": 50, "filter_log_events": 5, "describe_alarm_history": 9,
+                "list_jobs": 20}
+
+
+def incident_runs(delays) -> list[str]:
+    """The incident report (``reports.incident.run``, as its notebook calls it) on CloudWatch: moto on loopback
+    seeded with the demo's deploy incident, behind a proxy answering each request ``delay`` late; serial
+    (``RTANALYTICS_AWS_CONCURRENCY=1``, the path before) and as shipped, each with an empty cache."""
+    import os
+    import shutil
+    import tempfile
+
+    import boto3
+    import yaml
+
+    from rtanalytics.catalog import _CACHE
+    from rtanalytics.reports import incident
+    from rtanalytics.settings import current
+    from rtanalytics.sources.demo import DemoSource
+
+    moto = MotoServer()
+    tmp = Path(tempfile.mkdtemp(prefix="rt-latency-"))
+    lines = []
+    try:
+        aws = AwsContext(region="us-west-1", endpoint_url=moto.url, session=session())
+        seed_incident(aws, DemoSource(now="2026-11-20T00:00:00Z"))
+        proxy = FaultProxy(moto.port, lambda n, body, h: None)
+        params = tmp / "parameters"
+        shutil.copytree(current().parameters, params)
+        envs = yaml.safe_load((params / "environments.yaml").read_text())
+        envs["environments"]["moto"] = dict(envs["environments"]["production"], endpoint_url=proxy.url)
+        (params / "environments.yaml").write_text(yaml.safe_dump(envs))
+        os.environ.update(RTANALYTICS_PARAMETERS=str(params), AWS_ACCESS_KEY_ID="testing",
+                          AWS_SECRET_ACCESS_KEY="testing")
+        _CACHE.clear()
+        del boto3
+
+        def once(conc: int, delay_ms: float, tag: str) -> tuple[float, list[dict]]:
+            proxy.delay_s = delay_ms / 1000
+            os.environ["RTANALYTICS_AWS_CONCURRENCY"] = str(conc)
+            os.environ["RTANALYTICS_CACHE"] = str(tmp / f"cache-{tag}")
+            t0 = time.perf_counter()
+            rep = incident.run(source="cloudwatch", environment="moto", incident_start=START.isoformat(),
+                               incident_end=END.isoformat(), now=NOW_AT)
+            return time.perf_counter() - t0, rep.src.inner.inner.aws.requests
+
+        once(16, 0, "warm")  # imports and first clients
+        floor, reqs = once(16, 0, "floor")
+        apis = pd.Series([r["api"] for r in reqs]).value_counts()
+        by_tps = max(n / INCIDENT_TPS.get(api, 5) for api, n in apis.items())
+        for d in delays:
+            serial, _ = once(1, d, f"serial-{d}")
+            wall, reqs = once(16, d, f"fast-{d}")
+            ideal = max(floor, by_tps, floor + INCIDENT_CHAIN * d / 1000)
+            lines.append(f"incident delay_ms={d:g} calls={len(reqs)} wall_s={wall:.2f} ideal_s={ideal:.2f} "
+                         f"efficiency={ideal / wall:.2f} cpu_floor_s={floor:.2f} chain={INCIDENT_CHAIN} "
+                         f"baseline_serial_wall_s={serial:.2f} speedup={serial / wall:.2f} "
+                         f"within={wall / (floor + INCIDENT_CHAIN * d / 1000):.2f}x_of_floor_plus_chain")
+        proxy.stop()
+    finally:
+        moto.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+        for k in ("RTANALYTICS_PARAMETERS", "RTANALYTICS_AWS_CONCURRENCY", "RTANALYTICS_CACHE"):
+            os.environ.pop(k, None)
+    return lines
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--delay", type=float, action="append", help="ms per request (default: 100 and 300)")
@@ -187,6 +267,8 @@ def main() -> int:
               f"baseline_serial_wall_s={serial:.2f} speedup={serial / together:.2f} stopped={len(_Insights.stopped)}")
     finally:
         isrv.shutdown()
+    for line in incident_runs(delays):
+        print(line)
     print(f"us_per_point_total={floor_s / points * 1e6:.2f} " + " ".join(
         f"efficiency_{d:g}ms={e:.2f}" for d, e in worst.items()) + f" insights_efficiency={longest / together:.2f}")
     return 0

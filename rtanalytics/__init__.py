@@ -20,7 +20,7 @@ from ._version import __version__  # noqa: E402,F401 (CHANGELOG.md's top entry)
 
 import os as _os
 import sys as _sys
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 # The console script (`rtanalytics ...`) multiplies no matrices: the OpenBLAS threads numpy starts would only
 # spin, 0.1 s of CPU in every command (bench/README.md, round eight). It loads numpy with one; a report kernel
@@ -42,6 +42,7 @@ from . import kpis as _kpis_module  # noqa: F401
 from . import logs as _logs_module  # noqa: F401
 from .catalog import catalog
 from .errors import CatalogError, ParameterError, ReportError, RtAnalyticsError, SourceError
+from .parallel import source_workers, together
 from .queries import MetricQuery
 from .timewindow import TimeWindow, parse_duration, parse_time
 
@@ -164,12 +165,20 @@ def metrics(queries: Iterable[Any] | Any, start="-24h", end="now", source: Any =
     return pd.concat(frames, axis=1) if len(frames) > 1 else frames[0]
 
 
-def logs(log_group: str | None = None, start="-1h", end="now", filter_pattern: str | None = None,
+def logs(log_group: str | Sequence[str] | None = None, start="-1h", end="now", filter_pattern: str | None = None,
          source: Any = None, environment="demo") -> pd.DataFrame:
-    """The logs frame of ``log_group`` (default: the environment's application log group)."""
+    """The logs frame of ``log_group`` (default: the environment's application log group). Several log groups
+    (a list) are read at once on AWS (FilterLogEvents' quota still holds) and joined in time order; each row's
+    ``log_group`` says where it came from."""
     src = _src(source, environment)
-    lg = log_group or catalog().environment(environment).resources.log_group
-    return src.logs(lg, TimeWindow.parse(start, end), filter_pattern)
+    groups = [log_group] if isinstance(log_group, str) else list(log_group or [])
+    groups = groups or [catalog().environment(environment).resources.log_group]
+    window = TimeWindow.parse(start, end)
+    frames = together(*[lambda g=g: src.logs(g, window, filter_pattern) for g in groups],
+                      workers=source_workers(src))
+    if len(frames) == 1:
+        return frames[0]
+    return pd.concat(frames, ignore_index=True).sort_values("timestamp", kind="stable").reset_index(drop=True)
 
 
 def alarm_history(start="-7d", end="now", alarm_names=None, source: Any = None, environment="demo"):

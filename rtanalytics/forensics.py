@@ -21,12 +21,16 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
+from .logs import redact
+from .parallel import overlap, source_workers
+from .present import short_labels  # debt: display helpers (docs/architecture.md)
 from .queries import MetricQuery
+from .templates import mine
 
 Z = 5.0
 
@@ -54,21 +58,23 @@ def signal_queries(source, namespaces: list[str] | None = None, period: int = 60
     """Queries (1-minute by default) for every explored signal the source has, and each query's kind (count or
     level)."""
     qs, kinds = [], {}
-    for ns, metric, stat, kind in SIGNALS:
-        if namespaces and ns not in namespaces:
-            continue
-        for m in source.list_metrics(ns, metric):
+    wanted = [(ns, metric, stat, kind) for ns, metric, stat, kind in SIGNALS if not namespaces or ns in namespaces]
+    # any other series the source was given (a folder of exports: files/NAME), or every metric of a namespace
+    # named explicitly that the list above does not know: examined as levels, at their Average
+    known = {ns for ns, *_ in SIGNALS}
+    extra = ["files"] if not namespaces else [ns for ns in namespaces if ns not in known]
+    # every ListMetrics at once on AWS (its quota still holds), in this order
+    found = overlap(lambda a: source.list_metrics(*a), [(ns, metric) for ns, metric, *_ in wanted]
+                    + [(ns,) for ns in extra], source_workers(source), "ListMetrics calls", probe_first=False)
+    for (ns, metric, stat, kind), ms in zip(wanted, found):
+        for m in ms:
             dims = " ".join(f"{v}" for _, v in m.dimensions)
             label = f"{ns.split('/')[-1]} {metric} {stat}" + (f" [{dims}]" if dims else "")
             q = MetricQuery(m.namespace, m.metric, m.dimensions, stat, period, label=label)
             qs.append(q)
             kinds[label] = kind
-    # any other series the source was given (a folder of exports: files/NAME), or every metric of a namespace
-    # named explicitly that the list above does not know: examined as levels, at their Average
-    known = {ns for ns, *_ in SIGNALS}
-    extra = ["files"] if not namespaces else [ns for ns in namespaces if ns not in known]
-    for ns in extra:
-        for m in source.list_metrics(ns):
+    for ns, ms in zip(extra, found[len(wanted):]):
+        for m in ms:
             dims = " ".join(f"{v}" for _, v in m.dimensions)
             label = (m.metric if ns == "files" else f"{ns.split('/')[-1]} {m.metric} Average") + (
                 f" [{dims}]" if dims else "")
@@ -78,10 +84,6 @@ def signal_queries(source, namespaces: list[str] | None = None, period: int = 60
             kinds[label] = "level"
     # short readable labels (an Amplify table is "Requests", not "Requests-aqnq…-NONE"); the query keeps the
     # full identity (dimensions), shown in the provenance and the evidence manifest
-    from dataclasses import replace
-
-    from .present import short_labels
-
     short = short_labels({q.label: q.label for q in qs})
     qs = [replace(q, label=short[q.label]) for q in qs]
     kinds = {short[k]: v for k, v in kinds.items()}
@@ -214,14 +216,10 @@ def error_signatures(logs: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp,
         ids = [tm.add_log_message(t)["cluster_id"] for t in text]
         templates = {c.cluster_id: c.get_template() for c in tm.drain.clusters}
     else:  # raw lines of any format: split the header, mask the variables, then mine (rtanalytics.templates)
-        from .templates import mine
-
         mined = mine(text.tolist(), raw=True)
         ids = mined["template_id"].tolist()
         templates = dict(zip(mined["template_id"], mined["template"]))
     if redact_personal_data:  # what is shown: a constant email or token kept in a template is redacted there
-        from .logs import redact
-
         keys = list(templates)
         templates = dict(zip(keys, redact(pd.Series([templates[k] for k in keys], dtype=object)).tolist()))
     d = pd.DataFrame({"timestamp": err["timestamp"].to_numpy(), "signature": ids})

@@ -24,6 +24,15 @@ DUMMY = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 _RUNNING = re.compile(r"Running on http://127\.0\.0\.1:(\d+)")
 
 
+class _Backlogged(ThreadingHTTPServer):
+    """A threading server whose listen backlog holds a burst of overlapping requests (socketserver's default of
+    5 drops the rest, and each dropped client waits a second to connect again)."""
+
+    request_queue_size = 128
+    daemon_threads = True
+
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -115,7 +124,7 @@ class DemoApp:
                                                                               "listContacts on type Query"}]}))
                 self._send(200, json.dumps({"data": {"listContacts": {"items": [{"id": "c-0001"}]}}}))
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.server = _Backlogged(("127.0.0.1", 0), H)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
         # poll_interval: how long shutdown() can wait for the loop to notice (0.5 s by default)

@@ -13,11 +13,11 @@ ROOT = Path(__file__).resolve().parents[1] / "rtanalytics"
 #: bottom (0) to top (6); a module belongs to the first entry naming it or its package
 LAYERS = [
     ("foundation", {"_version", "errors", "settings", "timewindow", "queries", "frames", "retention", "normaldist",
-                    "store", "quota"}),
+                    "store", "quota", "parallel"}),
     ("catalog", {"catalog"}),
     ("sources", {"sources", "logs", "accesslogs", "localaws"}),
     ("analytics", {"kpis", "slo", "alarms", "backtest", "forensics", "capacity", "health", "anomaly", "business",
-                   "dashboards", "templates", "iac", "alarmdiff"}),
+                   "dashboards", "templates", "iac", "alarmdiff", "metricmath"}),
     ("figures and formatting", {"figures", "present"}),
     ("reports", {"reports", "plotlyjs"}),
     ("commands", {"cli", "fleet", "export", "check", "scaffold", "__main__", ""}),

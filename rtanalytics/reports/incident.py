@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .. import forensics as F
+from .. import health as H
 from ..accesslogs import parse_clf
+from ..anomaly import scan
 from ..catalog import catalog
+from ..figures.incident import signals_figure
 from ..errors import ParameterError
 from ..logs import redact
+from ..present import Headline, table
+from ..parallel import source_workers, together
+from ..queries import MetricQuery
+from ..retention import serve_period
 from ..sources.evidence import RecordingSource, open_source, unwrap
 from ..timewindow import TimeWindow, parse_duration, parse_time, to_utc, utcnow
 from .result import ReportResult
@@ -49,8 +57,6 @@ class IncidentReport(ReportResult):
         return self.incident
 
     def headline_figures(self) -> list:
-        from ..present import Headline
-
         t, d = self.times, self.times.durations()
         return [
             Headline("start", "Started", t.start, "time", "bad"),
@@ -72,9 +78,6 @@ class IncidentReport(ReportResult):
         """Before and after the last deploy at or before the incident: each moved signal's mean over ``span``
         before the deploy and ``span`` after it, the change, and whether it went the bad way (latencies, errors
         and throttles up). None when no deploy precedes the incident in the window analysed."""
-        from ..present import table
-        from ..timewindow import parse_duration
-
         if self.timeline is None or not len(self.timeline) or self.metrics is None or not len(self.metrics):
             return None
         d = self.timeline[(self.timeline["kind"] == "deploy") & (self.timeline["start"] <= self.incident.end)]
@@ -109,8 +112,6 @@ class IncidentReport(ReportResult):
 
     def impact_table(self):
         """The impact as a two-column table (what, how much), never a printed dict."""
-        from ..present import table
-
         return table(pd.DataFrame({"impact": list(self.impact), "value": [
             v if isinstance(v, str) else v for v in self.impact.values()]}), units={"value": "auto"})
 
@@ -122,8 +123,6 @@ class IncidentReport(ReportResult):
         """Write ``postmortem.md`` into ``folder`` (the run's folder when run by the runner)."""
         if not folder:
             return None
-        from pathlib import Path
-
         path = Path(folder) / "postmortem.md"
         path.write_text(self.markdown, encoding="utf-8")
         return str(path)
@@ -151,8 +150,6 @@ class IncidentReport(ReportResult):
         return fig
 
     def figure(self):
-        from ..figures.incident import signals_figure
-
         top = list(self.leads["signal"].head(6)) if len(self.leads) else []
         return signals_figure(self.metrics, top, self.incident, self.timeline)
 
@@ -194,8 +191,6 @@ def readable_excerpt(lines: pd.DataFrame) -> pd.DataFrame:
 def _health_events(src, window) -> pd.DataFrame:
     """Health-check failures in the window, one event per run of non-healthy results of a check: from the
     history store when it covers the window, else (demo) what the 5-minute checks would have recorded."""
-    from .. import health as H
-
     hist = src.health_history(window) if hasattr(src, "health_history") else H.read_history(
         H.default_history_path())
     rows = []
@@ -254,8 +249,6 @@ def run(source: str | None = None, environment: str = "demo", incident_start: st
     window = TimeWindow(s.floor("min") - lb, min(e + af, now_ts).ceil("min"))
     incident = TimeWindow(s, e)
     week = pd.Timedelta(days=7)
-    from ..retention import serve_period
-
     # the finest period CloudWatch still keeps for the baseline week (1 minute within 15 days, then 5, then 60)
     natural = getattr(unwrap(src), "natural_period", None)
     base_period = natural() if natural else 60  # a folder of exports: the period its series were recorded at
@@ -267,29 +260,36 @@ def run(source: str | None = None, environment: str = "demo", incident_start: st
         early_notes.append(f"the incident is older than CloudWatch keeps 1-minute data for (with its baseline "
                            f"week): signals use {period // 60}-minute periods, so onsets are known to "
                            f"{period // 60} minutes at best")
-    qs, kinds = F.signal_queries(src, namespaces or None, period)
-    df = src.metrics(qs, window)
-    prev = src.metrics(qs, TimeWindow(window.start - week, window.end - week))
+    env = catalog().environment(environment)
+    lg = env.resources.log_group
+    workers = source_workers(src)  # on AWS the fetches below wait together; demo and files stay serial
+
+    def signals():
+        qs, kinds = F.signal_queries(src, namespaces or None, period)
+        df, prev = together(lambda: src.metrics(qs, window),
+                            lambda: src.metrics(qs, TimeWindow(window.start - week, window.end - week)),
+                            workers=workers)
+        return qs, kinds, df, prev
+
+    # what does not depend on anything else is fetched at once: signals (and last week's), the logs, the alarm
+    # history, the change events and the health history
+    (qs, kinds, df, prev), logs, alarms_h, events, hc = together(
+        signals, lambda: src.logs(lg, window), lambda: src.alarm_history(window), lambda: src.events(window),
+        lambda: _health_events(src, window), workers=workers)
     prev.index = prev.index + week
     prev = prev.reindex(df.index)
     guard = pd.Timedelta(minutes=30)
     onsets = F.detect_onsets(df, kinds, s - guard, s - guard, min(e + af, window.end), reference=prev)
     primary = symptom or next((q.label for q in qs if q.metric == "HTTPCode_Target_5XX_Count"), None)
     leads = F.rank_leads(onsets, primary)
-    env = catalog().environment(environment)
-    lg = env.resources.log_group
-    logs = src.logs(lg, window)
     sigs = F.error_signatures(logs, s, e, redact_personal_data=not show_personal_data)
     bursts = F.log_bursts(logs, s - guard)
-    alarms_h = src.alarm_history(window)
-    events = src.events(window)
     if events.empty:
         searched = events.attrs.get("searched")
         early_notes.append(f"no deploy or configuration change found in {'; '.join(searched)} for the window"
                            if searched else "this source records no change events (deploys, configuration "
                            "changes): the timeline cannot show them, which does not mean nothing changed")
     tl = F.timeline(leads, alarms_h, events, bursts, sigs, s, e)
-    hc = _health_events(src, window)
     if len(hc):
         tl = pd.concat([tl, hc], ignore_index=True).sort_values("start", kind="stable").reset_index(drop=True)
     times = F.postmortem_times(leads, alarms_h, primary)
@@ -305,21 +305,26 @@ def run(source: str | None = None, environment: str = "demo", incident_start: st
     failed = float(np.nansum(df[five].to_numpy()[in_imp])) if five else float("nan")
     impact = {"duration": f"{(imp_end - imp_start).total_seconds() / 60:.0f} minutes ({imp_start:%H:%M}Z → "
                           f"{imp_end:%H:%M}Z)", "failed requests": int(failed) if np.isfinite(failed) else "unknown"}
-    from ..queries import MetricQuery
     alb = MetricQuery("AWS/ApplicationELB", "RequestCount", {"LoadBalancer": env.resources.alb}, "Sum", 3600,
                       label="req30")
     # the share of the month's error budget burnt needs the ALB's requests: only where the source has the ALB
-    month = src.metrics([alb], TimeWindow(imp_start - pd.Timedelta(days=30), imp_start))["req30"].sum() \
-        if five else 0.0
+
+    def access():
+        try:
+            return src.logs(lg + "/access", TimeWindow(imp_start, imp_end)), None
+        except Exception as ex:  # not every source has access logs
+            return pd.DataFrame(), f"no access logs: {ex}"
+
+    # the impact's two fetches depend on the times found above, and not on each other
+    month, (acc, no_access) = together(
+        lambda: src.metrics([alb], TimeWindow(imp_start - pd.Timedelta(days=30), imp_start))["req30"].sum()
+        if five else 0.0, access, workers=workers)
     if month > 0 and np.isfinite(failed):
         impact["availability budget burnt (99.9%, 30 days)"] = f"{failed / (0.001 * month):.1%}"
     endpoints = pd.DataFrame(columns=["method", "path", "5xx"])
     excerpt = pd.DataFrame(columns=["time", "level", "message", "fields"])
-    try:
-        acc = src.logs(lg + "/access", TimeWindow(imp_start, imp_end))
-    except Exception as ex:  # not every source has access logs
-        acc = pd.DataFrame()
-        notes.append(f"no access logs: {ex}")
+    if no_access:
+        notes.append(no_access)
     if len(acc):
         a = parse_clf(acc["message"])
         bad = a[a["status"] >= 500]
@@ -339,8 +344,6 @@ def run(source: str | None = None, environment: str = "demo", incident_start: st
     if evidence_dir:
         src.save_bundle(evidence_dir, raw_logs=show_personal_data)
     title = title or f"Incident {s:%Y-%m-%d %H:%M}Z"
-    from ..anomaly import scan
-
     episodes = scan(df)
     return IncidentReport(title, window, incident, onsets, leads, sigs, tl, times, impact, endpoints, excerpt, df,
                           src, notes, truth, episodes)

@@ -29,6 +29,9 @@ READ_ONLY_ACTIONS = {
 }
 
 
+POOL_CONNECTIONS = 64  # pooled HTTP connections per client: above what a report keeps in flight
+
+
 @dataclass
 class AwsContext:
     """Region, profile and (for tests) endpoint for every client of one source, plus the request log."""
@@ -114,7 +117,10 @@ class AwsContext:
         # ``total_max_attempts`` counts the first attempt (``max_attempts`` would count retries only: 5 meant 6)
         cfg = Config(retries={"mode": self.retry_mode, "total_max_attempts": self.max_attempts},
                      connect_timeout=self.connect_timeout, read_timeout=self.read_timeout,
-                     user_agent_extra="rtanalytics")
+                     user_agent_extra="rtanalytics",
+                     # a report's fetches overlap (up to 16 requests each, several fetches at once): botocore's
+                     # 10 pooled connections would be reopened again and again
+                     max_pool_connections=POOL_CONNECTIONS)
         client = self.session.client(service, region_name=self.region, endpoint_url=self.endpoint_url, config=cfg)
         client.meta.events.register("before-send", self._before_send(service))
         if service == "cloudwatch":  # GetMetricData's datapoints as arrays (botocore's before-parse hook)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import threading
 import time
 from typing import Sequence
@@ -26,7 +27,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import AuthError, SourceError
+from ..errors import AuthError, ParameterError, SourceError
+from ..parallel import Progress, overlap  # noqa: F401  (Progress: re-exported)
 from ..frames import ALARM_HISTORY_COLUMNS, EVENT_COLUMNS, empty_alarm_history, empty_events, empty_logs
 from ..queries import MetricQuery, referenced_ids
 from ..timewindow import TimeWindow, to_utc, utcnow
@@ -41,6 +43,10 @@ CHANGE_EVENTS = ["UpdateFunctionCode20150331v2", "UpdateFunctionConfiguration201
 MAX_QUERIES = 500
 MAX_DATAPOINTS = 100_800
 INSIGHTS_MAX_ROWS = 10_000
+
+
+ENV_CONCURRENCY = "RTANALYTICS_AWS_CONCURRENCY"
+DEFAULT_CONCURRENCY = 16
 
 
 def finest_period(window: TimeWindow, now=None) -> int:
@@ -99,7 +105,7 @@ class CloudWatchSource:
     name = "cloudwatch"
 
     def __init__(self, environment="production", context: AwsContext | None = None, now=None,
-                 concurrency: int = 16, insights_concurrency: int = 8, **_):
+                 concurrency: int | None = None, insights_concurrency: int = 8, **_):
         from ..catalog import catalog
         from ..catalog.models import Environment
 
@@ -109,7 +115,9 @@ class CloudWatchSource:
         self.now = to_utc(now) if now is not None else None
         self.problems: list[dict] = []
         self.insights_stats: list[dict] = []  # bytesScanned / recordsMatched per Logs Insights query (cost)
-        self.concurrency = concurrency  # requests in flight at once (each still waits for its API's quota)
+        # requests in flight at once, each still waiting for its API's quota: 16 unless RTANALYTICS_AWS_CONCURRENCY
+        # says otherwise (1: one request after another, as before 0.2; a report's fetches then wait one by one too)
+        self.concurrency = concurrency if concurrency is not None else _env_concurrency()
         self.insights_concurrency = insights_concurrency  # Logs Insights queries running at once
         self._insights_slots = threading.BoundedSemaphore(max(1, insights_concurrency))
         self._account: str | None = None
@@ -627,70 +635,14 @@ def insights_frame(results: list[list[dict]]) -> pd.DataFrame:
     return df
 
 
-def overlap(fn, items: Sequence, workers: int, what: str = "requests", probe_first: bool = True,
-            cancel=None) -> list:
-    """``[fn(item) for item in items]`` with up to ``workers`` running at once, in the items' order: the first
-    alone (a credential or permission error then stops everything before more is sent), then the rest together.
-    The first exception (an :class:`AuthError`, Ctrl-C) cancels what has not started, waits for what is running, and
-    propagates. On a terminal, progress (done / total) is shown on stderr when there are many; never on CI or in
-    a report's kernel. ``probe_first=False`` starts them all together; ``cancel`` (a ``threading.Event``) is set on
-    the first exception, so work that polls it (Logs Insights queries) stops and cleans up."""
-    items = list(items)
-    if workers <= 1 or len(items) <= 1:
-        return [fn(x) for x in items]
-    from concurrent.futures import ThreadPoolExecutor, wait
-
-    # the first goes alone: credentials that do not work fail it, and nothing else is sent (one round trip)
-    head = [fn(items[0])] if probe_first else []
-    rest = items[len(head):]
-    progress = Progress(len(items), what)
-    ex = ThreadPoolExecutor(max_workers=min(workers, len(rest)), thread_name_prefix="rtanalytics-aws")
-    futs = [ex.submit(fn, x) for x in rest]
-    try:
-        pending = set(futs)
-        while pending:
-            done, pending = wait(pending, timeout=0.5, return_when="FIRST_EXCEPTION")
-            progress.update(len(head) + len(futs) - len(pending))
-            for f in done:
-                if f.exception() is not None:
-                    raise f.exception()
-        return head + [f.result() for f in futs]
-    except BaseException:
-        if cancel is not None:
-            cancel.set()
-        for f in futs:
-            f.cancel()
-        raise
-    finally:
-        ex.shutdown(wait=True, cancel_futures=True)
-        progress.close()
-
-
-class Progress:
-    """``what: done/total`` on one line of stderr, on a terminal only (not on CI, not in a notebook kernel)."""
-
-    def __init__(self, total: int, what: str, min_total: int = 8):
-        import os
-        import sys
-
-        self.total, self.what = total, what
-        self.on = (total >= min_total and sys.stderr.isatty() and not os.environ.get("CI")
-                   and "ipykernel" not in sys.modules)
-        self.shown = -1
-
-    def update(self, done: int, extra: str = "") -> None:
-        if self.on and done != self.shown:
-            import sys
-
-            sys.stderr.write(f"\r{self.what}: {done}/{self.total}{extra}")
-            sys.stderr.flush()
-            self.shown = done
-
-    def close(self) -> None:
-        if self.on and self.shown >= 0:
-            import sys
-
-            sys.stderr.write("\n")
+def _env_concurrency() -> int:
+    raw = os.environ.get(ENV_CONCURRENCY, "").strip()
+    if not raw:
+        return DEFAULT_CONCURRENCY
+    if not raw.isdigit() or int(raw) < 1:
+        raise ParameterError(ENV_CONCURRENCY, f"{raw!r} is not a whole number of requests",
+                             f"{ENV_CONCURRENCY}=16 (the default), or 1 for one request at a time")
+    return int(raw)
 
 
 @register_source("cloudwatch")
