@@ -20,6 +20,8 @@ from .catalog import catalog, read_yaml
 from .catalog.loader import validate
 from .errors import CatalogError
 from .frames import ALARM_HISTORY_COLUMNS, empty_alarm_history
+from .metricmath import MathError, check, referenced, rule_children
+from .metricmath import evaluate as evaluate_math
 from .queries import MetricQuery, normalize_stat
 from .timewindow import TimeWindow
 
@@ -44,11 +46,14 @@ class Alarm(BaseModel):
 
     AlarmName: str
     AlarmDescription: str = ""
-    Namespace: str
-    MetricName: str
+    Namespace: str | None = None
+    MetricName: str | None = None
     Dimensions: list[dict[str, str]] = []
     Statistic: str | None = None
     ExtendedStatistic: str | None = None
+    #: a metric-math alarm: PutMetricAlarm's ``Metrics`` (MetricDataQuery items: ``MetricStat`` inputs, each at its
+    #: own period and statistic, and ``Expression`` items; exactly one with ``ReturnData`` true, the alarm's series)
+    Metrics: list[dict] | None = None
     Period: int
     EvaluationPeriods: int = Field(ge=1)
     DatapointsToAlarm: int | None = Field(None, ge=1)
@@ -86,8 +91,30 @@ class Alarm(BaseModel):
             raise ValueError("Period must be 10, 20, 30 or a multiple of 60 seconds")
         return v
 
+    @model_validator(mode="before")
+    @classmethod
+    def _math_period(cls, d):
+        """A metric-math alarm's period is its returned series' (the expression's ``Period``, else its inputs'
+        longest); PutMetricAlarm takes no top-level Period then."""
+        if isinstance(d, dict) and d.get("Metrics") == [] and d.get("MetricName"):
+            d = {k: v for k, v in d.items() if k != "Metrics"}  # DescribeAlarms lists "Metrics": [] on every alarm
+        if isinstance(d, dict) and d.get("Metrics") and d.get("Period") is None:
+            ms = d["Metrics"] if isinstance(d["Metrics"], list) else []
+            ret = [m for m in ms if isinstance(m, dict) and m.get("ReturnData", True)]
+            periods = [m.get("Period") for m in ret if m.get("Period")] or [
+                (m.get("MetricStat") or {}).get("Period") for m in ms if isinstance(m, dict)
+                and (m.get("MetricStat") or {}).get("Period")]
+            if periods:
+                d = {**d, "Period": max(int(x) for x in periods)}
+        return d
+
     @model_validator(mode="after")
     def _rules(self):
+        if self.Metrics is not None:
+            self._check_math()
+            return self
+        if not self.Namespace or not self.MetricName:
+            raise ValueError("give Namespace and MetricName (or Metrics, for a metric-math alarm)")
         if (self.Statistic is None) == (self.ExtendedStatistic is None):
             raise ValueError("give exactly one of Statistic and ExtendedStatistic")
         if self.DatapointsToAlarm is not None and self.DatapointsToAlarm > self.EvaluationPeriods:
@@ -102,13 +129,98 @@ class Alarm(BaseModel):
             raise ValueError(f"{self.ComparisonOperator} needs a Threshold")
         return self
 
+    def _check_math(self):
+        given = [k for k in ("Namespace", "MetricName", "Statistic", "ExtendedStatistic") if getattr(self, k)]
+        if given or self.Dimensions:
+            raise ValueError(f"a metric-math alarm (Metrics) takes no {', '.join(given) or 'Dimensions'}: each "
+                             "input's metric, statistic and period go in its MetricStat")
+        ms = self.Metrics
+        if not ms:
+            raise ValueError("Metrics is empty: give the inputs (MetricStat) and the expression (Expression)")
+        ids = []
+        for i, m in enumerate(ms):
+            if not isinstance(m, dict) or not m.get("Id"):
+                raise ValueError(f"Metrics.{i}: every item needs an Id")
+            if ("MetricStat" in m) == ("Expression" in m):
+                raise ValueError(f"Metrics.{i} ({m['Id']}): give exactly one of MetricStat and Expression")
+            if "MetricStat" in m:
+                st = m["MetricStat"]
+                if not isinstance(st, dict) or not (st.get("Metric") or {}).get("MetricName") or not st.get(
+                        "Stat") or not st.get("Period"):
+                    raise ValueError(f"Metrics.{i} ({m['Id']}): MetricStat needs Metric (Namespace, MetricName), "
+                                     "Stat and Period")
+            ids.append(m["Id"])
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"Metrics: ids repeat ({', '.join(sorted({i for i in ids if ids.count(i) > 1}))})")
+        ret = [m for m in ms if m.get("ReturnData", True)]
+        if len(ret) != 1:
+            raise ValueError(f"Metrics: exactly one item returns data (ReturnData true): {len(ret)} do — set "
+                             "ReturnData false on the inputs")
+        for m in ms:
+            if "Expression" in m:
+                try:
+                    check(m["Expression"], f"Metrics {m['Id']} expression")
+                    unknown = referenced(m["Expression"]) - set(ids) - {"REPEAT", "LINEAR", "repeat", "linear"}
+                except MathError as e:
+                    raise ValueError(str(e)) from None
+                if unknown:
+                    raise ValueError(f"Metrics {m['Id']}: the expression names {', '.join(sorted(unknown))}, "
+                                     f"which no item has as Id ({', '.join(ids)})")
+
+    @property
+    def is_math(self) -> bool:
+        return self.Metrics is not None
+
+    def input_queries(self) -> list[MetricQuery]:
+        """The metric inputs of a metric-math alarm, each at its own statistic and period (labels
+        ``ALARM/ID``); a single-metric alarm's one query otherwise."""
+        if not self.is_math:
+            return [self.query()]
+        out = []
+        for m in self.Metrics:
+            if "MetricStat" in m:
+                st, met = m["MetricStat"], m["MetricStat"]["Metric"]
+                out.append(MetricQuery(met.get("Namespace", ""), met["MetricName"], met.get("Dimensions", []),
+                                       stat=st["Stat"], period=int(st["Period"]),
+                                       label=f"{self.AlarmName}/{m['Id']}"))
+        return out
+
+    def math_series(self, frame: pd.DataFrame, index: pd.DatetimeIndex) -> pd.Series:
+        """The alarm's series on ``index`` (its period grid) from its inputs' columns in ``frame``: every
+        expression evaluated in order (an expression may use another's result), the returned one kept."""
+        series, periods, metric_ids = {}, {}, []
+        for m in self.Metrics:
+            if "MetricStat" in m:
+                col = frame[f"{self.AlarmName}/{m['Id']}"] if f"{self.AlarmName}/{m['Id']}" in frame else \
+                    pd.Series(dtype="float64", index=pd.DatetimeIndex([], tz="UTC"))
+                p = int(m["MetricStat"]["Period"])
+                # an input coarser than the alarm's period holds its value through its own period
+                s = col.reindex(index, method="ffill", tolerance=pd.Timedelta(seconds=p - 1)) if p > self.Period \
+                    else col.reindex(index)
+                series[m["Id"]], periods[m["Id"]] = s.astype("float64"), p
+                metric_ids.append(m["Id"])
+        pending = [m for m in self.Metrics if "Expression" in m]
+        for _ in range(len(pending)):  # expressions may refer to each other, in any order
+            for m in list(pending):
+                if referenced(m["Expression"]) <= set(series) | {"REPEAT", "LINEAR", "repeat", "linear"}:
+                    series[m["Id"]] = evaluate_math(m["Expression"], series, periods, metric_ids, index=index,
+                                               what=f"alarm {self.AlarmName}: {m['Id']}")
+                    periods[m["Id"]] = int(m.get("Period") or self.Period)
+                    pending.remove(m)
+        if pending:
+            raise ValueError(f"alarm {self.AlarmName}: expressions {', '.join(m['Id'] for m in pending)} refer "
+                             "to each other in a circle")
+        ret = next(m for m in self.Metrics if m.get("ReturnData", True))
+        return series[ret["Id"]].rename(self.AlarmName)
+
     @property
     def m(self) -> int:
         return self.DatapointsToAlarm or self.EvaluationPeriods
 
     @property
     def stat(self) -> str:
-        return self.Statistic or self.ExtendedStatistic
+        """The statistic (``expression`` for a metric-math alarm: each input has its own)."""
+        return self.Statistic or self.ExtendedStatistic or "expression"
 
     @property
     def effective_treat_missing(self) -> str:
@@ -117,10 +229,8 @@ class Alarm(BaseModel):
 
     @classmethod
     def from_aws(cls, d: dict) -> "Alarm":
-        """From a DescribeAlarms ``MetricAlarms`` item (state and ARNs dropped; metric-math alarms refused)."""
-        if d.get("Metrics"):
-            raise ValueError(f"alarm {d.get('AlarmName')!r} uses metric math (Metrics), which the evaluator does "
-                             "not model yet")
+        """From a DescribeAlarms ``MetricAlarms`` item or a PutMetricAlarm request (state and ARNs dropped);
+        metric-math alarms (``Metrics``) included."""
         keep = {k: v for k, v in d.items() if k in cls.model_fields and v is not None}
         return cls.model_validate(keep)
 
@@ -155,6 +265,10 @@ class Alarm(BaseModel):
         return cls.model_validate(d)
 
     def query(self) -> MetricQuery:
+        """The alarm's metric at its statistic and period (a metric-math alarm has several: input_queries)."""
+        if self.is_math:
+            raise ValueError(f"alarm {self.AlarmName} is metric math: its inputs are input_queries() and its "
+                             "series math_series(frame, index)")
         return MetricQuery(self.Namespace, self.MetricName, self.Dimensions, stat=self.stat, period=self.Period,
                            label=self.AlarmName)
 
@@ -177,10 +291,9 @@ class CompositeAlarm(BaseModel):
 
     @property
     def children(self) -> list[str]:
-        """Alarm names the rule refers to (``ALARM("name")``, ``OK(name)``, ``INSUFFICIENT_DATA(...)``)."""
-        import re
-
-        return re.findall(r'(?:ALARM|OK|INSUFFICIENT_DATA)\(\s*"?([^")]+?)"?\s*\)', self.AlarmRule)
+        """Alarm names the rule refers to (``ALARM("name")``, ``OK(name)``, ``INSUFFICIENT_DATA(...)``; an ARN's
+        last part), in order of first mention."""
+        return rule_children(self.AlarmRule)
 
 
 def alarms_from_describe(resp: dict) -> tuple[list["Alarm"], list[CompositeAlarm], list[str]]:

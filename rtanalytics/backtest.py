@@ -22,6 +22,9 @@ from pydantic import BaseModel, ConfigDict
 from .alarms import ALARM, INSUFFICIENT, Alarm, evaluate_states
 from .catalog import catalog, read_yaml
 from .catalog.loader import validate
+from .health import action_findings
+from .metricmath import MathError, rule_states
+from .sources.evidence import unwrap
 
 
 def episodes(codes: np.ndarray, eval_times: pd.DatetimeIndex) -> pd.DataFrame:
@@ -102,8 +105,8 @@ def relevant_incidents(alarm: Alarm, incidents: pd.DataFrame) -> pd.DataFrame:
     """Incidents that change the alarm's metric (the ``metrics`` column the demo gives), else all of them."""
     if "metrics" not in incidents or incidents.empty:
         return incidents
-    key = f"{alarm.Namespace}/{alarm.MetricName}"
-    return incidents[incidents["metrics"].apply(lambda ms: key in ms)]
+    keys = {f"{q.namespace}/{q.metric}" for q in alarm.input_queries()}
+    return incidents[incidents["metrics"].apply(lambda ms: any(k in ms for k in keys))]
 
 
 def alarm_series(alarms: Sequence[Alarm], source, window, limits: list | None = None) -> dict[str, pd.Series]:
@@ -129,10 +132,17 @@ def alarm_series(alarms: Sequence[Alarm], source, window, limits: list | None = 
                               f"only — CloudWatch keeps {period} s data for {(now - oldest_start(period, now)).days}"
                               " days, so the older part of the window cannot be replayed")
         aligned = TimeWindow(start.floor(f"{period}s"), window.end)  # CloudWatch's clock-aligned periods
-        df = source.metrics([a.query() for a in group], aligned)
+        plain = [a for a in group if not a.is_math]
+        df = source.metrics([a.query() for a in plain], aligned) if plain else None
+        cols = {a.AlarmName: df[a.AlarmName] for a in plain}
+        for a in group:
+            if a.is_math:  # its inputs, each at its own period and statistic; the expression evaluated here
+                inputs = source.metrics(a.input_queries(), aligned)
+                grid = pd.date_range(aligned.start, aligned.end, freq=f"{period}s", inclusive="left")
+                cols[a.AlarmName] = a.math_series(inputs, grid)
         full = pd.date_range(window.start.floor(f"{period}s"), aligned.start, freq=f"{period}s", inclusive="left")
-        out.update({a.AlarmName: pd.concat([pd.Series(np.nan, index=full), df[a.AlarmName]]) if len(full)
-                    else df[a.AlarmName] for a in group})
+        out.update({a.AlarmName: pd.concat([pd.Series(np.nan, index=full), cols[a.AlarmName]]) if len(full)
+                    else cols[a.AlarmName] for a in group})
     return out
 
 
@@ -152,6 +162,72 @@ def backtest(alarms: Sequence[Alarm], series: dict[str, pd.Series], incidents: p
             det_rows.append({"alarm": a.AlarmName, "incident": r.id, "detected": r.detected,
                              "detection_minutes": r.detection_minutes})
     return pd.DataFrame(rows), pd.DataFrame(det_rows)
+
+
+def composite_states(composite, alarms: Sequence[Alarm], series: dict[str, pd.Series],
+                     composites: Sequence = ()) -> pd.Series:
+    """A composite alarm replayed from its children's replayed states: each child (a metric alarm, or another
+    composite) evaluated over its series, its state held between its evaluations, on the clock of the finest
+    child period; the rule (:func:`rtanalytics.metricmath.rule_states`) gives ALARM or OK at each instant.
+    Returns state codes indexed by evaluation time. A child that is not among ``alarms``/``composites`` is a
+    :class:`~rtanalytics.metricmath.MathError` naming it."""
+    by_name = {a.AlarmName: a for a in alarms}
+    nested = {c.AlarmName: c for c in composites}
+    states, periods = {}, []
+    for child in composite.children:
+        if child in by_name:
+            a = by_name[child]
+            s = series[child]
+            states[child] = pd.Series(evaluate_states(a, s.to_numpy(dtype=float)),
+                                      index=s.index + pd.Timedelta(seconds=a.Period))
+            periods.append(a.Period)
+        elif child in nested and child != composite.AlarmName:
+            states[child] = composite_states(nested[child], alarms, series, [c for c in composites
+                                                                             if c.AlarmName != composite.AlarmName])
+            periods.append(int(states[child].attrs.get("period", 60)))
+        else:
+            raise MathError(f"composite alarm {composite.AlarmName}: its rule names {child!r}, which is not among "
+                            "the alarms replayed (import the file that defines it too)")
+    period = min(periods)
+    lo = min(s.index.min() for s in states.values() if len(s))
+    hi = max(s.index.max() for s in states.values() if len(s))
+    grid = pd.date_range(lo, hi, freq=f"{period}s")
+    on_grid = {k: v.reindex(grid, method="ffill").fillna(1).to_numpy(dtype=np.int8) for k, v in states.items()}
+    out = pd.Series(rule_states(composite.AlarmRule, on_grid), index=grid, name=composite.AlarmName)
+    out.attrs["period"] = period
+    return out
+
+
+def _leaves(composite, composites, seen=None) -> set[str]:
+    """The metric alarms under a composite (through nested composites)."""
+    seen = seen or {composite.AlarmName}
+    nested = {c.AlarmName: c for c in composites}
+    out = set()
+    for ch in composite.children:
+        if ch in nested and ch not in seen:
+            out |= _leaves(nested[ch], composites, seen | {ch})
+        elif ch not in nested:
+            out.add(ch)
+    return out
+
+
+def backtest_composites(composites: Sequence, alarms: Sequence[Alarm], series: dict[str, pd.Series],
+                        incidents: pd.DataFrame, grace=pd.Timedelta(minutes=30)) -> tuple[pd.DataFrame, list[str]]:
+    """Scores of composite alarms replayed from their children (as :func:`backtest` scores metric alarms), and
+    one sentence per composite that could not be replayed."""
+    rows, notes = [], []
+    for c in composites:
+        try:
+            st = composite_states(c, alarms, series, composites)
+        except MathError as e:
+            notes.append(str(e))
+            continue
+        # the incidents any of its metric alarms is about (as each metric alarm is scored on its own)
+        kids = [a for a in alarms if a.AlarmName in _leaves(c, composites)]
+        rel = pd.concat([relevant_incidents(a, incidents) for a in kids]).drop_duplicates(subset=["id"]) \
+            if kids and len(incidents) and "id" in incidents else incidents
+        rows.append(score(c.AlarmName, st.to_numpy(), st.index, int(st.attrs["period"]), rel, grace).row())
+    return pd.DataFrame(rows), notes
 
 
 def sweep(alarm: Alarm, series: pd.Series, incidents: pd.DataFrame, thresholds: Sequence[float],
@@ -365,7 +441,7 @@ def noise(history: pd.DataFrame, window, names: Sequence[str], business_hours=No
 
 
 def cannot_work(alarms: Sequence[Alarm], source, window, series: dict[str, pd.Series] | None = None,
-                now=None) -> pd.DataFrame:
+                now=None, composites: Sequence = ()) -> pd.DataFrame:
     """Alarms that cannot work as written, each with the fix (``alarm, severity, finding, fix``):
 
     * no metric with exactly the alarm's namespace, name and dimension set exists (ListMetrics) — a dimension the
@@ -373,7 +449,9 @@ def cannot_work(alarms: Sequence[Alarm], source, window, series: dict[str, pd.Se
     * the metric exists but has no datapoint in the window; the replay sits in INSUFFICIENT_DATA, or in ALARM,
       for the whole window;
     * ``Period`` x ``EvaluationPeriods`` over a day (CloudWatch's limit for periods under an hour; 7 days above);
-    * a period CloudWatch's retention tiers cannot serve for the window's start (no datapoints at all)."""
+    * a period CloudWatch's retention tiers cannot serve for the window's start (no datapoints at all);
+    * on AWS, actions (of ``alarms`` and ``composites``) sending to an SNS topic that does not exist or that
+      nobody is confirmed on (:func:`rtanalytics.health.action_findings`)."""
     from .retention import check_period
     from .timewindow import to_utc, utcnow
 
@@ -384,15 +462,20 @@ def cannot_work(alarms: Sequence[Alarm], source, window, series: dict[str, pd.Se
         f.append({"alarm": a.AlarmName, "severity": sev, "finding": finding, "fix": fix})
 
     for a in alarms:
-        dims = {d["Name"]: d["Value"] for d in a.Dimensions}
-        found = source.list_metrics(a.Namespace, a.MetricName, dims or None)
-        exact = [m for m in found if dict(m.dimensions) == dims]
-        if not exact:  # what the service does publish under this name, for the fix
-            others = source.list_metrics(a.Namespace, a.MetricName) if dims else found
-            near = sorted({", ".join(f"{k}={v}" for k, v in m.dimensions) for m in others})[:3]
-            add(a, "high", f"no metric {a.Namespace}/{a.MetricName} with exactly the dimensions "
-                f"{dims or '{}'} exists (ListMetrics)", "use the dimension set the service publishes"
-                + (f": it has {'; '.join(near)}" if near else " (none is published under this name)"))
+        missing = False
+        for q in a.input_queries():  # a metric-math alarm: every input must exist
+            dims = q.dims
+            found = source.list_metrics(q.namespace, q.metric, dims or None)
+            exact = [m for m in found if dict(m.dimensions) == dims]
+            if not exact:  # what the service does publish under this name, for the fix
+                others = source.list_metrics(q.namespace, q.metric) if dims else found
+                near = sorted({", ".join(f"{k}={v}" for k, v in m.dimensions) for m in others})[:3]
+                which = f" (input {q.label.rsplit('/', 1)[-1]})" if a.is_math else ""
+                add(a, "high", f"no metric {q.namespace}/{q.metric}{which} with exactly the dimensions "
+                    f"{dims or '{}'} exists (ListMetrics)", "use the dimension set the service publishes"
+                    + (f": it has {'; '.join(near)}" if near else " (none is published under this name)"))
+                missing = True
+        if missing:
             continue
         span = a.Period * a.EvaluationPeriods
         if span > (7 * 86400 if a.Period >= 3600 else 86400):
@@ -413,6 +496,9 @@ def cannot_work(alarms: Sequence[Alarm], source, window, series: dict[str, pd.Se
                 "dimensions")
         elif len(codes) and (codes == INSUFFICIENT).all():
             add(a, "medium", "INSUFFICIENT_DATA for the whole window", "set TreatMissingData, or check the metric")
+    aws = getattr(unwrap(source), "aws", None)
+    if aws is not None:  # only an AWS source knows the account's topics
+        f += action_findings(aws, [*alarms, *composites])
     return pd.DataFrame(f, columns=["alarm", "severity", "finding", "fix"])
 
 

@@ -480,7 +480,7 @@ def _alarms_import(args) -> int:
         raise ParameterError("--format", "table is for diff", "yaml, json or terraform")
     found = import_alarms([Path(p) for p in args.paths], pseudo=pseudo)
     if args.format == "terraform":
-        print(terraform(found.alarms), end="")
+        print(terraform(found.alarms, found.composites), end="")
     else:
         reqs = [a.model_dump(exclude_none=True, exclude_defaults=True) | {"AlarmName": a.AlarmName}
                 for a in found.alarms]
@@ -489,6 +489,10 @@ def _alarms_import(args) -> int:
               + yaml.safe_dump({"alarms": reqs}, sort_keys=False))
     for p in found.problems():
         print(f"rtanalytics: {p}", file=sys.stderr)
+    if found.composites and args.format != "terraform":
+        print(f"rtanalytics: {len(found.composites)} composite alarm(s) found (" + ", ".join(
+            c.AlarmName for c in found.composites) + "): replayed by the alarms report (-p alarms_from PATH) and "
+              "written by --format terraform; the catalog's alarms.yaml holds metric alarms only", file=sys.stderr)
     print(f"rtanalytics: {len(found.alarms)} alarm(s) imported, {len(found.skipped)} not imported, "
           f"{len(found.unresolved)} value(s) unresolved", file=sys.stderr)
     return 4 if found.skipped or found.unresolved else 0

@@ -68,6 +68,8 @@ class Backtested:
         d["AlarmDescription"] = self.description()
         if "Threshold" in d:
             d["Threshold"] = float(d["Threshold"])
+        if self.alarm.is_math:  # PutMetricAlarm takes the periods from Metrics then, and no top-level Period
+            d.pop("Period", None)
         return d
 
 
@@ -158,6 +160,18 @@ def cloudformation(items: list[Backtested]) -> dict:
                                          "variant_of": it.variant_of}}}
     return {"AWSTemplateFormatVersion": "2010-09-09",
             "Description": "CloudWatch alarms exported by rtanalytics, each with its backtest", "Resources": resources}
+
+
+def cloudformation_composites(composites, template: dict | None = None) -> dict:
+    """``AWS::CloudWatch::CompositeAlarm`` resources for ``composites``, added to ``template`` (or a new one)."""
+    template = template or {"AWSTemplateFormatVersion": "2010-09-09", "Resources": {}}
+    taken = set(template["Resources"])
+    for c in composites:
+        props = {k: v for k, v in c.model_dump(exclude_none=True).items()
+                 if k in CFN_COMPOSITE_PROPERTIES and v not in ([], "")}
+        template["Resources"][logical_id(c.AlarmName, taken)] = {"Type": "AWS::CloudWatch::CompositeAlarm",
+                                                                 "Properties": props}
+    return template
 
 
 def validate_cloudformation(template: dict) -> list[str]:

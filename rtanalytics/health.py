@@ -383,20 +383,65 @@ def mask_endpoint(endpoint: str) -> str:
     return ("***" + "".join(digits[-2:])) if len(digits) > 4 else endpoint
 
 
-def sns_audit(aws, routing) -> pd.DataFrame:
-    """Who receives the alerts: every routing topic (Critical, Warning, Info, and the umbrella production topic)
-    with its subscriptions (ListTopics, ListSubscriptionsByTopic, paginated). Findings: a topic that does not
-    exist, a topic nobody is confirmed on, an expected subscription that is missing or still pending
-    confirmation (it receives nothing). Endpoints are masked. ``topic, protocol, endpoint, state, finding``."""
-    sns = aws.client("sns")
+def list_topics(sns) -> list[str]:
+    """Every topic ARN (ListTopics, paginated)."""
     arns, token = [], None
     while True:
         resp = sns.list_topics(**({"NextToken": token} if token else {}))
         arns += [t["TopicArn"] for t in resp.get("Topics", [])]
         token = resp.get("NextToken")
         if not token:
-            break
-    by_name = {a.rsplit(":", 1)[-1]: a for a in arns}
+            return arns
+
+
+def subscriptions(sns, topic_arn: str) -> list[dict]:
+    """A topic's subscriptions (ListSubscriptionsByTopic, paginated); a confirmed one has an ARN, a pending one
+    ``PendingConfirmation``."""
+    subs, token = [], None
+    while True:
+        resp = sns.list_subscriptions_by_topic(TopicArn=topic_arn, **({"NextToken": token} if token else {}))
+        subs += resp.get("Subscriptions", [])
+        token = resp.get("NextToken")
+        if not token:
+            return subs
+
+
+def action_findings(aws, alarms) -> list[dict]:
+    """Alarm actions that reach nobody: an SNS topic an alarm (or composite) sends to that does not exist in
+    the account and Region, or that has no confirmed subscription. ``alarm, severity, finding, fix`` rows.
+    Topics are matched by name (the catalog writes ``ACCOUNT`` for the account in its ARNs)."""
+    sns = aws.client("sns")
+    by_name = {a.rsplit(":", 1)[-1]: a for a in list_topics(sns)}
+    confirmed: dict[str, int] = {}
+    rows = []
+    for a in alarms:
+        for kind in ("AlarmActions", "OKActions", "InsufficientDataActions"):
+            for arn in getattr(a, kind, []) or []:
+                if not str(arn).startswith("arn:aws:sns:"):
+                    continue
+                name = str(arn).rsplit(":", 1)[-1]
+                if name not in by_name:
+                    rows.append({"alarm": a.AlarmName, "severity": "high", "finding":
+                                 f"{kind} sends to the SNS topic {name}, which does not exist (ListTopics)",
+                                 "fix": "create the topic, or point the action at one that exists"})
+                    continue
+                if name not in confirmed:
+                    confirmed[name] = sum(str(x.get("SubscriptionArn", "")).startswith("arn:")
+                                          for x in subscriptions(sns, by_name[name]))
+                if not confirmed[name]:
+                    rows.append({"alarm": a.AlarmName, "severity": "high", "finding":
+                                 f"{kind} sends to {name}, which has no confirmed subscription: nobody receives it",
+                                 "fix": "subscribe the on-call endpoint and confirm it"})
+    return rows
+
+
+def sns_audit(aws, routing) -> pd.DataFrame:
+    """Who receives the alerts: every routing topic (Critical, Warning, Info, and the umbrella production topic)
+    with its subscriptions (ListTopics, ListSubscriptionsByTopic, paginated). Findings: a topic that does not
+    exist, a topic nobody is confirmed on, an expected subscription that is missing or still pending
+    confirmation (it receives nothing). Endpoints are masked. ``topic, protocol, endpoint, state, finding``."""
+    sns = aws.client("sns")
+    by_name = {a.rsplit(":", 1)[-1]: a for a in list_topics(sns)}
     wanted = {t.topic: [] for t in routing.topics.values()}
     if routing.production_topic is not None:
         wanted[routing.production_topic.topic] = list(routing.production_topic.subscriptions)
@@ -406,13 +451,7 @@ def sns_audit(aws, routing) -> pd.DataFrame:
             rows.append({"topic": name, "protocol": "", "endpoint": "", "state": "missing",
                          "finding": "the topic does not exist: alarms sending to it notify nobody"})
             continue
-        subs, token = [], None
-        while True:
-            resp = sns.list_subscriptions_by_topic(TopicArn=by_name[name], **({"NextToken": token} if token else {}))
-            subs += resp.get("Subscriptions", [])
-            token = resp.get("NextToken")
-            if not token:
-                break
+        subs = subscriptions(sns, by_name[name])
         confirmed = [x for x in subs if x.get("SubscriptionArn", "").startswith("arn:")]
         for x in subs:
             ok = x.get("SubscriptionArn", "").startswith("arn:")

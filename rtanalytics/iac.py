@@ -11,8 +11,11 @@
 * **Terraform** (``.tf``) is parsed by python-hcl2; ``aws_cloudwatch_metric_alarm`` resources map their
   arguments to PutMetricAlarm's fields; ``var.NAME`` is resolved from the folder's ``variable`` blocks with a
   ``default`` (and ``*.tfvars`` files beside them), references to other resources are listed as unresolved.
-* **Not yet**: metric-math alarms (``Metrics`` / ``metric_query``) and composite alarms are listed as skipped
-  with the reason — the evaluator does not model metric math yet.
+* **Metric math** (``Metrics`` / ``metric_query`` blocks) imports as the alarm's inputs and expressions, replayed by
+  :mod:`rtanalytics.metricmath`; **composite alarms** (``AWS::CloudWatch::CompositeAlarm``,
+  ``aws_cloudwatch_composite_alarm``) import as :class:`~rtanalytics.alarms.CompositeAlarm` with their rule, a
+  reference to an alarm of the same files (``!Ref``, ``!GetAtt X.Arn``, ``${aws_cloudwatch_metric_alarm.X.arn}``)
+  resolved to its name.
 
 :func:`terraform` writes alarms as ``aws_cloudwatch_metric_alarm`` blocks (the CloudFormation writer is
 :mod:`rtanalytics.export`); reading what either writes gives back the same models (tested).
@@ -25,8 +28,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .alarms import Alarm
+from .alarms import Alarm, CompositeAlarm
 from .errors import CatalogError
+from .metricmath import MathError, rule_children
 
 TF_FIELDS = {  # Terraform argument -> PutMetricAlarm field
     "alarm_name": "AlarmName", "alarm_description": "AlarmDescription", "namespace": "Namespace",
@@ -39,6 +43,14 @@ TF_FIELDS = {  # Terraform argument -> PutMetricAlarm field
 }
 ACTIONS = ("AlarmActions", "OKActions", "InsufficientDataActions")
 CFN_FIELDS = set(Alarm.model_fields)
+COMPOSITE_FIELDS = set(CompositeAlarm.model_fields)
+TF_COMPOSITE_FIELDS = {"alarm_name": "AlarmName", "alarm_rule": "AlarmRule", "alarm_description": "AlarmDescription",
+                       "actions_enabled": "ActionsEnabled", "alarm_actions": "AlarmActions", "ok_actions": "OKActions",
+                       "insufficient_data_actions": "InsufficientDataActions"}
+TF_QUERY_FIELDS = {"id": "Id", "expression": "Expression", "label": "Label", "return_data": "ReturnData",
+                   "period": "Period", "account_id": "AccountId"}
+TF_METRIC_FIELDS = {"metric_name": "MetricName", "namespace": "Namespace", "period": "Period", "stat": "Stat",
+                    "unit": "Unit", "dimensions": "Dimensions"}
 
 
 @dataclass
@@ -47,6 +59,7 @@ class Imported:
     expression), what was skipped (with why), each alarm's source file and line."""
 
     alarms: list[Alarm] = field(default_factory=list)
+    composites: list[CompositeAlarm] = field(default_factory=list)
     unresolved: list[dict] = field(default_factory=list)
     skipped: list[dict] = field(default_factory=list)
     origin: dict[str, str] = field(default_factory=dict)
@@ -101,6 +114,17 @@ def _cloudformation_file(path: Path, out: Imported, pseudo: dict) -> None:
     params = dict(pseudo) | {k: v.get("Default") for k, v in (template.get("Parameters") or {}).items()
                              if isinstance(v, dict)}
     conditions = template.get("Conditions") or {}
+    for logical, res in (template.get("Resources") or {}).items():  # Ref / GetAtt Arn of an alarm: its name
+        if isinstance(res, dict) and res.get("Type") in ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"):
+            nm = (res.get("Properties") or {}).get("AlarmName")
+            try:
+                nm = _cfn_value(nm, params, conditions) if nm is not None else logical
+            except _Unresolved:
+                nm = logical  # CloudFormation would generate one: the rule then names the logical id
+            params[logical] = nm
+            region, account = params.get("AWS::Region"), params.get("AWS::AccountId")
+            params[f"{logical}.Arn"] = f"arn:aws:cloudwatch:{region}:{account}:alarm:{nm}" if region and account \
+                else nm  # in a rule, ALARM(arn) and ALARM(name) are the same alarm
     for logical, res in (template.get("Resources") or {}).items():
         if not isinstance(res, dict):
             continue
@@ -108,23 +132,16 @@ def _cloudformation_file(path: Path, out: Imported, pseudo: dict) -> None:
         kind = res.get("Type")
         props = res.get("Properties") or {}
         name = props.get("AlarmName") if isinstance(props.get("AlarmName"), str) else logical
-        if kind == "AWS::CloudWatch::CompositeAlarm":
-            out.skipped.append({"file": str(path), "line": line, "alarm": name, "reason": "composite alarm (its "
-                                "rule over other alarms is not imported yet)"})
-            continue
-        if kind != "AWS::CloudWatch::Alarm":
-            continue
-        if "Metrics" in props:
-            out.skipped.append({"file": str(path), "line": line, "alarm": name,
-                                "reason": "metric math (Metrics): the evaluator does not model metric math yet"})
+        if kind not in ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"):
             continue
         if "Condition" in res and not _condition(res["Condition"], conditions, params):
             out.skipped.append({"file": str(path), "line": line, "alarm": name,
                                 "reason": f"its Condition {res['Condition']} is false with the parameters' defaults"})
             continue
         data, bad = {}, []
+        fields = COMPOSITE_FIELDS if kind == "AWS::CloudWatch::CompositeAlarm" else CFN_FIELDS
         for k, v in props.items():
-            if k not in CFN_FIELDS:
+            if k not in fields:
                 continue
             if k in ACTIONS and isinstance(v, list):  # each action on its own: one unresolved leaves the others
                 data[k] = []
@@ -139,7 +156,10 @@ def _cloudformation_file(path: Path, out: Imported, pseudo: dict) -> None:
             except _Unresolved as e:
                 bad.append((k, e.expression, _line(v) or line))
         data.setdefault("AlarmName", logical)
-        _finish(data, bad, str(path), line, out)
+        if kind == "AWS::CloudWatch::CompositeAlarm":
+            _finish_composite(data, bad, str(path), line, out)
+        else:
+            _finish(data, bad, str(path), line, out)
 
 
 def _line(node) -> int | None:
@@ -165,10 +185,15 @@ def _cfn_value(v, params: dict, conditions: dict):
                     return str(params[key])
                 raise _Unresolved(f"!Sub ${{{key}}}")
 
-            return re.sub(r"\$\{([^}!]+)\}", one, text)
+            return re.sub(r"\$\{([^}!]+)\}", one, text)  # ${X} and ${X.Arn} (an alarm's) alike
         if fn == "Fn::If":
             cond, yes, no = arg
             return _cfn_value(yes if _condition(cond, conditions, params) else no, params, conditions)
+        if fn == "Fn::GetAtt":
+            key = ".".join(arg) if isinstance(arg, list) else str(arg)
+            if key in params:
+                return params[key]
+            raise _Unresolved(f"!GetAtt {key}")
         if fn == "Fn::Join":
             sep, parts = arg
             return sep.join(str(_cfn_value(p, params, conditions)) for p in parts)
@@ -207,7 +232,10 @@ _TF_VAR = re.compile(r"^\$\{var\.([A-Za-z0-9_-]+)\}$")
 def _tf_text(v):
     """python-hcl2 keeps string literals quoted (``'"x"'``) and expressions as ``${...}``."""
     if isinstance(v, str) and len(v) >= 2 and v[0] == v[-1] == '"':
-        return v[1:-1]
+        inner = v[1:-1]
+        # HCL's escapes within a quoted string (python-hcl2 keeps them as written)
+        return re.sub(r'\\(["\\nt])', lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), inner) \
+            if "\\" in inner else inner
     return v
 
 
@@ -231,6 +259,15 @@ def _terraform_files(files: list[Path], out: Imported) -> None:
     for tfvars in sorted({p for f in files for p in f.parent.glob("*.tfvars")}):
         for k, v in hcl2.loads(tfvars.read_text(encoding="utf-8")).items():
             variables[k] = _tf_text(v)
+    names = {}  # "aws_cloudwatch_metric_alarm.X" -> the alarm's name (what .alarm_name, .id and .arn refer to)
+    for f, text, doc in parsed:
+        for block in doc.get("resource", []):
+            for rtype, bodies in block.items():
+                rtype = _tf_text(rtype)
+                if rtype in ("aws_cloudwatch_composite_alarm", "aws_cloudwatch_metric_alarm"):
+                    for name, body in bodies.items():
+                        lit = _tf_text(body.get("alarm_name")) if isinstance(body, dict) else None
+                        names[f"{rtype}.{_tf_text(name)}"] = lit if isinstance(lit, str) and "${" not in lit else None
     for f, text, doc in parsed:
         for block in doc.get("resource", []):
             for rtype, bodies in block.items():
@@ -239,36 +276,44 @@ def _terraform_files(files: list[Path], out: Imported) -> None:
                     name = _tf_text(name)
                     m = re.search(rf'resource\s+"{re.escape(rtype)}"\s+"{re.escape(name)}"', text)
                     line = text[:m.start()].count("\n") + 1 if m else None
-                    if rtype == "aws_cloudwatch_composite_alarm":
-                        shown = _tf_text(body.get("alarm_name")) if isinstance(body, dict) else name
-                        out.skipped.append({"file": str(f), "line": line, "alarm": shown or name,
-                                            "reason": "composite alarm "
-                                            "(its rule over other alarms is not imported yet)"})
-                    elif rtype == "aws_cloudwatch_metric_alarm":
-                        _terraform_alarm(f, line, name, body, variables, out)
+                    if rtype in ("aws_cloudwatch_composite_alarm", "aws_cloudwatch_metric_alarm"):
+                        _terraform_alarm(f, line, name, body, variables, out, rtype, names)
 
 
-def _terraform_alarm(f: Path, line, name: str, body: dict, variables: dict, out: Imported) -> None:
+_TF_REF = re.compile(r"\$\{(aws_cloudwatch_(?:metric|composite)_alarm\.[A-Za-z0-9_-]+)\.(alarm_name|id|arn)\}")
+
+
+def _terraform_alarm(f: Path, line, name: str, body: dict, variables: dict, out: Imported,
+                     rtype: str = "aws_cloudwatch_metric_alarm", names: dict | None = None) -> None:
     literal = _tf_text(body.get("alarm_name"))
     if isinstance(literal, str) and not literal.startswith("${"):
         name = literal
-    if "metric_query" in body:
-        out.skipped.append({"file": str(f), "line": line, "alarm": name,
-                            "reason": "metric math (metric_query): the evaluator does not model metric math yet"})
-        return
+    composite = rtype == "aws_cloudwatch_composite_alarm"
+    fields = TF_COMPOSITE_FIELDS if composite else TF_FIELDS
     data, bad = {}, []
+    names = names or {}
 
     def resolve(v, key):
         v = _tf_text(v)
-        if isinstance(v, str) and v.startswith("${"):
+        if isinstance(v, str) and "${" in v:
             m = _TF_VAR.match(v)
             if m and m.group(1) in variables:
                 return variables[m.group(1)]
-            raise _Unresolved(v)
+
+            def ref(mm):  # another alarm of these files: its name (an ARN's last part is the name, too)
+                got = names.get(mm.group(1))
+                if got is None:
+                    raise _Unresolved(mm.group(0))
+                return got  # .arn too: a rule's ALARM(arn) means the alarm of that name
+
+            out_v = _TF_REF.sub(ref, v)
+            if "${" in out_v:
+                raise _Unresolved(v)
+            return out_v
         return v
 
     for arg, value in body.items():
-        fld = TF_FIELDS.get(arg)
+        fld = fields.get(arg)
         if fld is None:
             continue
         try:
@@ -287,8 +332,41 @@ def _terraform_alarm(f: Path, line, name: str, body: dict, variables: dict, out:
                 data[fld] = resolve(value, fld)
         except _Unresolved as e:
             bad.append((fld, e.expression, line))
+    if not composite and "metric_query" in body:  # metric math: PutMetricAlarm's Metrics
+        metrics = []
+        for i, q in enumerate(body["metric_query"]):
+            item = {}
+            for arg, value in q.items():
+                if arg in TF_QUERY_FIELDS:
+                    try:
+                        item[TF_QUERY_FIELDS[arg]] = resolve(value, "Metrics")
+                    except _Unresolved as e:
+                        bad.append((f"Metrics.{i}.{arg}", e.expression, line))
+            for met in q.get("metric", []) or []:
+                stat = {}
+                for arg, value in met.items():
+                    fld = TF_METRIC_FIELDS.get(arg)
+                    try:
+                        if fld == "Dimensions":
+                            stat[fld] = [{"Name": _tf_text(k), "Value": str(resolve(v, fld))}
+                                         for k, v in value.items() if not k.startswith("__")]
+                        elif fld:
+                            stat[fld] = resolve(value, fld)
+                    except _Unresolved as e:
+                        bad.append((f"Metrics.{i}.metric.{arg}", e.expression, line))
+                item["MetricStat"] = {"Metric": {k: stat[k] for k in ("Namespace", "MetricName", "Dimensions")
+                                                 if k in stat},
+                                      **{k: stat[k] for k in ("Period", "Stat", "Unit") if k in stat}}
+            if isinstance(item.get("ReturnData"), str):
+                item["ReturnData"] = item["ReturnData"].lower() == "true"
+            item.setdefault("ReturnData", False)  # Terraform's default (PutMetricAlarm's API default is true)
+            metrics.append(item)
+        data["Metrics"] = metrics
     data.setdefault("AlarmName", name)
-    _finish(data, bad, str(f), line, out)
+    if composite:
+        _finish_composite(data, bad, str(f), line, out)
+    else:
+        _finish(data, bad, str(f), line, out)
 
 
 # ----------------------------------------------------------------------------------------------- both forms
@@ -308,6 +386,14 @@ def _finish(data: dict, bad: list, file: str, line, out: Imported) -> None:
     for k in ("Period", "EvaluationPeriods", "DatapointsToAlarm"):
         if k in data and data[k] is not None:
             data[k] = int(data[k])
+    for item in data.get("Metrics") or []:  # numbers and booleans as PutMetricAlarm takes them
+        if isinstance(item, dict):
+            if item.get("Period") is not None:
+                item["Period"] = int(item["Period"])
+            if isinstance(item.get("MetricStat"), dict) and item["MetricStat"].get("Period") is not None:
+                item["MetricStat"]["Period"] = int(item["MetricStat"]["Period"])
+            if isinstance(item.get("ReturnData"), str):
+                item["ReturnData"] = item["ReturnData"].lower() == "true"
     if "Threshold" in data and data["Threshold"] is not None:
         data["Threshold"] = float(data["Threshold"])
     if isinstance(data.get("ActionsEnabled"), str):
@@ -315,14 +401,51 @@ def _finish(data: dict, bad: list, file: str, line, out: Imported) -> None:
     try:
         alarm = Alarm.model_validate(data)
     except Exception as e:
-        out.skipped.append({"file": file, "line": line, "alarm": name, "reason": f"not a valid alarm: {e}"})
+        out.skipped.append({"file": file, "line": line, "alarm": name, "reason": f"not a valid alarm: {_why(e, data)}"})
         return
     out.alarms.append(alarm)
     out.origin[alarm.AlarmName] = f"{file}:{line}"
 
 
-def terraform(alarms) -> str:
-    """``aws_cloudwatch_metric_alarm`` resources for ``alarms`` (HCL text); importing it gives the same models."""
+def _why(e: Exception, data: dict) -> str:
+    """A validation error in one line per field (pydantic's own text names the field and the problem)."""
+    errs = getattr(e, "errors", None)
+    if not callable(errs):
+        return str(e)
+    parts = []
+    for err in errs():
+        loc = ".".join(str(x) for x in err.get("loc", ())) or "alarm"
+        msg = str(err.get("msg", "")).removeprefix("Value error, ")
+        if loc == "Period" and data.get("Metrics"):
+            msg += " (a metric-math alarm takes it from its returned expression's Period or its inputs' MetricStat)"
+        parts.append(f"{loc}: {msg}" if loc != "alarm" else msg)
+    return "; ".join(parts)
+
+
+def _finish_composite(data: dict, bad: list, file: str, line, out: Imported) -> None:
+    name = str(data.get("AlarmName"))
+    for fld, expr, ln in bad:
+        out.unresolved.append({"file": file, "line": ln, "alarm": name, "field": fld, "expression": expr})
+    if any(b[0] not in ACTIONS for b in bad):
+        out.skipped.append({"file": file, "line": line, "alarm": name, "reason": "unresolved " + ", ".join(
+            f"{f} ({e})" for f, e, _ in bad if f not in ACTIONS) + ": name the alarms the rule refers to"})
+        return
+    if isinstance(data.get("ActionsEnabled"), str):
+        data["ActionsEnabled"] = data["ActionsEnabled"].lower() == "true"
+    try:
+        comp = CompositeAlarm.model_validate(data)
+        rule_children(comp.AlarmRule)
+    except (MathError, ValueError) as e:
+        out.skipped.append({"file": file, "line": line, "alarm": name,
+                            "reason": f"not a valid composite alarm: {_why(e, data)}"})
+        return
+    out.composites.append(comp)
+    out.origin[comp.AlarmName] = f"{file}:{line}"
+
+
+def terraform(alarms, composites=()) -> str:
+    """``aws_cloudwatch_metric_alarm`` (metric math as ``metric_query`` blocks) and
+    ``aws_cloudwatch_composite_alarm`` resources (HCL text); importing it gives the same models."""
     rev = {v: k for k, v in TF_FIELDS.items()}
     blocks = []
     for a in alarms:
@@ -332,6 +455,8 @@ def terraform(alarms) -> str:
         for k, v in d.items():
             if k not in rev or v in ([], "") or (k == "ActionsEnabled" and v is True):
                 continue
+            if a.is_math and k == "Period":  # a metric-math alarm's periods are its queries'
+                continue
             if k == "Dimensions":
                 inner = "\n".join(f"    {x['Name']} = {json.dumps(x['Value'])}" for x in v)
                 lines.append(f"  dimensions = {{\n{inner}\n  }}")
@@ -339,6 +464,36 @@ def terraform(alarms) -> str:
                 continue
             else:
                 lines.append(f"  {rev[k]} = {json.dumps(v)}")
+        for q in a.Metrics or []:
+            lines.append("  metric_query {")
+            lines.append(f"    id = {json.dumps(q['Id'])}")
+            for k in ("Expression", "Label", "Period", "AccountId"):
+                if q.get(k) is not None:
+                    lines.append(f"    {next(t for t, c in TF_QUERY_FIELDS.items() if c == k)} = {json.dumps(q[k])}")
+            lines.append(f"    return_data = {json.dumps(bool(q.get('ReturnData', True)))}")
+            if "MetricStat" in q:
+                st, met = q["MetricStat"], q["MetricStat"]["Metric"]
+                lines.append("    metric {")
+                lines.append(f"      namespace = {json.dumps(met.get('Namespace', ''))}")
+                lines.append(f"      metric_name = {json.dumps(met['MetricName'])}")
+                lines.append(f"      period = {int(st['Period'])}")
+                lines.append(f"      stat = {json.dumps(st['Stat'])}")
+                if st.get("Unit"):
+                    lines.append(f"      unit = {json.dumps(st['Unit'])}")
+                if met.get("Dimensions"):
+                    inner = "\n".join(f"        {x['Name']} = {json.dumps(x['Value'])}" for x in met["Dimensions"])
+                    lines.append(f"      dimensions = {{\n{inner}\n      }}")
+                lines.append("    }")
+            lines.append("  }")
+        lines.append("}")
+        blocks.append("\n".join(lines))
+    crev = {v: k for k, v in TF_COMPOSITE_FIELDS.items()}
+    for c in composites:
+        ident = re.sub(r"[^A-Za-z0-9_]", "_", c.AlarmName).lower()
+        lines = [f'resource "aws_cloudwatch_composite_alarm" "{ident}" {{']
+        for k, v in c.model_dump(exclude_none=True).items():
+            if k in crev and v not in ([], "") and not (k == "ActionsEnabled" and v is True):
+                lines.append(f"  {crev[k]} = {json.dumps(v)}")
         lines.append("}")
         blocks.append("\n".join(lines))
     return "# written by rtanalytics (rtanalytics alarms import reads it back)\n\n" + "\n\n".join(blocks) + "\n"

@@ -50,3 +50,34 @@ def test_a_window_in_alarm_throughout(aws):
     idx = pd.date_range(window.start, window.end, freq="300s", inclusive="left")
     t = cannot_work([a], src, window, {"zero": pd.Series(0.0, index=idx)}, now=now)
     assert list(t["finding"]) == ["in ALARM for the whole window"]
+
+
+def test_actions_to_topics_that_are_missing_or_unheard(aws):
+    """An alarm's actions, and a composite's, checked against the account's topics: one that does not exist, one
+    nobody is subscribed to, one with a confirmed subscriber (an SQS queue)."""
+    from rtanalytics.alarms import CompositeAlarm
+
+    sns = aws.client("sns")
+    heard = sns.create_topic(Name="oncall")["TopicArn"]
+    sqs = aws.client("sqs").create_queue(QueueName="pager")["QueueUrl"]
+    qarn = aws.client("sqs").get_queue_attributes(QueueUrl=sqs, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=heard, Protocol="sqs", Endpoint=qarn)
+    unheard = sns.create_topic(Name="nobody")["TopicArn"]
+    now = pd.Timestamp.now(tz="UTC").floor("min")
+    aws.call("cloudwatch", "put_metric_data", Namespace="T/Svc", MetricData=[
+        {"MetricName": "Throughput", "Timestamp": now.to_pydatetime(), "Value": 5.0}])
+    src = CloudWatchSource("demo", context=aws)
+    window = TimeWindow(now - pd.Timedelta(hours=1), now)
+    ok = Alarm(AlarmName="ok", AlarmActions=[heard], **BASE)
+    gone = Alarm(AlarmName="gone", AlarmActions=["arn:aws:sns:us-west-1:ACCOUNT:deleted-topic"],
+                 OKActions=[heard], **BASE)
+    quiet = Alarm(AlarmName="quiet", AlarmActions=[unheard], **BASE)
+    comp = CompositeAlarm(AlarmName="both", AlarmRule="ALARM(ok) AND ALARM(quiet)", AlarmActions=[unheard])
+    t = cannot_work([ok, gone, quiet], src, window, None, now=now, composites=[comp])
+    by = {}
+    for r in t.to_dict("records"):
+        by.setdefault(r["alarm"], []).append(r["finding"])
+    assert "ok" not in by
+    assert by["gone"] == ["AlarmActions sends to the SNS topic deleted-topic, which does not exist (ListTopics)"]
+    assert by["quiet"] == ["AlarmActions sends to nobody, which has no confirmed subscription: nobody receives it"]
+    assert by["both"] == by["quiet"]

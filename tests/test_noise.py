@@ -46,3 +46,24 @@ def test_noise_figures_counted_by_hand():
     assert r["quiet"]["verdict"] == "never fired" and r["quiet"]["pages"] == 0
     assert r["silent"]["verdict"].startswith("no transition")
     assert list(t["alarm"])[:2] == ["flappy", "steady"] or list(t["alarm"])[0] == "flappy"  # noisiest first
+
+
+def test_the_daily_ops_summary_carries_the_fortnights_noise(demo):
+    """daily-ops: the noise over the 14 days of history before its end, in the checklist, the tables and the
+    summary — the same figures as the noise report on the same history, counted from the transitions."""
+    from rtanalytics.reports import health
+
+    from .conftest import NOW
+
+    ops = health.daily(end=NOW, now=NOW, probe=False)
+    hist = demo.alarm_history(TimeWindow(pd.Timestamp(NOW) - pd.Timedelta(days=14), pd.Timestamp(NOW)))
+    entries = int((hist["to_state"] == "ALARM").sum())
+    assert entries > 0  # the demo's incidents page
+    assert int(ops.noise["pages"].sum()) == entries
+    assert ops.summary()["alarm_pages_14d"] == entries
+    line = ops.checklist().set_index("check").loc["Alarm noise (14 days)", "result"]
+    assert line.startswith(f"{entries} pages from {int(hist.loc[hist['to_state'] == 'ALARM', 'alarm'].nunique())} "
+                           "alarms")
+    assert "alarm_noise" in ops.tables()
+    noisy = ops.summary()["noisy_alarms"]
+    assert all(n in set(hist["alarm"]) for n in noisy.split(", ") if n)

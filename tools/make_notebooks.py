@@ -376,6 +376,9 @@ NOTEBOOKS = {
         ("code", "ops.dynamodb"),
         ("md", "## Active alarms"),
         ("code", "ops.active_alarms"),
+        ("md", "## Alarm noise (14 days)\n\nFrom the alarm history CloudWatch keeps: pages, flaps (in ALARM for "
+               "less than three periods), time in ALARM and pages outside business hours, noisiest first."),
+        ("code", "ops.noise"),
         ("md", "## Business (24h)\n\nNew requests against the target of 100 a day, the funnel requests → quotes → "
                "projects, quote sizes and users."),
         ("code", "ops.biz.daily if ops.biz is not None else None"),

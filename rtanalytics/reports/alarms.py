@@ -142,11 +142,12 @@ def run(source: str | None = None, environment: str = "demo", start: str = "-14d
         from ..iac import import_alarms
 
         found = import_alarms(alarms_from)
-        alarms, composites = found.alarms, []
-        notes += [f"alarms read from {alarms_from}: {len(alarms)} imported"] + [f"not imported: {p}" for p in
-                                                                                  found.problems()]
+        alarms, composites = found.alarms, found.composites
+        notes += [f"alarms read from {alarms_from}: {len(alarms)} imported"
+                  + (f", and {len(composites)} composite" if composites else "")] + [
+            f"not imported: {p}" for p in found.problems()]
     else:
-        alarms = load_alarms(environment=environment)
+        alarms, composites = load_alarms(environment=environment), []
     limits: list[str] = []
     series = bt.alarm_series(alarms, src, TimeWindow(window.start - pd.Timedelta(days=1), window.end), limits)
     series = {k: v[v.index >= window.start - pd.Timedelta(hours=2)] for k, v in series.items()}
@@ -157,6 +158,11 @@ def run(source: str | None = None, environment: str = "demo", start: str = "-14d
         gaps.append("no incident ground truth for this window: precision, recall and detection times cannot be "
                     "computed (give incidents_file, a CSV with start,end[,id])")
     scores, detections = bt.backtest(alarms, series, incidents)
+    if composites:  # replayed from their children's replayed states
+        comp_scores, comp_notes = bt.backtest_composites(composites, alarms, series, incidents)
+        notes += [f"composite not replayed: {n}" for n in comp_notes]
+        if len(comp_scores):
+            scores = pd.concat([scores, comp_scores], ignore_index=True)
     routing = bt.load_routing()
     from ..alarms import seed_names
 
@@ -164,7 +170,7 @@ def run(source: str | None = None, environment: str = "demo", start: str = "-14d
     audit = bt.audit(alarms, routing, series, seed_names=mapping)
     try:  # alarms that cannot work as written (ListMetrics, data, limits): findings of the same audit
         broken = bt.cannot_work(alarms, src, window, {k: v[v.index >= window.start] for k, v in series.items()},
-                                now=now)
+                                now=now, composites=composites)
         audit = pd.concat([broken, audit], ignore_index=True) if len(broken) else audit
     except Exception as e:  # a source that cannot list metrics: said, not hidden
         notes.append(f"existence checks not run: {type(e).__name__}: {e}")
@@ -175,7 +181,8 @@ def run(source: str | None = None, environment: str = "demo", start: str = "-14d
     in_window = {k: s[s.index >= window.start] for k, s in series.items()}
     replayed = {a.AlarmName: int(bt.episodes(bt.evaluate_states(a, in_window[a.AlarmName].to_numpy(dtype=float)),
                                              in_window[a.AlarmName].index).shape[0]) for a in alarms}
-    noise = bt.noise(history, window, [a.AlarmName for a in alarms], routing.business_hours,
+    noise = bt.noise(history, window, [a.AlarmName for a in alarms] + [c.AlarmName for c in composites],
+                     routing.business_hours,
                      {a.AlarmName: a.Period for a in alarms}, replayed=replayed)
     target = next((a for a in alarms if a.AlarmName == sweep_alarm), None)
     if target is None and sweep_alarm and alarms:  # never a silent swap for another alarm

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .. import backtest as bt
 from .. import health as H
 from ..catalog import catalog
 from ..queries import MetricQuery
@@ -219,6 +220,7 @@ class DailyOps(ReportResult):
     notes: list = field(default_factory=list)
     subscriptions: pd.DataFrame | None = None
     biz: object = None  # rtanalytics.business.Business for the day
+    noise: pd.DataFrame | None = None  # the alarm noise report over the 14 days before end (backtest.noise)
 
     def gaps(self) -> list[str]:
         out = [f"health check {k}: unknown — {v.get('error', 'no answer')}"
@@ -242,7 +244,19 @@ class DailyOps(ReportResult):
             {"#": 6, "check": "Active alarms", "result": ", ".join(self.active_alarms["alarm"]) if len(
                 self.active_alarms) else "none"},
             {"#": 7, "check": "Alert subscriptions (SNS)", "result": self._subs_line()},
+            {"#": 8, "check": "Alarm noise (14 days)", "result": self._noise_line()},
         ])
+
+    def _noise_line(self) -> str:
+        n = self.noise
+        if n is None or n.empty:
+            return "no alarm history in the 14 days"
+        loud = n[(n["pages"] > 0) & (n["verdict"] != "ok")].head(3)
+        total = f"{int(n['pages'].sum())} pages from {int((n['pages'] > 0).sum())} alarms"
+        if loud.empty:
+            return total + "; none flapping or always firing"
+        return total + "; " + "; ".join(f"{r.alarm}: {r.verdict} ({r.pages} pages, {r.flaps} flaps)"
+                                        for r in loud.itertuples())
 
     def _requests_line(self) -> str:
         from ..business import REQUEST_TARGET_PER_DAY
@@ -286,6 +300,8 @@ class DailyOps(ReportResult):
 
     def tables(self) -> dict:
         out = {"error_breakdown": self.error_breakdown, "dynamodb": self.dynamodb, "active_alarms": self.active_alarms}
+        if self.noise is not None and len(self.noise):
+            out["alarm_noise"] = self.noise
         if self.biz is not None:
             out["business"] = self.biz.daily
         return out
@@ -294,6 +310,10 @@ class DailyOps(ReportResult):
         return {"health": self.health["overallStatus"], "avg_response_s": self.avg_response_s,
                 "errors_24h": self.errors_24h, "new_requests": self.new_requests,
                 "active_alarms": int(len(self.active_alarms)),
+                "alarm_pages_14d": int(self.noise["pages"].sum()) if self.noise is not None and len(self.noise)
+                else 0,
+                "noisy_alarms": ", ".join(r.alarm for r in self.noise.itertuples() if r.pages and r.verdict != "ok")
+                if self.noise is not None and len(self.noise) else "",
                 "peak_read_units_per_s": float(self.dynamodb["peak_read_units_per_s"].max()) if len(
                     self.dynamodb) else None}
 
@@ -334,18 +354,23 @@ def daily(source=None, environment="demo", end="today", files_path="", evidence_
         x = src.metrics([q], day)["x"] / 300
         ddb.append({"table": t, "peak_read_units_per_s": float(x.max()), "avg_read_units_per_s": float(x.mean())})
     inner = unwrap(src)
+    fortnight = TimeWindow(end_ts - pd.Timedelta(days=14), end_ts)  # the alarm history CloudWatch keeps
+    h = src.alarm_history(fortnight)
     if hasattr(inner, "describe_alarms"):
         d = inner.describe_alarms(state="ALARM", prefix=None)
         active = pd.DataFrame([{"alarm": a["AlarmName"], "since": a.get("StateUpdatedTimestamp"),
                                 "reason": a.get("StateReason")} for a in d["metric"] + d["composite"]],
                               columns=["alarm", "since", "reason"])
     else:  # the demo: the catalog's alarms evaluated up to the end of the day
-        h = src.alarm_history(TimeWindow(end_ts - pd.Timedelta(days=14), end_ts))
         last = h.sort_values("timestamp").groupby("alarm").tail(1) if len(h) else h
         active = pd.DataFrame({"alarm": last["alarm"], "since": last["timestamp"], "reason": last["reason"]})[
             (last["to_state"] == "ALARM").to_numpy()] if len(last) else pd.DataFrame(columns=["alarm", "since",
                                                                                                 "reason"])
+    # the noise report over the fortnight (pages, flaps, time in ALARM, off-hours pages), from the real history
+    routing = bt.load_routing()
+    noise = bt.noise(h, fortnight, [], routing.business_hours) if len(h) else pd.DataFrame()
     if evidence_dir:
         src.save_bundle(evidence_dir)
     return DailyOps(day, health, float(rt.iloc[0]) if len(rt) else float("nan"), errors, breakdown, new,
-                    pd.DataFrame(ddb), active.reset_index(drop=True), src, subscriptions=subscriptions, biz=biz)
+                    pd.DataFrame(ddb), active.reset_index(drop=True), src, subscriptions=subscriptions, biz=biz,
+                    noise=noise)
