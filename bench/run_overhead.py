@@ -9,8 +9,8 @@ daemon waits for the next slot; reports/warm.py): the time of each run from the 
 against the same lean floor.
 
 Run: .venv/bin/python bench/run_overhead.py [repeats]
-Last line: floor_seconds=X project_floor_seconds=X run_seconds=X ratio=X fresh_kernel_run_seconds=X
-fresh_kernel_ratio=X all_seconds=X warm_run_seconds=X warm_ratio=X
+Last line: floor_seconds=X project_floor_seconds=X run_seconds=X ratio=X all_seconds=X all_per_report_ratio=X
+warm_run_seconds=X warm_ratio=X
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def main(repeats: int = 3) -> None:
         nbformat.write(nb, str(empty))
         window = ["-p", "start", "2026-11-13T00:00Z", "-p", "end", "2026-11-20T00:00Z"]
         kpis = [str(BIN / "rtanalytics"), "run", "kpis", "--no-progress", "--outputs", str(tmp / "o"), *window]
-        floor, project_floor, run, fresh = [], [], [], []
+        floor, project_floor, run = [], [], []
         # interleaved, one of each per round: the floor and the runs see the same machine (this VM's speed drifts
         # by 10-20 % over a minute; measured in blocks, a fast floor block against a slow run block moved the
         # ratio by 0.2)
@@ -100,27 +100,21 @@ def main(repeats: int = 3) -> None:
                                 str(tmp / "out.ipynb")]))
             project_floor.append(timed([str(BIN / "papermill"), "-k", "python3", "--no-progress-bar", str(empty),
                                         str(tmp / "out2.ipynb")]))
-            run.append(timed(kpis))
-            # the same with the kernel started as papermill starts it (no fork from the command: reports/forked.py)
-            fresh.append(timed(kpis, RTANALYTICS_FORK_KERNEL="0"))
+            run.append(timed(kpis))  # its kernel started as papermill starts it
         every = timed([str(BIN / "rtanalytics"), "run", "--all", "--no-progress", "--outputs", str(tmp / "a")])
         warm = warm_runs(tmp / "d", repeats)
     f, pf, r = statistics.median(floor), statistics.median(project_floor), statistics.median(run)
-    fr = statistics.median(fresh)
     w = statistics.median(warm)
     print(f"lean floor (papermill + ipykernel + nbformat only, trivial notebook): "
           f"{', '.join(f'{x:.2f}' for x in floor)} s")
     print(f"the same notebook in the project's venv: {', '.join(f'{x:.2f}' for x in project_floor)} s")
-    print(f"rtanalytics run kpis (7 days, validate+execute+render+publish; its kernel forked from the command): "
+    print(f"rtanalytics run kpis (7 days, validate+execute+render+publish; papermill's own kernel start): "
           f"{', '.join(f'{x:.2f}' for x in run)} s")
-    print(f"the same with a kernel started as papermill starts it (RTANALYTICS_FORK_KERNEL=0): "
-          f"{', '.join(f'{x:.2f}' for x in fresh)} s")
-    print(f"rtanalytics run --all (9 reports, 2 at a time): {every:.2f} s")
+    print(f"rtanalytics run --all (9 reports, 2 at a time): {every:.2f} s, {every / 9:.2f} s a report")
     print(f"kpis in the schedule daemon's process, kernel from its warm pool (validate+execute+render+publish): "
           f"{', '.join(f'{x:.2f}' for x in warm)} s")
     print(f"floor_seconds={f:.2f} project_floor_seconds={pf:.2f} run_seconds={r:.2f} ratio={r / f:.2f} "
-          f"fresh_kernel_run_seconds={fr:.2f} fresh_kernel_ratio={fr / f:.2f} "
-          f"all_seconds={every:.2f} warm_run_seconds={w:.2f} warm_ratio={w / f:.2f}")
+          f"all_seconds={every:.2f} all_per_report_ratio={every / 9 / f:.2f} warm_run_seconds={w:.2f} warm_ratio={w / f:.2f}")
 
 
 if __name__ == "__main__":

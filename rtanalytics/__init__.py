@@ -23,9 +23,8 @@ import sys as _sys
 from typing import Any, Iterable, Sequence
 
 # The console script (`rtanalytics ...`) multiplies no matrices: the OpenBLAS threads numpy starts would only
-# spin, 0.1 s of CPU in every command (bench/README.md, round eight). It loads numpy with one; a report kernel
-# forked from it gets back the count a fresh kernel would have (reports/forked.py), and nothing started later
-# inherits the setting.
+# spin, 0.1 s of CPU in every command (bench/README.md, round eight). It loads numpy with one; nothing started
+# later (a report's kernel) inherits the setting.
 BLAS_LIMITED = (_os.path.basename(_sys.argv[0] if _sys.argv else "") == "rtanalytics"
                 and "numpy" not in _sys.modules and not {"OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"} & set(_os.environ))
 if BLAS_LIMITED:

@@ -86,11 +86,11 @@ def materialise(spec: str, tmp: Path) -> Path:
     return dest / path
 
 
-def load_side(spec: str, pseudo: dict | None = None):
+def load_side(spec: str, pseudo: dict | None = None, values: dict | None = None):
     from .iac import import_alarms
 
     with tempfile.TemporaryDirectory() as tmp:
-        return import_alarms(materialise(spec, Path(tmp)), pseudo=pseudo)
+        return import_alarms(materialise(spec, Path(tmp)), pseudo=pseudo, values=values)
 
 
 __all__ = ["replay", "diff", "materialise", "load_side"]

@@ -399,7 +399,7 @@ def _dispatch(args, proj: Project) -> int:
 
 
 def _run(args, proj: Project) -> int:
-    from .reports.registry import REPORTS, get_report
+    from .reports.registry import REPORTS
 
     print(f"rtanalytics: catalog: {proj.label}" + (" — `rtanalytics init DIR` makes a project of your own"
                                                      if proj.bundled else ""), flush=True)
@@ -412,22 +412,14 @@ def _run(args, proj: Project) -> int:
         args.report = list(REPORTS)
     if not args.report:
         raise ParameterError("report", "no report named", ", ".join(REPORTS) + " or --all")
-    import gc
+    return _run_reports(args)
 
-    from .reports.forked import ForkedKernel, enabled
 
-    kernel = None
-    if len(args.report) == 1 and enabled():  # its kernel forked now, before papermill's imports: it imports
-        gc.freeze()  # while they run; what is imported so far out of the collector's passes, here and there
-        kernel = ForkedKernel(get_report(args.report[0]).notebook)
-        gc.disable()  # one report: this process imports, waits and renders once; no collector passes over it
-    try:
-        return _run_reports(args, kernel)
-    finally:
-        if kernel is not None:
-            kernel.retire()  # bad parameters, or done: nothing left behind
-        if not _EXITS_AFTER:  # the console script exits next: a collection now (0.04 s) would free nothing useful
-            gc.enable()
+def _iac_values(environment: str | None) -> dict:
+    """The environment's values of the team's Terraform variables / CloudFormation parameters (iac_values)."""
+    from .catalog import catalog
+
+    return catalog().environment(environment).iac_resolved() if environment else {}
 
 
 def _alarms_diff(args, pseudo: dict) -> int:
@@ -440,7 +432,8 @@ def _alarms_diff(args, pseudo: dict) -> int:
 
     if len(args.paths) != 2:
         raise ParameterError("paths", f"diff takes BEFORE and AFTER, got {len(args.paths)}", "BEFORE AFTER")
-    sides = [load_side(p, pseudo) for p in args.paths]
+    values = _iac_values(args.environment)
+    sides = [load_side(p, pseudo, values) for p in args.paths]
     for side, found in zip(("before", "after"), sides):
         for p in found.problems():
             print(f"rtanalytics: {side}: {p}", file=sys.stderr)
@@ -478,7 +471,7 @@ def _alarms_import(args) -> int:
     args.format = args.format or "yaml"
     if args.format == "table":
         raise ParameterError("--format", "table is for diff", "yaml, json or terraform")
-    found = import_alarms([Path(p) for p in args.paths], pseudo=pseudo)
+    found = import_alarms([Path(p) for p in args.paths], pseudo=pseudo, values=_iac_values(args.environment))
     if args.format == "terraform":
         print(terraform(found.alarms, found.composites), end="")
     else:
@@ -511,7 +504,7 @@ def _check_catalog(proj: Project) -> None:
                            "correct them (`rtanalytics check` lists them)")
 
 
-def _run_reports(args, kernel) -> int:
+def _run_reports(args) -> int:
     from .reports.registry import get_report, resolve_params
     from .reports.runner import run_report
     from .timewindow import utcnow
@@ -525,7 +518,7 @@ def _run_reports(args, kernel) -> int:
     outputs = Path(args.outputs) if args.outputs else default_outputs()
     if len(args.report) == 1:
         results = [run_report(args.report[0], params, outputs, now=now, timeout=args.timeout,
-                              progress=not args.no_progress, standalone=args.standalone, kernel=kernel)]
+                              progress=not args.no_progress, standalone=args.standalone)]
     else:
         from concurrent.futures import ThreadPoolExecutor
 
@@ -577,18 +570,6 @@ def _run_fleet(args) -> int:
     return 4 if any(r["status"] != "ok" for r in res.runs) else 0
 
 
-#: set by the console script (:func:`entry`), which ends the process as soon as :func:`main` returns
-_EXITS_AFTER = False
-
-
-def _console_prelude() -> None:
-    """For the console script only: papermill imports boto3 for s3:// notebooks when it is installed (it is:
-    the CloudWatch source needs it) — 0.08 s of CPU in every command (bench/README.md, round eight), which reads
-    and writes notebooks on local disk only. A report's kernel that reads AWS imports boto3 itself."""
-    if "papermill" not in sys.modules:
-        sys.modules.setdefault("papermill.s3", None)
-
-
 def entry() -> None:  # pragma: no cover - the console script; tests call main()
     """``rtanalytics``: :func:`main`, then exit without tearing the interpreter down (0.2-0.3 s of freeing
     pandas, pyarrow and plotly's modules one by one, after everything is written): exit handlers still run and
@@ -596,9 +577,6 @@ def entry() -> None:  # pragma: no cover - the console script; tests call main()
     import atexit
     import os
 
-    global _EXITS_AFTER
-    _EXITS_AFTER = True
-    _console_prelude()
     try:  # an unexpected error or Ctrl-C propagates: Python's own exit, traceback and all
         code = main()
     except SystemExit as e:  # argparse's --help and usage errors

@@ -168,7 +168,7 @@ def figure(widgets: list[Widget], data: pd.DataFrame, title: str = "", window=No
     title, date or legend of one widget runs into another."""
     import math
 
-    from .present import short_labels
+    from .names import short_labels
 
     fig = go.Figure()
     rows = max((w.y + w.height for w in widgets), default=6)

@@ -265,32 +265,15 @@ def run_task(task: Task) -> dict:
     if task.fail_after_s is not None and attempt == 1:
         _die_after(task.fail_after_s)
     work = store.work_root()
-    kernel = _forked_kernel(task.report)
     try:
         res = run_report(task.report, dict(task.params, environment=task.environment), work / task.env_rel,
                          now=task.now, timeout=task.timeout, progress=False, run_id=run_id, extra=extra,
-                         assets=work / "_assets", kernel=kernel)
+                         assets=work / "_assets")
         store.publish(work, [f"{task.env_rel}/{task.report}/{res.run_id}"])
     finally:
-        if kernel is not None:
-            kernel.retire()  # run_report retires it after the notebook; this covers a run refused before it
         store.cleanup(work)
     store.delete(marker)
     return _reply(task, res.summary, attempt)
-
-
-def _forked_kernel(report: str):
-    """In a process-pool worker (its main thread only), the run's kernel forked from the worker, which has
-    pandas and rtanalytics imported (reports/forked.py); None on a Dask worker (tasks run on threads: a fork
-    there is not safe, and the run starts its kernel as before) or when turned off."""
-    import threading
-
-    from .reports.forked import ForkedKernel, enabled
-    from .reports.registry import get_report
-
-    if threading.active_count() > 1 or not enabled():
-        return None
-    return ForkedKernel(get_report(report).notebook)
 
 
 def _die_after(seconds: float) -> None:

@@ -28,7 +28,7 @@ import pandas as pd
 
 from .logs import redact
 from .parallel import overlap, source_workers
-from .present import short_labels  # debt: display helpers (docs/architecture.md)
+from .names import short_labels
 from .queries import MetricQuery
 from .templates import mine
 

@@ -75,11 +75,13 @@ class _Unresolved(Exception):
         self.expression = expression
 
 
-def import_alarms(paths, pseudo: dict | None = None) -> Imported:
+def import_alarms(paths, pseudo: dict | None = None, values: dict | None = None) -> Imported:
     """Every alarm in ``paths`` (files or folders: ``*.tf``, ``*.yaml``/``*.yml``/``*.json``/``*.template``
     CloudFormation templates). ``pseudo``: values of CloudFormation pseudo parameters the caller knows (the
-    environment's ``{"AWS::AccountId": ..., "AWS::Region": ...}``); others stay unresolved. A file that does not
-    parse raises :class:`CatalogError` naming it and the line."""
+    environment's ``{"AWS::AccountId": ..., "AWS::Region": ...}``); others stay unresolved. ``values``: the
+    environment's own values of Terraform variables and CloudFormation parameters (``iac_values`` in
+    environments.yaml, resources filled in), winning over defaults and ``*.tfvars``. A file that does not parse
+    raises :class:`CatalogError` naming it and the line."""
     out = Imported()
     files: list[Path] = []
     for p in [Path(x) for x in ([paths] if isinstance(paths, (str, Path)) else paths)]:
@@ -91,15 +93,15 @@ def import_alarms(paths, pseudo: dict | None = None) -> Imported:
             raise CatalogError(str(p), None, "not found", "name a Terraform or CloudFormation file or folder")
     tf = [f for f in files if f.suffix == ".tf"]
     if tf:
-        _terraform_files(tf, out)
+        _terraform_files(tf, out, values or {})
     for f in files:
         if f.suffix != ".tf":
-            _cloudformation_file(f, out, pseudo or {})
+            _cloudformation_file(f, out, pseudo or {}, values or {})
     return out
 
 
 # ------------------------------------------------------------------------------------------ CloudFormation
-def _cloudformation_file(path: Path, out: Imported, pseudo: dict) -> None:
+def _cloudformation_file(path: Path, out: Imported, pseudo: dict, values: dict | None = None) -> None:
     from cfnlint.decode import decode
 
     template, matches = decode(str(path))
@@ -111,8 +113,9 @@ def _cloudformation_file(path: Path, out: Imported, pseudo: dict) -> None:
                            "fix the YAML/JSON at that line (cfn-lint decodes it)")
     if not isinstance(template, dict) or "Resources" not in template:
         return  # JSON or YAML that is not a template (a dashboard, a catalog file): nothing to import
-    params = dict(pseudo) | {k: v.get("Default") for k, v in (template.get("Parameters") or {}).items()
-                             if isinstance(v, dict)}
+    declared = {k: v for k, v in (template.get("Parameters") or {}).items() if isinstance(v, dict)}
+    params = dict(pseudo) | {k: v.get("Default") for k, v in declared.items()} | {
+        k: v for k, v in (values or {}).items() if k in declared}  # the environment's own values win
     conditions = template.get("Conditions") or {}
     for logical, res in (template.get("Resources") or {}).items():  # Ref / GetAtt Arn of an alarm: its name
         if isinstance(res, dict) and res.get("Type") in ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"):
@@ -239,7 +242,7 @@ def _tf_text(v):
     return v
 
 
-def _terraform_files(files: list[Path], out: Imported) -> None:
+def _terraform_files(files: list[Path], out: Imported, values: dict | None = None) -> None:
     import hcl2
 
     parsed, variables = [], {}
@@ -259,6 +262,7 @@ def _terraform_files(files: list[Path], out: Imported) -> None:
     for tfvars in sorted({p for f in files for p in f.parent.glob("*.tfvars")}):
         for k, v in hcl2.loads(tfvars.read_text(encoding="utf-8")).items():
             variables[k] = _tf_text(v)
+    variables |= dict(values or {})  # the environment's own values win over defaults and tfvars
     names = {}  # "aws_cloudwatch_metric_alarm.X" -> the alarm's name (what .alarm_name, .id and .arn refer to)
     for f, text, doc in parsed:
         for block in doc.get("resource", []):
@@ -377,8 +381,8 @@ def _finish(data: dict, bad: list, file: str, line, out: Imported) -> None:
         out.unresolved.append({"file": file, "line": ln, "alarm": name, "field": fld, "expression": expr})
     if needed:
         out.skipped.append({"file": file, "line": line, "alarm": name, "reason": "unresolved "
-                            + ", ".join(f"{f} ({e})" for f, e, _ in needed) + ": name the value in the catalog "
-                            "or give the parameter/variable a default"})
+                            + ", ".join(f"{f} ({e})" for f, e, _ in needed) + ": give it in the environment's "
+                            "iac_values (environments.yaml), or give the parameter/variable a default"})
         return
     for a in ACTIONS:  # an unresolved action is listed and left out; the others stay
         if a in data and not isinstance(data[a], list):

@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from .names import short_labels, short_name  # noqa: F401  (re-exported)
+
 import numpy as np
 import pandas as pd
 
@@ -436,24 +438,4 @@ def window_text(window) -> str:
 
 # ----- short labels -------------------------------------------------------------------------------------------
 
-_AMPLIFY_ID = re.compile(r"^(?P<name>[A-Za-z][\w.]*?)-(?P<id>[a-z0-9]{20,32})-(?P<env>[A-Za-z]+)$")
-_LONG_HASH = re.compile(r"-[a-z0-9]{20,32}(?=-|$)")
-
-
-def short_name(value: str) -> str:
-    """A resource name as people say it: an Amplify Gen 2 table ``Requests-aqnqdrctpzfwfjwyxxsmu6peoq-NONE`` is
-    ``Requests``; other long generated ids are dropped (``amplify-app-x1y2…-fn`` → ``amplify-app-fn``)."""
-    m = _AMPLIFY_ID.match(value)
-    if m:
-        return m.group("name")
-    return _LONG_HASH.sub("", value) or value
-
-
-def short_labels(labels: dict[str, str]) -> dict[str, str]:
-    """``{key: long label}`` → ``{key: short label}``, keeping the long one wherever shortening would make two
-    labels the same."""
-    short = {k: re.sub(r"[\w.:/-]+", lambda m: short_name(m.group(0)), v) for k, v in labels.items()}
-    seen: dict[str, int] = {}
-    for v in short.values():
-        seen[v] = seen.get(v, 0) + 1
-    return {k: (short[k] if seen[short[k]] == 1 else labels[k]) for k in labels}
+# resource names as people say them: rtanalytics/names.py (the analytics use them too)

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1] / "rtanalytics"
 #: bottom (0) to top (6); a module belongs to the first entry naming it or its package
 LAYERS = [
     ("foundation", {"_version", "errors", "settings", "timewindow", "queries", "frames", "retention", "normaldist",
-                    "store", "quota", "parallel"}),
+                    "store", "quota", "parallel", "names"}),
     ("catalog", {"catalog"}),
     ("sources", {"sources", "logs", "accesslogs", "localaws"}),
     ("analytics", {"kpis", "slo", "alarms", "backtest", "forensics", "capacity", "health", "anomaly", "business",
@@ -25,8 +25,6 @@ LAYERS = [
 
 #: known debts: (importer, imported) edges that run upward or close a circle, to be removed — never added to
 DEBTS = {
-    ("dashboards", "present"): "the dashboards' correction table formats itself",
-    ("forensics", "present"): "forensics' display helpers format tables",
     ("reports.schedule", "fleet"): "a scheduled fleet entry runs the fleet",
     ("sources.demo", "alarms"): "the demo's alarm history evaluates the catalog's alarms",
     ("sources.evidence", "health"): "an evidence bundle records the health checks",

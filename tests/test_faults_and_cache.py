@@ -264,3 +264,31 @@ def test_a_short_window_reads_only_its_weeks_of_a_compacted_history(tmp_path, mo
     c = CachedSource(DemoSource(now="2026-11-20"), cache_dir=tmp_path, now="2026-11-20")
     pd.testing.assert_frame_equal(c.metrics(qs, w), demo.metrics(qs, w))
     assert c.stats.misses == 0 and read and all(len(g) <= 3 for g in read)
+
+
+def test_a_chunk_cached_while_it_settled_is_extended_not_fetched_again(tmp_path):
+    """The week-chunk holding the settle horizon is stored up to where it had settled; a run an hour later reads
+    that part from the cache and fetches only the hour that has settled since, plus the unsettled tail — not
+    the whole chunk again (the rerun of bench/fetch.py fetched four settled days of 200 series again)."""
+    from rtanalytics.sources.demo import DemoSource
+
+    class Spy(DemoSource):
+        asked: list = []
+
+        def metrics(self, queries, window):
+            type(self).asked.append((window.start, window.end, len(queries)))
+            return super().metrics(queries, window)
+
+    qs = [m.query("Sum", 60) for m in list(DemoSource(now="2026-11-20").by_id)[:5]]
+    w = TimeWindow.parse("2026-11-12T00:00Z", "2026-11-19T12:00Z")
+    first = CachedSource(Spy(now="2026-11-19T12:00Z"), cache_dir=tmp_path, now="2026-11-19T12:00Z", settle="26h")
+    a = first.metrics(qs, w)
+    Spy.asked = []
+    later = CachedSource(Spy(now="2026-11-19T13:00Z"), cache_dir=tmp_path, now="2026-11-19T13:00Z", settle="26h")
+    b = later.metrics(qs, w)
+    # only from where it had settled (10:00 the day before) on: one hour settled since, and the unsettled tail
+    assert Spy.asked == [(pd.Timestamp("2026-11-18T10:00Z"), pd.Timestamp("2026-11-19T12:00Z"), 5)]
+    pd.testing.assert_frame_equal(a, b)
+    fresh = DemoSource(now="2026-11-19T13:00Z").metrics(qs, w)
+    pd.testing.assert_frame_equal(b, fresh)
+    assert later.stats.misses == 0

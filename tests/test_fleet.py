@@ -235,11 +235,10 @@ def test_a_worker_killed_mid_run_is_retried_and_leaves_nothing_half_written(tmp_
     row = next(x for x in json.loads((out / "fleets" / "mini" / "board.json").read_text())["rows"]
                if x["environment"] == "m-002")
     assert row["runs"]["kpis"]["attempt"] == 2
-    # a pool worker forks each run's kernel from itself (the killed attempt, with its thread, could not);
-    # a Dask worker runs tasks on threads and starts kernels as before
+    # every worker starts each run's kernel as papermill does
     kinds = {r["environment"]: json.loads((out / r["path"] / "summary.json").read_text())["kernel"]
              for r in res.runs}
-    assert set(kinds.values()) == ({"forked"} if executor == "processes" else {"new"}), kinds
+    assert set(kinds.values()) == {"new"}, kinds
 
 
 def test_quota_limiter_shared_by_two_workers_never_exceeds_the_tps(cluster):

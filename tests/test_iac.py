@@ -177,3 +177,26 @@ def test_the_alarms_report_replays_metric_math_and_composites_from_terraform(tmp
     t = scores["minutes_in_alarm"]
     assert max(t["demo-error-ratio"], t["demo-slow"]) <= t["demo-errors-or-slow"] <= t["demo-error-ratio"] + \
         t["demo-slow"]
+
+
+def test_the_environments_own_values_resolve_variables_and_parameters():
+    """``iac_values`` in environments.yaml: a variable without a default is resolved, a default is overridden,
+    and ``${alb}`` names the environment's own load balancer."""
+    from rtanalytics.catalog.models import Environment
+
+    env = Environment(name="prod", resources={"alb": "app/prod-alb/1"},
+                      iac_values={"period": 300, "lb_name": "${alb}", "LoadBalancerFullName": "${alb}"})
+    vals = env.iac_resolved()
+    assert vals == {"period": 300, "lb_name": "app/prod-alb/1", "LoadBalancerFullName": "app/prod-alb/1"}
+    r = import_alarms(FIX / "tf", values=vals)
+    got = {a.AlarmName: a for a in r.alarms}
+    assert got["tf-queue-age"].Period == 300  # no default: now resolved
+    assert got["tf-alb-5xx"].Dimensions == [{"Name": "LoadBalancer", "Value": "app/prod-alb/1"}]  # default overridden
+    assert not any(u["alarm"] == "tf-queue-age" for u in r.unresolved)
+    c = import_alarms(FIX / "cfn", values=vals)
+    assert {a.AlarmName: a for a in c.alarms}["prod-alb-5xx"].Dimensions == [
+        {"Name": "LoadBalancer", "Value": "app/prod-alb/1"}]
+    # a name the template does not declare is not injected into it
+    assert "period" not in str(c.unresolved)
+    bare = import_alarms(FIX / "tf")
+    assert any("iac_values" in s["reason"] for s in bare.skipped if s["alarm"] == "tf-queue-age")

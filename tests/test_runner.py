@@ -172,18 +172,13 @@ def test_work_queued_for_after_the_launch_runs_once_the_kernel_is_launched():
     assert ran == ["after-launch-warm"]
 
 
-def test_console_script_keeps_papermills_s3_out_and_still_runs(tmp_path):
-    # the command's own papermill skips boto3 (s3:// notebooks are never ours); a run still works end to end,
-    # and a kernel or user code that wants boto3 still has it
-    code = ("import sys; from rtanalytics.cli import _console_prelude; _console_prelude(); import papermill; "
-            "s3 = 'boto3' in sys.modules; import boto3; print(s3, boto3.__name__)")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert r.stdout.split() == ["False", "boto3"]
+def test_the_console_script_runs_a_report_end_to_end(tmp_path):
     r = subprocess.run([str(Path(sys.executable).parent / "rtanalytics"), "run", "kpis", "--no-progress",
                         "--outputs", str(tmp_path), "-p", "start", "2026-11-13T00:00Z", "-p", "end",
                         "2026-11-20T00:00Z"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-2000:]
     assert list(tmp_path.glob("kpis/*/report.html")), r.stdout
+    assert '"kernel": "new"' in next(tmp_path.glob("kpis/*/summary.json")).read_text()  # papermill's own start
 
 
 def test_report_pages_carry_nbconverts_accessibility_attributes_without_its_reparse():

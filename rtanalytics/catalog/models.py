@@ -131,6 +131,18 @@ class Environment(Strict):
     demo: DemoVariant | None = Field(None, description="demo source only: this service's seed and incident offset")
     fleet: str | None = Field(None, description="set by the catalog for members of a fleet (parameters/fleet.yaml)")
     reports: list[str] | None = Field(None, description="fleet members: the reports run for this environment")
+    iac_values: dict[str, str | int | float | bool] = Field(
+        {}, description="values of the team's Terraform variables and CloudFormation parameters for this "
+        "environment (name -> value; ${alb}, ${log_group}, ... name the environment's resources), used when "
+        "alarms are read from infrastructure code; they win over defaults and *.tfvars")
+
+    def iac_resolved(self) -> dict:
+        """``iac_values`` with ``${resource}`` placeholders filled from :attr:`resources`."""
+        import string
+
+        subs = self.resources.substitutions()
+        return {k: string.Template(v).safe_substitute(subs) if isinstance(v, str) else v
+                for k, v in self.iac_values.items()}
 
     def with_amplify_outputs(self, root) -> "Environment":
         """``s3_bucket`` and ``user_pool_id`` filled from ``amplify_outputs.json`` (``storage.bucket_name``,

@@ -9,6 +9,7 @@ import pandas as pd
 
 from .. import backtest as bt
 from ..alarms import Alarm, alarms_from_describe, evaluate, load_alarms
+from ..catalog import catalog
 from ..sources.evidence import RecordingSource, open_source, unwrap
 from ..timewindow import TimeWindow
 from .result import ReportResult, comparable
@@ -69,7 +70,7 @@ class AlarmsReport(ReportResult):
                 "audit": self.audit, "history": self.history}
 
     def catalog_table(self) -> pd.DataFrame:
-        return pd.DataFrame([{"alarm": a.AlarmName, "metric": f"{a.Namespace}/{a.MetricName}", "stat": a.stat,
+        return pd.DataFrame([{"alarm": a.AlarmName, "metric": _metric_text(a), "stat": a.stat,
                               "rule": f"{a.m} of {a.EvaluationPeriods} x {a.Period // 60} min "
                                       f"{a.ComparisonOperator.replace('Threshold', '')} {a.Threshold:g}"
                               if a.Threshold is not None else a.ComparisonOperator,
@@ -127,6 +128,15 @@ def _incidents(src, window, incidents_file: str) -> pd.DataFrame:
 
 
 @comparable
+def _metric_text(a: Alarm) -> str:
+    """``Namespace/MetricName``, or a metric-math alarm's expression over its inputs."""
+    if not a.is_math:
+        return f"{a.Namespace}/{a.MetricName}"
+    ret = next(m for m in a.Metrics if m.get("ReturnData", True))
+    ins = ", ".join(f"{q.label.rsplit('/', 1)[-1]} = {q.namespace}/{q.metric} {q.stat}" for q in a.input_queries())
+    return f"{ret.get('Expression', ret['Id'])} ({ins})"
+
+
 def run(source: str | None = None, environment: str = "demo", start: str = "-14d", end: str = "now",
         alarms_from: str = "catalog", sweep_alarm: str = "RealTechee-Critical-Error-Rate",
         thresholds: list | None = None, incidents_file: str = "", files_path: str = "", evidence_dir: str = "",
@@ -141,7 +151,8 @@ def run(source: str | None = None, environment: str = "demo", start: str = "-14d
     elif alarms_from != "catalog":  # Terraform / CloudFormation where the team keeps its alarms
         from ..iac import import_alarms
 
-        found = import_alarms(alarms_from)
+        env = catalog().environment(environment)
+        found = import_alarms(alarms_from, values=env.iac_resolved())
         alarms, composites = found.alarms, found.composites
         notes += [f"alarms read from {alarms_from}: {len(alarms)} imported"
                   + (f", and {len(composites)} composite" if composites else "")] + [

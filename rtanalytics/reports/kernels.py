@@ -1,5 +1,5 @@
-"""The kernel manager and client every report run uses (papermill's ``kernel_manager_class``), apart from the
-runner so a forked kernel (forked.py) can prepare one before the command imports papermill and nbconvert."""
+"""The kernel manager and client every report run uses (papermill's ``kernel_manager_class``): kernels over Unix
+sockets in a private folder, and a stopped kernel waited for in 5 ms steps."""
 
 from __future__ import annotations
 
@@ -116,7 +116,6 @@ def ipc_kernel_manager():
             self._ipc_dir = tempfile.mkdtemp(prefix="rtk-")
             self.ip = os.path.join(self._ipc_dir, "kernel")
             self._rt_clients = []
-            self._rt_fork = None  # a ForkedKernel (reports/forked.py) to launch through, if any
             self.client_factory = ready_client()
 
         async def _async_pre_start_kernel(self, **kw):
@@ -168,33 +167,13 @@ def ipc_kernel_manager():
 
 @lru_cache(maxsize=None)
 def provisioner_class():
-    """jupyter_client's local provisioner, with two changes: it launches through the manager's
-    :class:`~rtanalytics.reports.forked.ForkedKernel` when it has one that accepts the launch, and it waits for
-    a stopped kernel in 5 ms steps instead of 100 ms ones (the kill is at once; the 100 ms poll was up to
-    0.1 s of every run)."""
+    """jupyter_client's local provisioner, waiting for a stopped kernel in 5 ms steps instead of 100 ms ones
+    (the kill is at once; the 100 ms poll was up to 0.1 s of every run)."""
     import asyncio
-    import pathlib
-    import sys
 
     from jupyter_client.provisioning import LocalProvisioner
 
     class RtProvisioner(LocalProvisioner):
-        async def launch_kernel(self, cmd, **kwargs):
-            fk = getattr(self.parent, "_rt_fork", None)
-            proc = fk.launch(cmd, kwargs.get("env"), kwargs.get("cwd")) if fk is not None else None
-            if proc is None:
-                if fk is not None and fk.refused:
-                    print(f"rtanalytics: forked kernel not used ({fk.refused}); starting one", file=sys.stderr)
-                return await super().launch_kernel(cmd, **kwargs)
-            self.process = proc
-            self.pid = proc.pid
-            try:
-                self.pgid = os.getpgid(proc.pid)
-            except OSError:
-                self.pgid = None
-            self.cwd = kwargs.get("cwd", pathlib.Path.cwd())
-            return self.connection_info
-
         async def wait(self):
             if self.process:
                 step = 0.005

@@ -193,12 +193,8 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
 
 
 def _kernel_kind(kernel, claimed: dict) -> str:
-    """``warm`` (started ahead, warm.py), ``forked`` (forked from the command, forked.py) or ``new``."""
-    if not claimed:
-        return "new"
-    if getattr(kernel, "kind", "warm") == "forked":
-        return "forked" if kernel.used else "new"
-    return "warm"
+    """``warm`` (started ahead, warm.py) or ``new`` (papermill's own start)."""
+    return "warm" if claimed else "new"
 
 
 def discard_partials(outputs: Path, older_than_s: float = 6 * 3600) -> list[Path]:

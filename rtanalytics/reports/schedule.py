@@ -296,18 +296,9 @@ def run_due(now=None, outputs: Path | None = None, schedule: Schedule | None = N
                                                       slots[-1:])
         due.append((e, slots, todo))
     notebooks = [e.report for e, _, todo in due for _ in todo if e.report and not e.fleet]
-    pooled = forked = None
+    pooled = None
     if runner is None and len(notebooks) > 1:  # several reports at once: each next kernel warms meanwhile
         pooled = runner = warm_runner(notebooks, size=1, budget=len(notebooks))
-    elif runner is None and len(notebooks) == 1 and _fork_enabled():  # one: its kernel forked from here
-        import functools
-
-        from .forked import ForkedKernel
-        from .registry import get_report
-        from .runner import run_report
-
-        forked = ForkedKernel(get_report(notebooks[0]).notebook)
-        runner = functools.partial(run_report, kernel=forked)
     try:
         for e, slots, todo in due:
             for slot in todo:
@@ -319,16 +310,8 @@ def run_due(now=None, outputs: Path | None = None, schedule: Schedule | None = N
     finally:
         if pooled is not None:
             pooled.close()
-        if forked is not None:
-            forked.retire()  # used and shut down, or never launched (the entry was skipped): stopped
     _save_state(outputs, state)
     return results
-
-
-def _fork_enabled() -> bool:
-    from .forked import enabled
-
-    return enabled()
 
 
 def _save_state(outputs: Path, update: dict) -> None:

@@ -141,6 +141,8 @@ class CachedSource:
                     self.stats.hits += 1
                     ts_parts.append(r[0])
                     v_parts.append(r[1])
+                    if r[2] < shi:  # cached up to where it had settled last time: only the rest is fetched
+                        missing.append((r[2], shi))
             if ts_parts:
                 ts = np.concatenate(ts_parts)
                 pieces[q.label].append(pd.Series(np.concatenate(v_parts), index=pd.DatetimeIndex(
@@ -250,17 +252,17 @@ class CachedSource:
             c = comp[phase]
             if c is not None and _covered(c[2], lo, hi):
                 a, b = np.searchsorted(c[0], [lo, hi])
-                out[i] = (c[0][a:b], c[1][a:b])
+                out[i] = (c[0][a:b], c[1][a:b], hi)
             else:
                 rest.append(i)
         if len(rest) < 4:
             for i in rest:
-                out[i] = self._read_raw(q, *spans[i])
+                out[i] = self._read_raw(q, *spans[i], partial=True)
             return out
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=4) as ex:
-            for i, r in zip(rest, ex.map(lambda i: self._read_raw(q, *spans[i]), rest)):
+            for i, r in zip(rest, ex.map(lambda i: self._read_raw(q, *spans[i], partial=True), rest)):
                 out[i] = r
         return out
 
@@ -379,21 +381,24 @@ class CachedSource:
             return None
         return pd.Series(r[1], index=pd.to_datetime(r[0], unit="s", utc=True), dtype="float64")
 
-    def _read_raw(self, q: MetricQuery, cs: int, lo: int, hi: int):
-        """A cached chunk's ``(epoch seconds, values)`` within ``[lo, hi)``, or None when it is not there, does
-        not cover the range, or cannot be read (counted as corrupt, refetched)."""
+    def _read_raw(self, q: MetricQuery, cs: int, lo: int, hi: int, partial: bool = False):
+        """A cached chunk's ``(epoch seconds, values, covered up to)`` within ``[lo, hi)``, or None when it is not
+        there, does not cover the range, or cannot be read (counted as corrupt, refetched). ``partial``: a chunk
+        that covers the range's start but ends before ``hi`` (stored when only part of it had settled) gives
+        what it has, ``covered up to`` saying where the rest begins."""
         got = self._read_file(q, self._path(q, cs), lambda meta: (int(meta[b"cov_lo"]), int(meta[b"cov_hi"])))
         if got is None:
             return None
         t, (cov_lo, cov_hi) = got
-        if cov_lo > lo or cov_hi < hi:
+        if cov_lo > lo or cov_hi < hi and not (partial and cov_hi > lo):
             return None
+        upto = min(hi, cov_hi)
         ts = t.column("t").to_numpy()
         v = t.column("v").to_numpy()
-        if len(ts) and (ts[0] < lo or ts[-1] >= hi):
-            m = (ts >= lo) & (ts < hi)
+        if len(ts) and (ts[0] < lo or ts[-1] >= upto):
+            m = (ts >= lo) & (ts < upto)
             ts, v = ts[m], v[m]
-        return ts, v
+        return ts, v, upto
 
     def _store(self, q: MetricQuery, s: pd.Series, lo: int, hi: int) -> None:
         """Store the settled values of ``s`` in ``[lo, hi)``, merging with contiguous cached coverage."""
