@@ -126,3 +126,84 @@ def test_winston_damaged_lines_are_flagged_and_good_ones_keep_their_fields(seed)
     ok = out[~out["parse_error"]]
     assert (ok["service"] == "web").all() and ok["error.name"].eq("TypeError").all()
     assert out.loc[out["parse_error"], "service"].isna().all()
+
+
+# ---------------------------------------------------------------- the files source: CSV exports and CLI JSON
+def _csv_rows(seed: int, n: int = 50):
+    """A ``timestamp,value`` CSV with damaged lines among good ones: ``(bytes, {line: kind}, good values)``."""
+    r = random.Random(seed)
+    out, bad, good = [b"timestamp,value"], {}, {}
+    t0 = pd.Timestamp("2026-11-01T00:00Z")
+    for i in range(n):
+        line_no = len(out) + 1
+        ts = (t0 + pd.Timedelta(minutes=5 * i)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        v = round(r.uniform(0, 100), 3)
+        if r.random() < 0.25:
+            kind = r.choice(["time", "fields", "binary", "latin1", "value", "truncate"])
+            line = {"time": f"2026-13-45T99:99:99Z,{v}", "fields": f"{ts},{v},extra", "binary":
+                    bytes(r.randrange(128, 256) for _ in range(12)), "latin1": f"{ts},{v}".encode() + b"\xff\xfe",
+                    "value": f"{ts},abc", "truncate": ts[:r.randint(1, 9)]}[kind]
+            out.append(line if isinstance(line, bytes) else line.encode())
+            bad[line_no] = kind
+            continue
+        out.append(f"{ts},{v}".encode())
+        good[pd.Timestamp(ts)] = v
+    return b"\n".join(out) + b"\n", bad, good
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_damaged_csv_export_reads_its_good_lines_and_lists_the_bad_ones(tmp_path, seed):
+    from rtanalytics.sources.files import FilesSource
+
+    data, bad, good = _csv_rows(seed)
+    (tmp_path / "requests.csv").write_bytes(data)
+    src = FilesSource(tmp_path)
+    s = src.by_name["requests"]
+    listed = {m["line"]: m["reason"] for m in src.malformed}
+    assert set(listed) == set(bad), f"seed {seed}: {listed} vs {bad}"
+    for line, kind in bad.items():
+        reason = listed[line]
+        expect = {"time": "is not a time", "truncate": "1 fields where the header has 2", "fields": "3 fields where the header has 2",
+                  "binary": "not UTF-8", "latin1": "not UTF-8", "value": "is not a number"}[kind]
+        assert expect in reason, (seed, line, kind, reason)
+    # every good line is there with its value; a value that is not a number is missing, never zero
+    got = s.dropna()
+    assert {t: round(float(v), 3) for t, v in got.items()} == good, f"seed {seed}"
+    values_missing = [ln for ln, k in bad.items() if k == "value"]
+    assert int(s.isna().sum()) == len(values_missing)
+    assert all(f"line {ln}:" in " ".join(src.notes) for ln in list(bad)[:20])
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_damaged_get_metric_data_export_keeps_its_good_datapoints(tmp_path, seed):
+    """``aws cloudwatch get-metric-data`` output whose datapoints are partly damaged: impossible timestamps,
+    values that are not numbers, a result whose Timestamps and Values differ in length."""
+    from rtanalytics.sources.files import FilesSource
+
+    r = random.Random(seed)
+    ts, vs, bad_t, bad_v = [], [], set(), set()
+    for i in range(40):
+        t = (pd.Timestamp("2026-11-01T00:00Z") + pd.Timedelta(minutes=i)).isoformat()
+        v = float(i)
+        roll = r.random()
+        if roll < 0.1:
+            t = r.choice(["2026-02-30T10:00:00Z", "yesterday", "", None])
+            bad_t.add(i)
+        elif roll < 0.2:
+            v = r.choice(["NaN?", "12,5", {"x": 1}])
+            bad_v.add(i)
+        ts.append(t)
+        vs.append(v)
+    doc = {"MetricDataResults": [{"Id": "m1", "Label": "errors", "Timestamps": ts, "Values": vs,
+                                  "StatusCode": "Complete"},
+                                 {"Id": "m2", "Label": "broken", "Timestamps": ts[:3], "Values": vs[:2]}]}
+    (tmp_path / "export.json").write_text(json.dumps(doc))
+    src = FilesSource(tmp_path)
+    s = src.by_name["errors"]
+    where = {m["line"] for m in src.malformed}
+    assert {f"result m1 datapoint {i}" for i in bad_t} <= where, seed
+    assert {f"result m1 datapoint {i}" for i in bad_v - bad_t} <= where, seed
+    assert "result m2" in where and "broken" not in src.by_name
+    assert len(s) == 40 - len(bad_t) and int(s.isna().sum()) == len(bad_v - bad_t)
+    good = [i for i in range(40) if i not in bad_t and i not in bad_v]
+    assert [float(s[pd.Timestamp(ts[i])]) for i in good] == [float(i) for i in good]

@@ -51,6 +51,7 @@ class FilesSource:
         self.skipped: list[str] = []
         self.problems: list[dict] = []
         self.notes: list[str] = []  # what was read how (duplicates aggregated, files skipped)
+        self.malformed: list[dict] = []  # damaged rows and datapoints: file, line (or datapoint), reason
         self.tz = tz  # naive timestamps are in this zone (UTC unless told)
         self.now = None  # an evidence bundle sets the clock its data was read at
         self._load()
@@ -104,9 +105,9 @@ class FilesSource:
                                               for i, r in enumerate(data)]}  # --query MetricDataResults
             if isinstance(data, dict) and "MetricDataResults" in data:
                 for r in data["MetricDataResults"]:
-                    s = pd.Series(np.asarray(r.get("Values", []), dtype="float64"),
-                                  index=parse_times(r.get("Timestamps", []), self.tz, f"{f.name} {r['Id']}"))
-                    s = s.sort_index()
+                    s = self._datapoints(f.name, r)
+                    if s is None:
+                        continue
                     if r["Id"] in queries:
                         self.by_identity[queries[r["Id"]].identity()] = s
                     self.by_name[r["Id"]] = s
@@ -142,7 +143,7 @@ class FilesSource:
                 "metrics.parquet", "logs.parquet", "alarm_history.parquet", "events.parquet", "log_counts.parquet",
                 "incidents.parquet", "health_history.parquet")]):
             try:
-                df = pd.read_csv(f) if f.suffix == ".csv" else pd.read_parquet(f)
+                df = self._read_csv(f) if f.suffix == ".csv" else pd.read_parquet(f)
             except Exception as e:  # noqa: BLE001 - name the file and go on with the others
                 self.notes.append(f"{f.name}: not read ({type(e).__name__}: {e})")
                 continue
@@ -150,7 +151,19 @@ class FilesSource:
             if tcol is None:
                 raise SourceError(f"files source: {f.name} has no time column (name one 'timestamp', or put the "
                                   f"times first); its columns are {list(df.columns)[:8]}")
-            ts = parse_times(df[tcol], self.tz, f.name)
+            ts = parse_times_lenient(df[tcol], self.tz)
+            bad = np.flatnonzero(ts.isna())
+            if len(bad) == len(df) and len(df):
+                raise SourceError(f"files source: {f.name}: no readable time in column {tcol!r} "
+                                  f"({df[tcol].iloc[0]!r} ...; use ISO 8601 or epoch seconds)")
+            if len(bad):  # damaged rows: listed with their line, the rest read
+                line = df["_line"].to_numpy() if "_line" in df else np.arange(len(df)) + 2
+                for i in bad:
+                    self._malformed(f.name, int(line[i]), f"{df[tcol].iloc[i]!r} is not a time")
+                keep = ~np.asarray(ts.isna())
+                df, ts = df[keep].reset_index(drop=True), ts[keep]
+            self._number_check(f.name, df, tcol)
+            df = df.drop(columns=["_line"], errors="ignore")
             rest = [c for c in df.columns if c != tcol]
             if {"label", "value"} <= set(rest):
                 for lab, g in df.assign(_t=ts).groupby("label", sort=False):
@@ -165,6 +178,80 @@ class FilesSource:
                     continue
                 self.by_name[name] = pd.Series(pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float),
                                                index=ts)
+
+    def _malformed(self, file: str, line, reason: str) -> None:
+        self.malformed.append({"file": file, "line": line, "reason": reason})
+        n = len(self.malformed)
+        if n <= 20:
+            self.notes.append(f"{file} line {line}: {reason} — skipped")
+        elif n == 21:
+            self.notes.append("more damaged lines skipped: the files source's `malformed` lists them all")
+
+    def _read_csv(self, f: Path) -> pd.DataFrame:
+        """A CSV whose damaged lines (a wrong number of fields, bytes that are not UTF-8) are listed with their
+        line numbers and reasons; every other line is read (by pandas, in one pass). Rows keep their line number
+        in ``_line``."""
+        import csv
+        import io
+
+        lines = pd.Series(f.read_bytes().decode("utf-8", errors="replace").splitlines(), dtype="object")
+        number = np.arange(1, len(lines) + 1)
+        bad = lines.str.contains("\ufffd|\x00", regex=True).to_numpy()  # not UTF-8 (or binary)
+        blank = lines.str.strip().eq("").to_numpy()
+        reasons = {int(n): "not UTF-8 text" for n in number[bad]}
+        usable = np.flatnonzero(~bad & ~blank)
+        if not len(usable):
+            return pd.DataFrame()
+        header = lines.iloc[usable[0]]
+        width = len(next(csv.reader([header])))
+        body = usable[1:]
+        if lines.iloc[body].str.contains('"', regex=False).any():  # quoted fields: count them properly
+            counts = np.array([len(next(csv.reader([x]))) for x in lines.iloc[body]], dtype=np.int64)
+        else:
+            counts = lines.iloc[body].str.count(",").to_numpy(dtype=np.int64) + 1
+        wrong = counts != width
+        reasons |= {int(number[k]): f"{c} fields where the header has {width}"
+                    for k, c in zip(body[wrong], counts[wrong])}
+        good = body[~wrong]
+        df = pd.read_csv(io.StringIO("\n".join([header, *lines.iloc[good]])))
+        df["_line"] = number[good][:len(df)]
+        for n in sorted(reasons):
+            self._malformed(f.name, n, reasons[n])
+        return df
+
+    def _number_check(self, file: str, df: pd.DataFrame, tcol: str) -> None:
+        """Values that are not numbers (in a column that otherwise holds numbers) are missing: listed."""
+        line = df["_line"].to_numpy() if "_line" in df else np.arange(len(df)) + 2
+        for c in df.columns:
+            if c in (tcol, "_line", "label"):
+                continue
+            raw = df[c]
+            num = pd.to_numeric(raw, errors="coerce")
+            if not num.notna().any():
+                continue
+            bad = np.flatnonzero(num.isna().to_numpy() & raw.notna().to_numpy()
+                                 & raw.astype(str).str.strip().ne("").to_numpy())
+            for i in bad:
+                self._malformed(file, int(line[i]), f"{c} {raw.iloc[i]!r} is not a number (kept as missing)")
+
+    def _datapoints(self, file: str, r: dict) -> pd.Series | None:
+        """One ``MetricDataResults`` entry as a series: datapoints whose time or value cannot be read are listed
+        and left out; a result whose Timestamps and Values differ in length cannot be paired and is listed."""
+        rid = r.get("Id") or r.get("Label") or "?"
+        ts_raw, vs_raw = list(r.get("Timestamps") or []), list(r.get("Values") or [])
+        if len(ts_raw) != len(vs_raw):
+            self._malformed(file, f"result {rid}", f"{len(ts_raw)} Timestamps but {len(vs_raw)} Values: "
+                            "not read (the datapoints cannot be paired)")
+            return None
+        ts = parse_times_lenient(ts_raw, self.tz)
+        vs = pd.to_numeric(pd.Series(vs_raw, dtype="object"), errors="coerce").to_numpy(dtype="float64")
+        ok = np.asarray(ts.notna())
+        for i in np.flatnonzero(~ok):
+            self._malformed(file, f"result {rid} datapoint {i}", f"timestamp {ts_raw[i]!r} is not a time")
+        for i in np.flatnonzero(ok & np.isnan(vs) & np.array([v is not None for v in vs_raw], dtype=bool)):
+            self._malformed(file, f"result {rid} datapoint {i}", f"value {vs_raw[i]!r} is not a number "
+                            "(kept as missing)")
+        return pd.Series(vs[ok], index=ts[ok], dtype="float64").sort_index()
 
     # ------------------------------------------------------------------------------------------------ answers
     def metrics(self, queries: Sequence[MetricQuery], window: TimeWindow) -> pd.DataFrame:
@@ -332,6 +419,38 @@ def time_column(df: pd.DataFrame) -> str | None:
         except SourceError:
             return None
     return None
+
+
+def parse_times_lenient(values, tz: str = "UTC") -> pd.DatetimeIndex:
+    """As :func:`parse_times`, but an unreadable value is NaT (the caller lists it) instead of an error."""
+    v = pd.Series(list(values) if not isinstance(values, pd.Series) else values.to_numpy(), dtype="object")
+    if v.empty:
+        return pd.DatetimeIndex([], tz="UTC")
+    num = pd.to_numeric(v, errors="coerce")
+    if num.notna().all():
+        unit = "ms" if float(num.abs().max()) > 1e11 else "s"
+        with np.errstate(all="ignore"):
+            t = pd.to_datetime(num.to_numpy(dtype="float64"), unit=unit, utc=True, errors="coerce")
+        return pd.DatetimeIndex(t)
+    text = v.map(lambda x: x if isinstance(x, str) else ("" if x is None or (isinstance(x, float) and np.isnan(x))
+                                                        else str(x)))
+    t = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
+    if t.isna().any():  # other spellings, one by one where ISO 8601 did not read them
+        rest = t.isna() & text.ne("")
+        for i in np.flatnonzero(rest.to_numpy()):
+            try:
+                x = pd.Timestamp(text.iloc[i])
+            except (ValueError, TypeError, OverflowError):
+                continue
+            if x is not pd.NaT:
+                x = x.tz_localize(tz) if x.tzinfo is None else x
+                t.iloc[i] = x.tz_convert("UTC")
+    naive_iso = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}[T ][\d:.]+") & t.notna()
+    if tz != "UTC" and naive_iso.any():  # naive ISO times read as UTC above: they are in ``tz``
+        t[naive_iso] = (t[naive_iso].dt.tz_localize(None).dt.tz_localize(tz, ambiguous="NaT",
+                                                                          nonexistent="shift_forward")
+                        .dt.tz_convert("UTC"))
+    return pd.DatetimeIndex(t)
 
 
 def parse_times(values, tz: str = "UTC", where: str = "") -> pd.DatetimeIndex:
