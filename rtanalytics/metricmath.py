@@ -168,49 +168,29 @@ def parse(text: str, what: str = "expression"):
     return _Parser(str(text), what).parse()
 
 
+def nodes(tree):
+    """Every node of a parsed expression, depth first."""
+    yield tree
+    kids = {"call": lambda n: n[2], "array": lambda n: n[1], "neg": lambda n: [n[1]], "not": lambda n: [n[1]],
+            "bin": lambda n: [n[2], n[3]]}.get(tree[0])
+    for k in (kids(tree) if kids else []):
+        yield from nodes(k)
+
+
 def referenced(text: str) -> set[str]:
     """The ids an expression names (not function names)."""
-    out: set[str] = set()
-
-    def walk(n):
-        if n[0] == "id":
-            out.add(n[1])
-        elif n[0] == "call":
-            for a in n[2]:
-                walk(a)
-        elif n[0] == "array":
-            for a in n[1]:
-                walk(a)
-        elif n[0] in ("neg", "not"):
-            walk(n[1])
-        elif n[0] == "bin":
-            walk(n[2])
-            walk(n[3])
-    walk(parse(text))
-    return out
+    return {n[1] for n in nodes(parse(text)) if n[0] == "id"}
 
 
 def check(text: str, what: str = "expression") -> None:
     """Parse ``text`` and refuse what an alarm's metric math cannot use (SEARCH, anomaly bands, unknown
     functions), before anything is fetched."""
-    def walk(n):
-        if n[0] == "call":
-            if n[1] in NOT_FOR_ALARMS:
-                raise MathError(f"{what} {text!r}: {n[1]}: {NOT_FOR_ALARMS[n[1]]}")
-            if n[1] not in SUPPORTED:
-                raise MathError(f"{what} {text!r}: {n[1]} is not a metric math function this evaluator models "
-                                f"(supported: {', '.join(SUPPORTED)})")
-            for a in n[2]:
-                walk(a)
-        elif n[0] == "array":
-            for a in n[1]:
-                walk(a)
-        elif n[0] in ("neg", "not"):
-            walk(n[1])
-        elif n[0] == "bin":
-            walk(n[2])
-            walk(n[3])
-    walk(parse(text, what))
+    for n in nodes(parse(text, what)):
+        if n[0] == "call" and n[1] in NOT_FOR_ALARMS:
+            raise MathError(f"{what} {text!r}: {n[1]}: {NOT_FOR_ALARMS[n[1]]}")
+        if n[0] == "call" and n[1] not in SUPPORTED:
+            raise MathError(f"{what} {text!r}: {n[1]} is not a metric math function this evaluator models "
+                            f"(supported: {', '.join(SUPPORTED)})")
 
 
 # ------------------------------------------------------------------------------------------------- evaluation
