@@ -41,7 +41,7 @@ def params_with_fleet(services: int, reports: list[str]) -> Path:
 
 def one(executor: str, workers: int, params: Path, now: str) -> dict:
     from rtanalytics.catalog import _CACHE
-    from rtanalytics.fleet import run_fleet
+    from rtanalytics.reports.fleet import run_fleet
 
     _CACHE.clear()
     out = Path(tempfile.mkdtemp(prefix="rtbench-fleet-"))

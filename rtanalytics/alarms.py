@@ -19,11 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from .catalog import catalog, read_yaml
 from .catalog.loader import validate
 from .errors import CatalogError
-from .frames import ALARM_HISTORY_COLUMNS, empty_alarm_history
+from .frames import ALARM_HISTORY_COLUMNS
 from .metricmath import MathError, check, referenced, rule_children
 from .metricmath import evaluate as evaluate_math
 from .queries import MetricQuery, normalize_stat
-from .timewindow import TimeWindow
 
 OPERATORS = {
     "GreaterThanThreshold": np.greater,
@@ -662,42 +661,3 @@ def reason_at(a: "Alarm", series: pd.Series, i: int, code: int, prev: int) -> st
     return (f"Threshold Crossed: {n_shown} out of the last {a.EvaluationPeriods} datapoints [{pts}] "
             f"{'was' if n_shown == 1 else 'were'} {word} the threshold{thr} (minimum {a.m} "
             f"datapoint{'s' if a.m != 1 else ''} for {STATE_NAMES[prev]} -> {STATE_NAMES[code]} transition).")
-
-
-HISTORY_ORIGIN = pd.Timestamp("2026-01-05", tz="UTC")
-
-
-def demo_alarm_history(src, window: TimeWindow, alarm_names: Sequence[str] | None = None) -> pd.DataFrame:
-    """The demo's alarm history: the catalog's alarms evaluated over the demo's metrics.
-
-    History is a fact of the source, the same whatever window asks for it: every alarm is evaluated once from
-    a fixed origin (:data:`HISTORY_ORIGIN`; for windows before it, one day before the window) up to the
-    source's ``now``, on clock-aligned periods as CloudWatch evaluates, at full resolution (as the data was
-    when CloudWatch evaluated it), and each window takes its slice.
-    """
-    alarms = load_alarms(environment=src.environment.name)
-    if alarm_names:
-        alarms = [a for a in alarms if a.AlarmName in set(alarm_names)]
-    if not alarms:
-        return empty_alarm_history()
-    origin = HISTORY_ORIGIN if window.start >= HISTORY_ORIGIN + pd.Timedelta(days=1) else \
-        (window.start - pd.Timedelta(days=1)).floor("D")
-    memo = getattr(src, "_alarm_history", None)
-    if memo is None:
-        memo = {}
-    frames = []
-    for a in alarms:
-        key = (a.model_dump_json(), origin)
-        if key not in memo:
-            end = max(src.now, window.end)
-            full = TimeWindow(origin.floor(f"{a.Period}s"), end)
-            series = src.full_resolution([a.query()], full)[a.AlarmName]
-            memo[key] = evaluate(a, series).timeline
-        tr = memo[key]
-        frames.append(tr[(tr["timestamp"] >= window.start) & (tr["timestamp"] < window.end)])
-    df = pd.concat(frames, ignore_index=True)
-    if df.empty:
-        return empty_alarm_history()
-    df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True).dt.as_unit("ns")
-    df = df.astype({c: object for c in ("alarm", "from_state", "to_state", "reason")})
-    return df.sort_values("timestamp", kind="stable").reset_index(drop=True)

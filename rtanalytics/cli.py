@@ -323,7 +323,7 @@ def _dispatch(args, proj: Project) -> int:
 
         if args.fleet:
             from .catalog import catalog
-            from .fleet import open_store, write_board
+            from .reports.fleet import open_store, write_board
 
             fl = catalog().fleet(args.fleet)
             print(write_board(open_store(args.outputs or default_outputs()), fl.name))
@@ -388,7 +388,7 @@ def _dispatch(args, proj: Project) -> int:
 
         if args.fleet:
             from .catalog import catalog
-            from .fleet import read_fleet_ledger
+            from .reports.fleet import read_fleet_ledger
 
             read_fleet_ledger(catalog().fleet(args.fleet).name, args.outputs, args.report).to_csv(
                 sys.stdout, index=False)
@@ -542,7 +542,7 @@ def _run_reports(args) -> int:
 
 
 def _run_fleet(args) -> int:
-    from .fleet import run_fleet
+    from .reports.fleet import run_fleet
 
     if not args.all and not args.report:
         raise ParameterError("report", "no report named", "report names or --all (every report each member lists)")

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict
 from .settings import default_outputs
 from .catalog import catalog, read_yaml
 from .catalog.loader import validate
+from .sources.evidence import unwrap
 from .timewindow import utcnow
 
 EXIT = {"healthy": 0, "degraded": 3, "unhealthy": 1, "unknown": 5}  # by overall status (--exit-codes detailed)
@@ -497,6 +498,25 @@ def check_environment(environment: str = "demo", history: Path | None = None, no
         rep = run_checks(env, aws, get_source("cloudwatch", environment=environment), now=now)
     append_history(history or default_history_path(), rep)
     return rep
+
+
+def history_in(src, window, path: Path | None = None) -> pd.DataFrame:
+    """The health checks' results in ``window``: what an evidence bundle recorded; else from the history store
+    (``path``, default :func:`default_history_path`) when it covers the window, else (demo) what the 5-minute
+    checks would have recorded. Through a recording source, so the run's evidence keeps what it used."""
+
+    def read(inner, w):
+        hist = read_history(path or default_history_path())
+        if len(hist):
+            hist = hist[(hist["timestamp"] >= w.start) & (hist["timestamp"] <= w.end)]
+        if hist["check_id"].nunique() < 12 and inner.name == "demo":  # too little history: what the demo's
+            hist = demo_history(inner, w)                              # 5-minute checks would have recorded
+        return hist
+
+    if hasattr(src, "health_history"):
+        return src.health_history(window, read)
+    inner = unwrap(src)
+    return inner.recorded_health_history(window) if hasattr(inner, "recorded_health_history") else read(inner, window)
 
 
 def demo_history(src, window, interval="5min") -> pd.DataFrame:

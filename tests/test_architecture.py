@@ -13,26 +13,18 @@ ROOT = Path(__file__).resolve().parents[1] / "rtanalytics"
 #: bottom (0) to top (6); a module belongs to the first entry naming it or its package
 LAYERS = [
     ("foundation", {"_version", "errors", "settings", "timewindow", "queries", "frames", "retention", "normaldist",
-                    "store", "quota", "parallel", "names"}),
-    ("catalog", {"catalog"}),
+                    "store", "quota", "parallel", "names", "metricmath"}),
+    ("catalog", {"catalog", "alarms"}),
     ("sources", {"sources", "logs", "accesslogs", "localaws"}),
-    ("analytics", {"kpis", "slo", "alarms", "backtest", "forensics", "capacity", "health", "anomaly", "business",
-                   "dashboards", "templates", "iac", "alarmdiff", "metricmath"}),
+    ("analytics", {"kpis", "slo", "backtest", "forensics", "capacity", "health", "anomaly", "business",
+                   "dashboards", "templates", "iac", "alarmdiff"}),
     ("figures and formatting", {"figures", "present"}),
     ("reports", {"reports", "plotlyjs"}),
-    ("commands", {"cli", "fleet", "export", "check", "scaffold", "__main__", ""}),
+    ("commands", {"cli", "export", "check", "scaffold", "__main__", ""}),
 ]
 
 #: known debts: (importer, imported) edges that run upward or close a circle, to be removed — never added to
-DEBTS = {
-    ("reports.schedule", "fleet"): "a scheduled fleet entry runs the fleet",
-    ("sources.demo", "alarms"): "the demo's alarm history evaluates the catalog's alarms",
-    ("sources.evidence", "health"): "an evidence bundle records the health checks",
-    ("sources.base", "sources.cloudwatch"): "the source registry loads the built-ins (they register themselves)",
-    ("sources.base", "sources.demo"): "the source registry loads the built-ins",
-    ("sources.base", "sources.files"): "the source registry loads the built-ins",
-    ("reports.runner", "reports.warm"): "the runner prepares the kernel environment the warm pool also uses",
-}
+DEBTS: dict[tuple[str, str], str] = {}
 
 
 def modules() -> dict[str, Path]:

@@ -174,7 +174,7 @@ def test_demo_fleet_on_a_dask_cluster_lands_every_run_with_local_figures(cluster
     """The repository's 6-service demo fleet × kpis and health on a real scheduler with two workers: every run
     lands as its own immutable run, the board lists every environment, and the kpis figures equal a run of the
     same report made locally in this process."""
-    from rtanalytics.fleet import run_fleet
+    from rtanalytics.reports.fleet import run_fleet
     from rtanalytics.reports.runner import run_report
 
     out = tmp_path / "out"
@@ -214,7 +214,7 @@ def test_demo_fleet_on_a_dask_cluster_lands_every_run_with_local_figures(cluster
 def test_a_worker_killed_mid_run_is_retried_and_leaves_nothing_half_written(tmp_path, params_dir, executor):
     """The first attempt of one run kills its worker process (as a lost machine) after its staging folder
     exists; the run is retried on a live worker, says so, and no partial folder or attempt marker remains."""
-    from rtanalytics.fleet import run_fleet
+    from rtanalytics.reports.fleet import run_fleet
 
     _write_fleet(params_dir, {"fleets": {"mini": {"reports": ["kpis"], "defaults": {"source": "demo"},
                                                   "generate": {"count": 3, "prefix": "m"}}}})
@@ -307,7 +307,7 @@ def test_fleet_across_two_accounts_through_assume_role_on_moto(cluster, moto_ser
     """Six environments in two fake accounts, each reached by AssumeRole (moto's STS) from the workers' own
     credentials: each run reads its own account's data (availability as seeded), equals a local run, and
     neither account ever sees more than its GetMetricData quota per second."""
-    from rtanalytics.fleet import run_fleet
+    from rtanalytics.reports.fleet import run_fleet
     from rtanalytics.quota import max_per_second
     from rtanalytics.reports.runner import run_report
 
@@ -385,7 +385,7 @@ def test_fleet_outputs_on_s3_land_with_the_summary_last(moto_server, params_dir,
     is rebuilt from what landed, and nothing is left in the workers' private folders."""
     import boto3
 
-    from rtanalytics.fleet import S3Store, board_rows, run_fleet
+    from rtanalytics.reports.fleet import S3Store, board_rows, run_fleet
 
     moto_server.reset()
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -419,7 +419,7 @@ def test_fleet_outputs_on_s3_land_with_the_summary_last(moto_server, params_dir,
 
 def test_board_orders_failing_first_and_escapes(tmp_path):
     """The fleet board sorts failed, then incomplete, then the most red figures; every value is escaped."""
-    from rtanalytics.fleet import LocalStore, board_rows, render_board
+    from rtanalytics.reports.fleet import LocalStore, board_rows, render_board
 
     root = tmp_path / "o"
 
@@ -498,7 +498,7 @@ def test_the_fleet_board_reads_cleanly_in_a_browser(tmp_path, width):
     naming the fleet and its counts."""
     from tools.screenshot import probe
 
-    from rtanalytics.fleet import LocalStore, board_rows, render_board
+    from rtanalytics.reports.fleet import LocalStore, board_rows, render_board
 
     from .test_all_reports import _visible_faults
 
@@ -552,7 +552,7 @@ def test_a_task_carries_names_never_credentials(monkeypatch, tmp_path):
     use their own credential chain."""
     import cloudpickle
 
-    from rtanalytics.fleet import plan
+    from rtanalytics.reports.fleet import plan
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEKEY123456")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s3cr3t/EXAMPLE+value")
@@ -566,7 +566,7 @@ def test_a_task_carries_names_never_credentials(monkeypatch, tmp_path):
 
 def test_a_member_whose_run_never_landed_is_not_ranked_below_healthy_ones(tmp_path, params_dir):
     """Missing is not fine: a catalog member with no landed run ranks with the incomplete ones, above ok."""
-    from rtanalytics.fleet import LocalStore, board_rows
+    from rtanalytics.reports.fleet import LocalStore, board_rows
 
     _write_fleet(params_dir, {"fleets": {"f": {"reports": ["kpis"], "environments": {
         "e-ok": {"source": "demo"}, "e-none": {"source": "demo"}}}}})

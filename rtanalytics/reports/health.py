@@ -160,7 +160,7 @@ def run(source=None, environment="demo", start="-7d", end="now", files_path="", 
         H.append_history(path, current)
     notes = []
     inner = unwrap(src)
-    hist = src.health_history(window, path)  # recorded: a bundle re-runs the same history
+    hist = H.history_in(src, window, path)  # recorded: a bundle re-runs the same history
     if "environment" in hist and len(hist) and inner.name != "files":
         hist = hist[hist["environment"] == environment]
     if inner.name == "demo" and hist["check_id"].nunique() >= 1 and "check_id" in hist and \

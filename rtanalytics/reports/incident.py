@@ -191,8 +191,7 @@ def readable_excerpt(lines: pd.DataFrame) -> pd.DataFrame:
 def _health_events(src, window) -> pd.DataFrame:
     """Health-check failures in the window, one event per run of non-healthy results of a check: from the
     history store when it covers the window, else (demo) what the 5-minute checks would have recorded."""
-    hist = src.health_history(window) if hasattr(src, "health_history") else H.read_history(
-        H.default_history_path())
+    hist = H.history_in(src, window)
     rows = []
     for name, g in hist.sort_values("timestamp").groupby("check_name"):
         bad = g["status"].isin(["degraded", "unhealthy"]).to_numpy()

@@ -183,3 +183,11 @@ def provisioner_class():
             return await super().wait()
 
     return RtProvisioner
+
+
+def kernel_environment() -> None:
+    """What every report kernel inherits: one BLAS thread per kernel (reports run two at a time on two cores,
+    and OpenBLAS threads on top of that oversubscribe them: the capacity report took 33-66 s under load instead
+    of 7-10). A user's own setting wins."""
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")

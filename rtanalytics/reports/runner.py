@@ -27,6 +27,7 @@ from .glue import read_summary
 from .html import read_notebook, render_html
 from .index import write_index
 from .kernels import ipc_kernel_manager as _ipc_kernel_manager
+from .kernels import kernel_environment
 from .publish import atomic_write_json, atomic_write_text, locked
 from .registry import get_report, resolve_params
 
@@ -93,8 +94,6 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
     # the kernel inherits this: the same relative path for every report (outputs/REPORT/RUN/report.html)
     assets = Path(assets) if assets else outputs / "_assets"
     os.environ["RTANALYTICS_PLOTLYJS_SRC"] = "" if standalone else write_plotlyjs_asset(assets.parent, final)
-    from .warm import kernel_environment
-
     kernel_environment()
     t0 = time.perf_counter()
     error = None

@@ -239,7 +239,7 @@ def run_entry(entry: Entry, slot: pd.Timestamp, outputs: Path, runner: Callable 
 def _run_fleet_entry(entry: Entry, slot: pd.Timestamp, outputs: Path, environment, aws) -> dict:
     """A fleet entry: every member that lists the report, as one fleet cycle; kept runs pruned per member; one
     notification naming the members whose runs failed."""
-    from ..fleet import FLEETS, run_fleet
+    from .fleet import FLEETS, run_fleet
     from .publish import prune
 
     try:

@@ -26,6 +26,8 @@ import threading
 import time
 from pathlib import Path
 
+from .kernels import ipc_kernel_manager, kernel_environment
+
 #: read when a library is imported, so a kernel started with other values is not handed out
 IMPORT_TIME_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "PYTHONPATH", "PYTHONHASHSEED",
                     "VIRTUAL_ENV", "PATH")
@@ -61,14 +63,6 @@ del _rt_il
 """
 
 
-def kernel_environment() -> None:
-    """What every report kernel inherits: one BLAS thread per kernel (reports run two at a time on two cores,
-    and OpenBLAS threads on top of that oversubscribe them: the capacity report took 33-66 s under load instead
-    of 7-10). A user's own setting wins."""
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
-
-
 def notebook_imports(*notebooks: Path) -> list[str]:
     """The top-level ``import``/``from … import`` lines of the notebooks' code cells (parameters cells excluded),
     in order, without repeats: what a warm kernel runs ahead of time."""
@@ -91,14 +85,12 @@ class WarmKernel:
     shuts it down (always call it: a kernel nobody claimed is also shut down at exit)."""
 
     def __init__(self, cwd: Path, imports: list[str], kernel_name: str = "python3", preload: bool = True):
-        from .runner import _ipc_kernel_manager
-
         kernel_environment()
         self.cwd = str(Path(cwd).resolve())
         self.imports = list(imports)
         self.preload = preload
         self.env = dict(os.environ)
-        self.km = _ipc_kernel_manager()(kernel_name=kernel_name)
+        self.km = ipc_kernel_manager()(kernel_name=kernel_name)
         self.boot_error: str | None = None  # it did not start or its imports failed
         self.refused: str | None = None  # why the last claim was refused
         self.warm_seconds: float | None = None

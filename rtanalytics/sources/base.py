@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass
+from importlib import import_module
+from importlib.metadata import entry_points
 from typing import Callable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
@@ -169,9 +171,15 @@ def _per_second(unit: str) -> int:
 
 _REGISTRY: dict[str, Callable[..., Source]] = {}
 
+#: the built-in sources, named the way a plugin names its factory ("module:factory"), imported when first used:
+#: the registry sits below the sources it lists (as fsspec's ``known_implementations``)
+BUILTIN = {"cloudwatch": "rtanalytics.sources.cloudwatch:_make_cloudwatch",
+           "demo": "rtanalytics.sources.demo:_make_demo",
+           "files": "rtanalytics.sources.files:_make_files"}
+
 
 def register_source(name: str):
-    """Decorator: register a source factory under ``name`` (``demo``, ``cloudwatch``, ``files``)."""
+    """Decorator: register a source factory under ``name`` (a plugin's own, or one made in a notebook)."""
 
     def deco(factory):
         _REGISTRY[name] = factory
@@ -198,18 +206,26 @@ def get_source(name: str = "demo", **options) -> Source:
 _PLUGINS_LOADED = False
 
 
-def _load_builtin():
-    """The built-in sources (each registers itself), then any a team's package declares under the
-    ``rtanalytics.sources`` entry-point group (``name = "package.module:factory"``), loaded when first used. A
-    plugin never replaces a built-in name."""
-    global _PLUGINS_LOADED
-    from . import cloudwatch, demo, files  # noqa: F401  (each registers itself)
+def _by_path(path: str) -> Callable[..., Source]:
+    """A factory named ``module:attribute``, imported at its first call."""
 
+    def lazy(*args, **kw):
+        module, _, attr = path.partition(":")
+        return getattr(import_module(module), attr)(*args, **kw)
+
+    return lazy
+
+
+def _load_builtin():
+    """The built-in sources (:data:`BUILTIN`), then any a team's package declares under the
+    ``rtanalytics.sources`` entry-point group (``name = "package.module:factory"``), each imported when first
+    used. A plugin never replaces a built-in name."""
+    global _PLUGINS_LOADED
     if _PLUGINS_LOADED:
         return
     _PLUGINS_LOADED = True
-    from importlib.metadata import entry_points
-
+    for name, path in BUILTIN.items():
+        _REGISTRY.setdefault(name, _by_path(path))
     for ep in entry_points(group="rtanalytics.sources"):
         if ep.name in _REGISTRY:
             continue

@@ -34,7 +34,7 @@ from ..queries import MetricQuery, referenced_ids
 from ..timewindow import TimeWindow, to_utc, utcnow
 from .aws import AwsContext
 from .base import (MetricId, assemble, cloudwatch_window, grid_bounds, mark_incomplete, match_metric, problem,
-                   register_source, servable)
+                   servable)
 
 # CloudTrail events that belong on a postmortem timeline (LookupEvents takes one EventName per call)
 CHANGE_EVENTS = ["UpdateFunctionCode20150331v2", "UpdateFunctionConfiguration20150331v2", "UpdateTable",
@@ -645,6 +645,5 @@ def _env_concurrency() -> int:
     return int(raw)
 
 
-@register_source("cloudwatch")
 def _make_cloudwatch(environment="production", **kw) -> CloudWatchSource:
     return CloudWatchSource(environment=environment, **kw)

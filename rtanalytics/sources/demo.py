@@ -21,15 +21,16 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from ..alarms import evaluate, load_alarms
 from ..catalog import Scenario, catalog
 from ..catalog.models import Environment, MetricSelector
 from ..errors import SourceError
-from ..frames import EVENT_COLUMNS, empty_events
+from ..frames import EVENT_COLUMNS, empty_alarm_history, empty_events
 from ..queries import MetricQuery
 from ..timewindow import TimeWindow, parse_duration, to_utc, utcnow
 from . import stats
 from .base import (MetricId, assemble, cloudwatch_window, grid_bounds, mark_incomplete, match_metric, problem,
-                   register_source, servable)
+                   servable)
 
 MIN_PER_DAY = 1440
 _ANCHOR_GROWTH = pd.Timestamp("2026-01-05", tz="UTC")
@@ -523,8 +524,6 @@ class DemoSource:
                 "severity": "info", "summary": f"{why}: version {v}", "version": v}
 
     def alarm_history(self, window: TimeWindow, alarm_names=None) -> pd.DataFrame:
-        from ..alarms import demo_alarm_history  # late import: alarms builds on sources
-
         return demo_alarm_history(self, window, alarm_names)
 
     def logs(self, log_group: str, window: TimeWindow, filter_pattern: str | None = None) -> pd.DataFrame:
@@ -551,6 +550,44 @@ def _sel(m: MetricSelector) -> str:
     return f"{m.namespace}/{m.metric}" + (f"[{d}]" if d else "")
 
 
-@register_source("demo")
 def _make_demo(environment="demo", **kw) -> DemoSource:
     return DemoSource(environment=environment, **kw)
+
+
+HISTORY_ORIGIN = pd.Timestamp("2026-01-05", tz="UTC")
+
+
+def demo_alarm_history(src, window: TimeWindow, alarm_names: Sequence[str] | None = None) -> pd.DataFrame:
+    """The demo's alarm history: the catalog's alarms evaluated over the demo's metrics.
+
+    History is a fact of the source, the same whatever window asks for it: every alarm is evaluated once from
+    a fixed origin (:data:`HISTORY_ORIGIN`; for windows before it, one day before the window) up to the
+    source's ``now``, on clock-aligned periods as CloudWatch evaluates, at full resolution (as the data was
+    when CloudWatch evaluated it), and each window takes its slice.
+    """
+    alarms = load_alarms(environment=src.environment.name)
+    if alarm_names:
+        alarms = [a for a in alarms if a.AlarmName in set(alarm_names)]
+    if not alarms:
+        return empty_alarm_history()
+    origin = HISTORY_ORIGIN if window.start >= HISTORY_ORIGIN + pd.Timedelta(days=1) else \
+        (window.start - pd.Timedelta(days=1)).floor("D")
+    memo = getattr(src, "_alarm_history", None)
+    if memo is None:
+        memo = {}
+    frames = []
+    for a in alarms:
+        key = (a.model_dump_json(), origin)
+        if key not in memo:
+            end = max(src.now, window.end)
+            full = TimeWindow(origin.floor(f"{a.Period}s"), end)
+            series = src.full_resolution([a.query()], full)[a.AlarmName]
+            memo[key] = evaluate(a, series).timeline
+        tr = memo[key]
+        frames.append(tr[(tr["timestamp"] >= window.start) & (tr["timestamp"] < window.end)])
+    df = pd.concat(frames, ignore_index=True)
+    if df.empty:
+        return empty_alarm_history()
+    df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True).dt.as_unit("ns")
+    df = df.astype({c: object for c in ("alarm", "from_state", "to_state", "reason")})
+    return df.sort_values("timestamp", kind="stable").reset_index(drop=True)

@@ -106,21 +106,16 @@ class RecordingSource:
         self._incidents.append(df)
         return df
 
-    def health_history(self, window, path=None):
-        """The health checks' results in ``window`` (``timestamp, check_name, status, ...``): from the history
-        store when it covers the window, else (demo) what the 5-minute checks would have recorded; a bundle
-        answers with what it recorded. Recorded, so an incident re-runs from its evidence alone."""
-        from .. import health as H
-
+    def health_history(self, window, read):
+        """The health checks' results in ``window`` (``timestamp, check_name, status, ...``): a bundle answers
+        with what it recorded, any other source with ``read(source, window)`` (the health checks' own reading of
+        their history store, handed down by :func:`rtanalytics.health.history_in`). Recorded, so an incident
+        re-runs from its evidence alone."""
         inner = unwrap(self)
         if hasattr(inner, "recorded_health_history"):
             hist = inner.recorded_health_history(window)
         else:
-            hist = H.read_history(path or H.default_history_path())
-            if len(hist):
-                hist = hist[(hist["timestamp"] >= window.start) & (hist["timestamp"] <= window.end)]
-            if hist["check_id"].nunique() < 12 and inner.name == "demo":  # too little history: what the demo's
-                hist = H.demo_history(inner, window)                       # 5-minute checks would have recorded
+            hist = read(inner, window)
         self._health.append(hist)
         self.calls.append({"call": "health_history", "start": window.start.isoformat(),
                            "end": window.end.isoformat(), "rows": len(hist)})

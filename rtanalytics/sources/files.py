@@ -27,7 +27,7 @@ from ..frames import empty_alarm_history, empty_events, empty_logs
 from ..logs import filter_mask
 from ..queries import MetricQuery
 from ..timewindow import TimeWindow
-from .base import MetricId, assemble, mark_incomplete, match_metric, problem, register_source
+from .base import MetricId, assemble, mark_incomplete, match_metric, problem
 
 
 class FilesSource:
@@ -498,6 +498,5 @@ def aggregate(values: pd.Series, groups, stat: str) -> pd.Series:
     return g.mean()
 
 
-@register_source("files")
 def _make_files(environment="demo", path=None, tz="UTC", **kw) -> FilesSource:
     return FilesSource(path=path, environment=environment, tz=tz)

@@ -32,8 +32,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .settings import default_outputs
-from .errors import ParameterError, RtAnalyticsError
+from ..settings import default_outputs
+from ..errors import ParameterError, RtAnalyticsError
 
 FLEETS = "fleets"
 ENV_SCHEDULER = "RTANALYTICS_DASK_SCHEDULER"
@@ -55,7 +55,7 @@ class LocalStore:
             return None
 
     def write_json(self, rel: str, data: dict) -> None:
-        from .reports.publish import atomic_write_json
+        from .publish import atomic_write_json
 
         (self.root / rel).parent.mkdir(parents=True, exist_ok=True)
         atomic_write_json(self.root / rel, data)
@@ -87,7 +87,7 @@ class LocalStore:
         return out
 
     def write_text(self, rel: str, text: str) -> None:
-        from .reports.publish import atomic_write_text
+        from .publish import atomic_write_text
 
         (self.root / rel).parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.root / rel, text)
@@ -234,8 +234,8 @@ class Task:
 
 def run_task(task: Task) -> dict:
     """Run one task in this (worker) process; returns what landed. Safe to call again after a crash."""
-    from .reports.runner import new_run_id, run_report
-    from .timewindow import to_utc
+    from .runner import new_run_id, run_report
+    from ..timewindow import to_utc
 
     if task.parameters:
         os.environ["RTANALYTICS_PARAMETERS"] = task.parameters
@@ -321,9 +321,9 @@ def plan(fleet: str | None, reports: list[str] | None, params: dict | None, outp
          parameters: Path | str | None = None) -> tuple[list[Task], Any]:
     """The fleet's tasks (each member × its reports, or × ``reports`` where the member runs them), every
     parameter checked before anything starts."""
-    from .catalog import catalog
-    from .reports.registry import REPORTS, get_report, resolve_params
-    from .timewindow import to_utc, utcnow
+    from ..catalog import catalog
+    from .registry import REPORTS, get_report, resolve_params
+    from ..timewindow import to_utc, utcnow
 
     cat = catalog(parameters)
     fl = cat.fleet(fleet)
@@ -374,7 +374,7 @@ def run_fleet(fleet: str | None = None, reports: list[str] | None = None, params
         raise ParameterError("--scheduler", "a scheduler address needs the dask executor", "--executor dask")
     tasks, fl = plan(fleet, reports, params, outputs, now, parameters)
     if executor == "auto":
-        from .catalog import catalog
+        from ..catalog import catalog
 
         envs = catalog(parameters).environments
         aws = any(envs[t.environment].source not in ("demo", "files") for t in tasks)
@@ -487,7 +487,7 @@ def _run_dask(tasks: list[Task], scheduler: str | None, workers: int, progress: 
 def board_rows(store, fleet: str) -> list[dict]:
     """One row per member: each report's latest landed run, the worst status first, then the most bad
     headline figures (what is failing or burning budget now)."""
-    from .catalog import catalog
+    from ..catalog import catalog
 
     rel = f"{FLEETS}/{fleet}"
     latest: dict[tuple[str, str], dict] = {}
@@ -533,7 +533,7 @@ def write_board(store, fleet: str, cycle: str = "") -> str:
                                            "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
     store.write_text(f"{rel}/index.html", render_board(fleet, rows))
     if isinstance(store, LocalStore):
-        from .reports.index import write_index
+        from .index import write_index
 
         write_index(store.root)  # the top status board links every fleet board
         return str(store.root / rel / "index.html")
@@ -543,7 +543,7 @@ def write_board(store, fleet: str, cycle: str = "") -> str:
 def render_board(fleet: str, rows: list[dict]) -> str:
     import html
 
-    from .reports.index import _CSS, _when
+    from .index import _CSS, _when
 
     e = html.escape
     counts: dict[str, int] = {}
@@ -590,7 +590,7 @@ def read_fleet_ledger(fleet: str, outputs=None, report: str | None = None):
     """Every member's ledger as one frame with an ``environment`` column (local or shared outputs)."""
     import pandas as pd
 
-    from .reports.ledger import read_ledger
+    from .ledger import read_ledger
 
     root = Path(outputs or default_outputs()) / FLEETS / fleet
     frames = []
