@@ -16,6 +16,9 @@ The analyst's front door::
 
 from __future__ import annotations
 
+# The front door loads what a function needs when it is called (the runner, figures, anomaly scans): `import
+# rtanalytics` in a kernel or a script stays cheap. Everywhere else in the package imports sit at the top.
+
 from ._version import __version__  # noqa: E402,F401 (CHANGELOG.md's top entry)
 
 import os as _os

@@ -22,6 +22,7 @@ import pandas as pd
 from .alarms import ALARM, Alarm, evaluate_states
 from .backtest import episodes, match, relevant_incidents
 from .errors import ParameterError
+from .iac import import_alarms
 
 
 def replay(alarm: Alarm, series: pd.Series, incidents: pd.DataFrame | None = None, flap_periods: int = 3) -> dict:
@@ -87,8 +88,6 @@ def materialise(spec: str, tmp: Path) -> Path:
 
 
 def load_side(spec: str, pseudo: dict | None = None, values: dict | None = None):
-    from .iac import import_alarms
-
     with tempfile.TemporaryDirectory() as tmp:
         return import_alarms(materialise(spec, Path(tmp)), pseudo=pseudo, values=values)
 

@@ -10,6 +10,8 @@ when the whole range is missing; ``missing`` (the default) goes to INSUFFICIENT_
 
 from __future__ import annotations
 
+import shlex
+import string
 from typing import Literal, Sequence
 
 import numpy as np
@@ -236,8 +238,6 @@ class Alarm(BaseModel):
     @classmethod
     def from_cli_args(cls, args: list[str] | str) -> "Alarm":
         """From ``aws cloudwatch put-metric-alarm`` arguments (``--alarm-name X --threshold 10 ...``)."""
-        import shlex
-
         toks = shlex.split(args) if isinstance(args, str) else list(args)
         toks = [t for t in toks if t not in ("aws", "cloudwatch", "put-metric-alarm", "\\")]
         d: dict = {}
@@ -314,8 +314,6 @@ def load_alarms(path=None, environment: str = "demo", errors: list | None = None
 
     ``errors``: a list to collect every bad alarm's :class:`CatalogError` in (the alarm is left out) instead of
     raising at the first (``rtanalytics check`` lists them all)."""
-    import string
-
     cat = catalog()
     path = path or cat.root / "alarms.yaml"
     data = read_yaml(path)

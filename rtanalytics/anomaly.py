@@ -27,6 +27,7 @@ not tuned per series.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,8 +80,6 @@ def _lagged_median(x: np.ndarray, lag: int, k: int) -> np.ndarray:
         if j * lag < n:
             stack[j - 1, j * lag:] = x[: n - j * lag]
     with np.errstate(all="ignore"):
-        import warnings
-
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             return np.nanmedian(stack, axis=0)

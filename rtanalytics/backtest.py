@@ -19,12 +19,14 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from .alarms import ALARM, INSUFFICIENT, Alarm, evaluate_states
+from .alarms import ALARM, INSUFFICIENT, Alarm, SeriesPrep, breaching, evaluate_states
 from .catalog import catalog, read_yaml
 from .catalog.loader import validate
 from .health import action_findings
 from .metricmath import MathError, rule_states
-from .sources.evidence import unwrap
+from .retention import check_period, oldest_start
+from .sources.evidence import source_now, unwrap
+from .timewindow import TimeWindow, to_utc, utcnow
 
 
 def episodes(codes: np.ndarray, eval_times: pd.DatetimeIndex) -> pd.DataFrame:
@@ -115,10 +117,6 @@ def alarm_series(alarms: Sequence[Alarm], source, window, limits: list | None = 
     CloudWatch keeps an alarm's period only for so long (1-minute data 15 days, 5-minute 63 days): a replay
     cannot reach further back, so each group starts no earlier than its tier allows, and ``limits`` (when a
     list is given) receives one sentence per group that was cut."""
-    from .retention import oldest_start
-    from .sources.evidence import source_now
-    from .timewindow import TimeWindow
-
     now = source_now(source)
     out = {}
     for period in sorted({a.Period for a in alarms}):
@@ -233,8 +231,6 @@ def backtest_composites(composites: Sequence, alarms: Sequence[Alarm], series: d
 def sweep(alarm: Alarm, series: pd.Series, incidents: pd.DataFrame, thresholds: Sequence[float],
           mn: Sequence[tuple[int, int]], grace=pd.Timedelta(minutes=30)) -> pd.DataFrame:
     """What-if: every threshold x (M, N) for ``alarm`` over ``series``; one scored row per candidate."""
-    from .alarms import SeriesPrep
-
     out = []
     v = series.to_numpy(dtype=float)
     prep = SeriesPrep(v)  # every candidate runs on the same series: prepared once
@@ -452,9 +448,6 @@ def cannot_work(alarms: Sequence[Alarm], source, window, series: dict[str, pd.Se
     * a period CloudWatch's retention tiers cannot serve for the window's start (no datapoints at all);
     * on AWS, actions (of ``alarms`` and ``composites``) sending to an SNS topic that does not exist or that
       nobody is confirmed on (:func:`rtanalytics.health.action_findings`)."""
-    from .retention import check_period
-    from .timewindow import to_utc, utcnow
-
     now = to_utc(now) if now is not None else utcnow()
     f = []
 
@@ -553,7 +546,6 @@ def audit(alarms: Sequence[Alarm], routing: Routing, metrics: dict[str, pd.Serie
             v = metrics[a.AlarmName].to_numpy(dtype=float)
             codes = evaluate_states(a, v)
             pct = 100 * (codes == ALARM).mean() if len(codes) else 0.0
-            from .alarms import breaching
 
             if pct >= always_pct:
                 add(a, "high", f"in ALARM {pct:.0f}% of the audited history", "raise the threshold or fix the cause")

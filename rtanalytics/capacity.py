@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .timewindow import parse_duration
+
 DAY, WEEK = 86400.0, 7 * 86400.0
 
 
@@ -46,7 +48,7 @@ def ols_forecast(X: np.ndarray, y: np.ndarray, X_new: np.ndarray, alpha: float =
     interval of a new observation — what statsmodels' ``OLS(...).fit().get_prediction().summary_frame()`` gives
     (``mean``, ``obs_ci_lower``, ``obs_ci_upper``), computed with one QR decomposition and a t quantile, without
     importing statsmodels (1.7 s of the report's time). Returns ``(params, mean, lower, upper)``."""
-    from scipy.special import stdtrit
+    from scipy.special import stdtrit  # lazy: scipy.special only for a forecast's interval
 
     n, p = X.shape
     q, r = np.linalg.qr(X)
@@ -63,8 +65,6 @@ def ols_forecast(X: np.ndarray, y: np.ndarray, X_new: np.ndarray, alpha: float =
 
 def forecast(series: pd.Series, horizon, alpha: float = 0.05, name: str = "") -> Forecast:
     """Fit the model to ``series`` (NaN dropped) and forecast ``horizon`` ahead on the same period grid."""
-    from .timewindow import parse_duration
-
     s = series.dropna()
     if len(s) < 24:
         raise ValueError(f"{name or series.name}: too little data to forecast ({len(s)} points)")
@@ -116,8 +116,6 @@ def backtest(series: pd.Series, holdout="14d", alpha: float = 0.05) -> dict:
 
     Raises ``ValueError`` saying why when it cannot score (too little history before the holdout, or no
     non-zero actual in it) — never an infinite or meaningless score."""
-    from .timewindow import parse_duration
-
     h = parse_duration(holdout)
     s = series.dropna()
     # the fit before the holdout needs what a forecast needs (a week: the weekly cycle); on 2 days its weekly

@@ -6,6 +6,9 @@ or usage, 4 every run completed but some are ``partial`` or ``no-data`` (their n
 
 from __future__ import annotations
 
+# The command's own lazy loading: each subcommand imports what it needs inside its handler, so `--help`,
+# `--version`, `check` and `list` start without pandas, plotly, boto3 or papermill (the one place in the package
+# where package imports sit inside functions for start-up time; everywhere else they are at the top).
 import argparse
 import os
 import sys

@@ -25,6 +25,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .errors import CatalogError
+from .names import short_labels
 from .queries import MetricQuery, normalize_stat
 
 ROW_PX = 48
@@ -166,10 +167,6 @@ def figure(widgets: list[Widget], data: pd.DataFrame, title: str = "", window=No
     """All widgets in one figure, each in its grid cell (24 columns), as the console draws them: the title on
     top, the chart, its time axis, and the widget's own legend under it (plotly's multiple legends), so no
     title, date or legend of one widget runs into another."""
-    import math
-
-    from .names import short_labels
-
     fig = go.Figure()
     rows = max((w.y + w.height for w in widgets), default=6)
     pad_x = 0.012

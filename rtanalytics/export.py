@@ -12,14 +12,24 @@ from __future__ import annotations
 
 import json
 import re
+import string
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
-from .alarms import Alarm
+from . import backtest as bt
+from . import slo as S
+from .alarms import Alarm, load_alarms
+from .catalog import catalog
+from .catalog.openslo import load_openslo
 from .errors import ParameterError
+from .reports.alarms import _incidents
+from .reports.publish import atomic_write_text
+from .sources.evidence import open_source
+from .timewindow import TimeWindow, parse_duration
 
 #: AWS::CloudWatch::Alarm properties as documented (CloudFormation User Guide, resource reference), with the
 #: JSON type each takes; ``Metrics`` / ``ThresholdMetricId`` (metric math) are not emitted by us.
@@ -98,12 +108,6 @@ def backtest_alarms(source=None, environment: str = "demo", start: str = "-14d",
                     files_path: str = "") -> list[Backtested]:
     """Replay the catalog's alarms (or only ``alarm``, changed by ``variant``) over the window against the
     incidents, with the alarms report's own machinery; one :class:`Backtested` per alarm."""
-    from . import backtest as bt
-    from .alarms import load_alarms
-    from .reports.alarms import _incidents
-    from .sources.evidence import open_source
-    from .timewindow import TimeWindow
-
     alarms = load_alarms(environment=environment)
     if alarm:
         chosen = [a for a in alarms if a.AlarmName == alarm]
@@ -219,10 +223,6 @@ def validate_cloudformation(template: dict) -> list[str]:
 def write(items: list[Backtested], out_dir: Path | str) -> list[Path]:
     """``put-metric-alarm/NAME.json`` per alarm, ``alarms.cfn.json`` and ``alarms.yaml`` (the catalog's format)
     into ``out_dir``; returns the files written."""
-    import yaml
-
-    from .reports.publish import atomic_write_text
-
     out = Path(out_dir)
     (out / "put-metric-alarm").mkdir(parents=True, exist_ok=True)
     paths = []
@@ -251,9 +251,6 @@ def write(items: list[Backtested], out_dir: Path | str) -> list[Path]:
 def _request_based(environment: str, slos, folder):
     """``(subs, catalog, [(name, slo, ratioMetric)], skipped)``: the OpenSLO SLOs whose SLI is a ratio of two
     CloudWatch counts (good or bad, and total) with Occurrences budgeting; the others with the reason."""
-    from .catalog import catalog
-    from .catalog.openslo import load_openslo
-
     cat = catalog()
     subs = cat.environment(environment).resources.substitutions()
     oc = load_openslo(folder or cat.root / "slos")
@@ -273,8 +270,6 @@ def _request_based(environment: str, slos, folder):
 
 def _metric_query(ref, subs: dict, period: int, qid: str, return_data: bool) -> dict:
     """An OpenSLO metric source as a CloudWatch MetricDataQuery (``${...}`` filled from the environment)."""
-    import string
-
     spec = ref.metricSource.spec
     return {"Id": qid, "ReturnData": return_data, "MetricStat": {
         "Metric": {"Namespace": spec.namespace, "MetricName": spec.metricName,
@@ -292,9 +287,6 @@ def slo_alerts(environment: str = "demo", slos: list[str] | None = None, folder=
     Returns ``(requests, skipped)``: each request is ``{"api": "put_metric_alarm" | "put_composite_alarm",
     "slo", "rule", "window", "threshold", "request": {...}}``; ``skipped`` says which SLOs cannot be expressed this
     way and why (a threshold SLI, a precomputed ratio)."""
-    from . import slo as S
-    from .timewindow import parse_duration
-
     subs, oc, chosen, skipped = _request_based(environment, slos, folder)
     out = []
     for name, s, rm in chosen:
@@ -375,8 +367,6 @@ def slo_cloudformation(requests: list[dict]) -> dict:
 
 
 def write_slo_alerts(requests: list[dict], out_dir) -> list[Path]:
-    from .reports.publish import atomic_write_text
-
     out = Path(out_dir)
     (out / "slo-alerts").mkdir(parents=True, exist_ok=True)
     paths = []
@@ -400,9 +390,6 @@ def application_signals_slos(environment: str = "demo", slos: list[str] | None =
     Signals ``CreateServiceLevelObjective`` request: the same metrics, the attainment goal, the window (rolling, or
     the calendar month/day), and a burn-rate configuration per window of its alert conditions. Checked against
     botocore's model of the API (:func:`validate_application_signals`). Returns ``(requests, skipped)``."""
-    from . import slo as S
-    from .timewindow import parse_duration
-
     subs, oc, chosen, skipped = _request_based(environment, slos, folder)
     out = []
     for name, s, rm in chosen:
@@ -440,7 +427,7 @@ def application_signals_slos(environment: str = "demo", slos: list[str] | None =
 def validate_application_signals(request: dict) -> list[str]:
     """Problems with a CreateServiceLevelObjective request against botocore's model of the API (names, types,
     required members); empty when it would be accepted as written."""
-    import botocore.session
+    import botocore.session  # lazy: botocore loads only on the AWS paths
     from botocore.validate import ParamValidator
 
     model = botocore.session.get_session().get_service_model("application-signals")
@@ -452,8 +439,6 @@ def validate_application_signals(request: dict) -> list[str]:
 def write_application_signals(requests: list[dict], out_dir) -> list[Path]:
     """``application-signals/NAME.json`` per SLO (``aws application-signals create-service-level-objective
     --cli-input-json``), each checked against the API model first."""
-    from .reports.publish import atomic_write_text
-
     out = Path(out_dir) / "application-signals"
     paths = []
     for r in requests:

@@ -201,7 +201,7 @@ def error_signatures(logs: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp,
     afterwards unless ``redact_personal_data`` is false: privacy never changes which lines group together
     (redacting first rewrote block ids and other numbers as personal data and split or merged templates — the
     loghub grouping accuracy through this function fell from 0.93 to 0.63)."""
-    from drain3 import TemplateMiner
+    from drain3 import TemplateMiner  # lazy: drain3 loads only when log lines are mined
     from drain3.template_miner_config import TemplateMinerConfig
 
     err = logs[logs.get("level", pd.Series(dtype=str)).eq("error")] if len(logs) else logs

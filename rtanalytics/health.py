@@ -14,6 +14,7 @@ abandons a probe that still has not answered, so a check never hangs.
 from __future__ import annotations
 
 import json
+import re as _re
 import socket
 import time
 import urllib.error
@@ -26,11 +27,16 @@ from typing import Callable
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from .settings import default_outputs
 from .catalog import catalog, read_yaml
 from .catalog.loader import validate
+from .localaws import demo_stack
+from .queries import MetricQuery
+from .settings import default_outputs
+from .sources.aws import AUTH_CODES, AwsContext
+from .sources.base import get_source
 from .sources.evidence import unwrap
-from .timewindow import utcnow
+from .store import connect, read
+from .timewindow import TimeWindow, parse_duration, utcnow
 
 EXIT = {"healthy": 0, "degraded": 3, "unhealthy": 1, "unknown": 5}  # by overall status (--exit-codes detailed)
 
@@ -97,8 +103,6 @@ def _cause(e: Exception) -> str:
 
 
 def _short(text: str, limit: int = 80) -> str:
-    import re as _re
-
     text = _re.sub(r"arn:aws[\w-]*:\S*", "[arn]", text.splitlines()[0] if text else "")
     text = _re.sub(r"(?<!\d)\d{12}(?!\d)", "[account]", text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -144,8 +148,6 @@ def _aws_err(e: Exception) -> str:
 def not_configured(e: Exception) -> str | None:
     """Why a probe could not look at all (no credentials, expired or denied), or ``None`` for a real failure.
     A check that cannot look is *unknown*, never *unhealthy*: nobody is paged for a missing profile."""
-    from .sources.aws import AUTH_CODES
-
     code = getattr(e, "response", {}).get("Error", {}).get("Code") if hasattr(e, "response") else None
     name = type(e).__name__
     if name in AUTH_CODES or (code and code in AUTH_CODES):
@@ -219,9 +221,6 @@ def probe_lambdas(aws, functions: list[str]) -> dict:
 
 
 def probe_performance(source, alb: str, s: HealthSettings, now) -> dict:
-    from .queries import MetricQuery
-    from .timewindow import TimeWindow, parse_duration
-
     w = TimeWindow(now - parse_duration(s.performance.lookback), now)
     q = MetricQuery("AWS/ApplicationELB", "TargetResponseTime", {"LoadBalancer": alb}, "Average", 300, label="rt")
     try:
@@ -295,8 +294,6 @@ PRIMARY KEY (check_id, environment, check_name))"""
 
 
 def _db(path: Path):
-    from .store import connect
-
     return connect(path, SCHEMA)
 
 
@@ -314,8 +311,6 @@ def append_history(path: Path, report: dict) -> None:
 
 
 def read_history(path: Path, environment: str | None = None) -> pd.DataFrame:
-    from .store import read
-
     cols = ["check_id", "timestamp", "environment", "check_name", "status", "latency_ms", "detail", "overall"]
     return read(path, SCHEMA, "health", cols, "timestamp", {"environment": environment})
 
@@ -482,17 +477,11 @@ def default_history_path() -> Path:
 def check_environment(environment: str = "demo", history: Path | None = None, now=None) -> dict:
     """Run the checks for an environment (the demo: against local endpoints started for the purpose) and append
     the result to the history store."""
-    from .sources.base import get_source
-
     env = catalog().environment(environment)
     if env.source == "demo":
-        from .localaws import demo_stack
-
         with demo_stack(env) as (e, aws):
             rep = run_checks(e, aws, get_source("demo", environment=environment, now=now), now=now)
     else:
-        from .sources.aws import AwsContext
-
         aws = AwsContext.for_environment(env, max_attempts=2,
                          connect_timeout=3, read_timeout=load_settings().timeout_s)
         rep = run_checks(env, aws, get_source("cloudwatch", environment=environment), now=now)
@@ -524,8 +513,6 @@ def demo_history(src, window, interval="5min") -> pd.DataFrame:
     application unhealthy when over 5% of requests fail, the database degraded while a table throttles, Lambda
     degraded while a function errors on over 20% of invocations, storage degraded over 2 s S3 latency,
     performance by the response-time thresholds. Deterministic, like the demo itself."""
-    from .queries import MetricQuery
-
     r = src.environment.resources
     alb = {"LoadBalancer": r.alb}
     p = int(pd.Timedelta(interval).total_seconds())

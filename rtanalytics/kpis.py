@@ -19,10 +19,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .backtest import load_routing, off_hours
 from .catalog.models import Kpi, MetricSelector
-from .errors import CatalogError
+from .errors import CatalogError, ParameterError
 from .queries import MetricQuery
+from .retention import serve_period
 from .sources.base import Source
+from .sources.evidence import source_now
 from .timewindow import TimeWindow
 
 
@@ -72,9 +75,6 @@ def _q(q: MetricQuery, stat: str, period: int, tag: str) -> MetricQuery:
 
 def evaluate_kpi(kpi: Kpi, source: Source, window: TimeWindow, subs: dict[str, str], period: int = 300) -> KpiResult:
     """One KPI over ``window`` (see module docstring for the formulas)."""
-    from .retention import serve_period
-    from .sources.evidence import source_now
-
     sli = kpi.sli
     incomplete: list[str] = []
     # one period spanning the whole window, in a unit CloudWatch keeps for the window's age
@@ -144,8 +144,6 @@ def evaluate_kpi(kpi: Kpi, source: Source, window: TimeWindow, subs: dict[str, s
 def _off_hours_status(kpi: Kpi, series: pd.Series, value: float, period: int) -> tuple[str, dict]:
     """The seed's off-hours alert: the KPI's hourly rate in each whole hour outside business hours (the routing
     calendar) against the alert threshold; the target is still judged on the whole window."""
-    from .backtest import load_routing, off_hours
-
     per_hour = series.resample("1h").mean()  # a rate per hour, averaged over the hour's periods
     full = series.resample("1h").count() >= max(int(3600 // period), 1)
     off = pd.Series(off_hours(per_hour.index, load_routing().business_hours), index=per_hour.index) & full
@@ -170,8 +168,6 @@ def evaluate_kpis(kpis: dict[str, Kpi], source: Source, window: TimeWindow, subs
     chosen = names or list(kpis)
     unknown = [n for n in chosen if n not in kpis]
     if unknown:
-        from .errors import ParameterError
-
         raise ParameterError("kpis", f"unknown KPI(s) {unknown}", ", ".join(kpis))
     results = [evaluate_kpi(kpis[n], source, window, subs, period) for n in chosen]
     table = pd.DataFrame([r.row() for r in results])

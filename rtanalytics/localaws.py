@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from .sources.aws import AwsContext
+
 DUMMY = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 _RUNNING = re.compile(r"Running on http://127\.0\.0\.1:(\d+)")
 
@@ -181,12 +183,10 @@ DEMO_RETENTION = {"": 30, "/application": 30, "/errors": 90, "/access": None, "/
 @contextmanager
 def demo_stack(env, app_mode: str = "ok"):
     """Start moto and the demo application, seed them, and yield ``(environment, aws)`` pointing at them."""
-    from .sources.aws import AwsContext
-
     moto = MotoServer()
     app = DemoApp(app_mode)
     try:
-        import boto3
+        import boto3  # lazy: boto3 loads only on the AWS paths (the demo and files sources never pay for it)
 
         aws = AwsContext(region=env.region, endpoint_url=moto.url, session=boto3.Session(**DUMMY,
                          region_name=env.region), max_attempts=2, connect_timeout=2, read_timeout=5)

@@ -8,10 +8,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .reports.publish import atomic_write_text
+
 
 def plotlyjs_asset_name() -> str:
     """The shared plotly.js file's name, versioned: a new plotly.js never overwrites what old reports load."""
-    from plotly.offline import get_plotlyjs_version
+    from plotly.offline import get_plotlyjs_version  # lazy: plotly's offline bundle only when the asset is written
 
     return f"plotly-{get_plotlyjs_version()}.min.js"
 
@@ -20,9 +22,7 @@ def write_plotlyjs_asset(outputs, run_dir=None) -> str:
     """``outputs/_assets/plotly-<version>.min.js`` (written once, atomically); returns the path relative to a
     run's folder (``outputs/REPORT/RUN/``, or ``run_dir`` when given: a fleet's runs are deeper), as its
     report.html references it."""
-    from plotly.offline import get_plotlyjs
-
-    from .reports.publish import atomic_write_text
+    from plotly.offline import get_plotlyjs  # lazy: plotly's offline bundle only when the asset is written
 
     name = plotlyjs_asset_name()
     path = Path(outputs) / "_assets" / name

@@ -335,6 +335,7 @@ def _frame_html(obj) -> str:
 def register_formatters() -> None:
     """Make every DataFrame and Series a report displays go through :func:`table` (in IPython only)."""
     try:
+        # lazy: IPython only inside a kernel (the command imports this module and never displays)
         from IPython import get_ipython
     except ImportError:
         return

@@ -15,11 +15,16 @@ is no limiter and nothing is imported.
 
 from __future__ import annotations
 
+import atexit
 import json
 import math
 import os
 import threading
 import time
+
+import numpy as np
+
+from .errors import ParameterError
 
 ENV_SCHEDULER = "RTANALYTICS_DASK_SCHEDULER"
 ENV_QUOTAS = "RTANALYTICS_QUOTAS"
@@ -60,7 +65,7 @@ class QuotaLimiter:
 
     def _client_(self):
         if self._client is None:
-            from distributed import Client
+            from distributed import Client  # lazy: Dask only for fleets and shared quotas
 
             self._client = Client(self._address, set_as_default=False, timeout="20s")
         return self._client
@@ -69,7 +74,7 @@ class QuotaLimiter:
         with self._lock:
             sem = self._sems.get(key)
             if sem is None:
-                from distributed import Semaphore
+                from distributed import Semaphore  # lazy: Dask only for fleets and shared quotas
 
                 c = self._client_()
                 sem = Semaphore(max_leases=leases, name=key, scheduler_rpc=c.scheduler, loop=c.loop)
@@ -173,11 +178,8 @@ def process_limiter() -> QuotaLimiter | None:
         try:
             q = json.loads(quotas)
         except ValueError:
-            from .errors import ParameterError
-
             raise ParameterError(ENV_QUOTAS, f"not JSON: {quotas[:80]!r}", '{"GetMetricData": 50, ...}') from None
         _PROCESS[key] = QuotaLimiter(q, address=address)
-        import atexit
 
         atexit.register(_PROCESS[key].drain)
     return _PROCESS[key]
@@ -192,8 +194,6 @@ def drain_process_limiter() -> None:
 
 def max_per_second(times, window_s: float = 1.0) -> int:
     """The most request times (epoch seconds) in any ``window_s`` window: what a quota counts."""
-    import numpy as np
-
     t = np.sort(np.asarray(list(times), dtype=float))
     if not len(t):
         return 0

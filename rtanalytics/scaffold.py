@@ -6,9 +6,13 @@ renders offline with a headline block first, its tables are saved, the index lis
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
+from ._version import __version__
 from .errors import ParameterError
+from .reports.registry import NOTEBOOKS, REPORTS
+from .settings import PROJECT_FILE, bundled_example
 
 MODULE = '''"""The {name} report (scaffolded by ``rtanalytics new-report``): edit ``run()``, ``Result`` and the notebook.
 
@@ -104,7 +108,7 @@ include = ["{module}*"]
 
 
 def _notebook(name: str, module: str, title: str, description: str):
-    import nbformat
+    import nbformat  # lazy: nbformat only when a notebook is written
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
     params = "\n".join([
@@ -139,9 +143,7 @@ def _notebook(name: str, module: str, title: str, description: str):
 def new_report(name: str, folder: Path | str, title: str = "", description: str = "") -> Path:
     """Write the package ``rtanalytics-NAME`` into ``folder``; returns its root. Refuses a name that is not a
     lowercase identifier (letters, digits, dashes) or a folder that exists (nothing is overwritten)."""
-    import nbformat
-
-    from .reports.registry import REPORTS
+    import nbformat  # lazy: nbformat only when a notebook is written
 
     if not re.fullmatch(r"[a-z][a-z0-9-]{1,40}", name or ""):
         raise ParameterError("name", f"{name!r} is not a report name", "lowercase letters, digits and dashes, "
@@ -224,11 +226,6 @@ def init_project(folder: Path | str, name: str | None = None) -> Path:
     """Write a project into ``folder`` (created if needed): ``rtanalytics.yaml``, ``parameters/`` (a copy of the
     bundled example catalog, its ``README.md`` documenting every file), ``.gitignore`` and ``README.md``.
     Refuses a folder that already holds a project or a catalog: nothing is overwritten."""
-    import shutil
-
-    from . import __version__
-    from .settings import PROJECT_FILE, bundled_example
-
     root = Path(folder).expanduser().resolve()
     name = name or root.name
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}", name or ""):
@@ -251,10 +248,6 @@ def init_project(folder: Path | str, name: str | None = None) -> Path:
 
 def copy_notebook(which: str, folder: Path | str) -> Path:
     """Copy the shipped notebook ``which`` (``explore``) into ``folder`` to edit; never overwrites."""
-    import shutil
-
-    from .reports.registry import NOTEBOOKS
-
     src = NOTEBOOKS / f"{which}.ipynb"
     if not src.is_file():
         raise ParameterError("notebook", f"no shipped notebook {which!r}", "explore")

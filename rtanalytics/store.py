@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 import sqlite3
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -11,9 +13,6 @@ import pandas as pd
 def connect(path: Path | str, schema: str) -> sqlite3.Connection:
     """Open (creating) a store in WAL mode with a 30 s busy timeout, so concurrent writers wait instead of
     failing, and make sure its table exists."""
-    import random
-    import time
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     con = sqlite3.connect(str(path), timeout=30)

@@ -165,7 +165,7 @@ class MiningSettings:
 def mine(lines: pd.Series | list[str], settings: MiningSettings | None = None, raw: bool = True) -> pd.DataFrame:
     """Template of every line: ``message, header, template_id, template`` (``attrs["format"]`` says what header
     was learned when ``raw``). Templates use ``<*>`` for variable tokens."""
-    from drain3 import TemplateMiner
+    from drain3 import TemplateMiner  # lazy: drain3 loads only when log lines are mined
     from drain3.template_miner_config import TemplateMinerConfig
 
     cfg = settings or MiningSettings()

@@ -1,7 +1,7 @@
 """The layers of docs/architecture.md, read from the package's own imports (``ast``, every import, at the top of a
-module or inside a function): no import from a lower layer to a higher one and no circle, except the debts
-listed below — each a known edge still to remove. A new upward import or a new circle fails; so does a listed
-debt that is gone (take it off the list: the list stays true)."""
+module or inside a function): no import from a lower layer to a higher one and no circle (the list of debts is
+empty and stays so); and imports at the top of their module, except the command's and the front door's lazy
+loading and heavy third-party imports that say why."""
 
 from __future__ import annotations
 
@@ -131,3 +131,46 @@ def test_the_checker_sees_an_upward_import(tmp_path):
     other is a circle."""
     assert layer("catalog.loader") < layer("reports.registry")
     assert cycles({("a", "b"), ("b", "a"), ("b", "c")}) == [["a", "b"]]
+
+
+#: the two places where imports sit inside functions on purpose: the command's own lazy loading (start-up time
+#: of --help, check, list) and the front door (``import rtanalytics`` stays cheap)
+LAZY_MODULES = {"cli", ""}
+
+
+def late_imports(mods: dict[str, Path]) -> tuple[list[str], list[str]]:
+    """Imports inside functions: (package or standard-library ones outside LAZY_MODULES, third-party ones
+    without a ``# lazy: reason`` comment on their line or heading their group of imports)."""
+    import sys
+
+    inner, unexplained = [], []
+    for name, path in mods.items():
+        lines = path.read_text().splitlines()
+        for fn in ast.walk(ast.parse("\n".join(lines))):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(fn):
+                if not isinstance(node, (ast.Import, ast.ImportFrom)):
+                    continue
+                top = "." if getattr(node, "level", 0) else (
+                    node.module if isinstance(node, ast.ImportFrom) else node.names[0].name).split(".")[0]
+                where = f"rtanalytics/{path.relative_to(ROOT)}:{node.lineno}: {lines[node.lineno - 1].strip()}"
+                if top in (".", "rtanalytics") or top in sys.stdlib_module_names:
+                    if name not in LAZY_MODULES:
+                        inner.append(where)
+                elif name not in LAZY_MODULES:
+                    i = node.lineno - 1  # the comment may head the group of imports this one belongs to
+                    while i > 0 and lines[i - 1].strip().startswith(("import ", "from ", "# lazy")):
+                        i -= 1
+                    if "# lazy" not in " ".join(lines[i:node.lineno]):
+                        unexplained.append(where)
+    return inner, unexplained
+
+
+def test_imports_sit_at_the_top_of_their_module():
+    """Package and standard-library imports at the top of the module (outside the command's and the front
+    door's lazy loading); a heavy optional dependency imported inside a function says why (``# lazy: …``)."""
+    inner, unexplained = late_imports(modules())
+    assert not inner, "imports inside functions (move them to the top of the module):\n" + "\n".join(inner)
+    assert not unexplained, ("third-party imports inside functions without the reason (`# lazy: …`):\n"
+                             + "\n".join(unexplained))

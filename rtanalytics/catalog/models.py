@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import re
 import string
 from datetime import datetime
+from pathlib import Path
 from typing import Literal
 
 import pandas as pd
@@ -68,8 +71,6 @@ class Account(Strict):
     @field_validator("role_arn")
     @classmethod
     def _arn(cls, v):
-        import re
-
         if v is not None and not re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+", v):
             raise ValueError(f"{v!r} is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)")
         return v
@@ -138,8 +139,6 @@ class Environment(Strict):
 
     def iac_resolved(self) -> dict:
         """``iac_values`` with ``${resource}`` placeholders filled from :attr:`resources`."""
-        import string
-
         subs = self.resources.substitutions()
         return {k: string.Template(v).safe_substitute(subs) if isinstance(v, str) else v
                 for k, v in self.iac_values.items()}
@@ -147,9 +146,6 @@ class Environment(Strict):
     def with_amplify_outputs(self, root) -> "Environment":
         """``s3_bucket`` and ``user_pool_id`` filled from ``amplify_outputs.json`` (``storage.bucket_name``,
         ``auth.user_pool_id``, as the seed's scripts read them) where the environment leaves them empty."""
-        import json
-        from pathlib import Path
-
         if not self.amplify_outputs:
             return self
         path = Path(self.amplify_outputs)

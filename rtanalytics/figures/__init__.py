@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import html as _html
+import importlib.util
+import os
 import sys
 
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.io import to_html
 from plotly.io._base_renderers import MimetypeRenderer, PlotlyRenderer
-
+from plotly.io._utils import validate_coerce_fig_to_dict
+from plotly.subplots import make_subplots
 
 STATUS_COLORS = {"ok": "#2e7d32", "warning": "#ef6c00", "alert": "#c62828", "no data": "#757575",
                  "failed": "#c62828", "partial": "#ef6c00"}
@@ -19,11 +28,7 @@ class OfflineHtmlRenderer(MimetypeRenderer):
     plotlyjs_sent = False  # class-wide: plotly copies renderer objects for every figure
 
     def to_mimebundle(self, fig_dict):
-        import os
-
         fig_dict = decimate_figure(fig_dict)
-        from plotly.io import to_html
-
         # run by the runner: one shared, versioned plotly.js under outputs/_assets/ (a report is ~100s of KB, not
         # 5 MB); otherwise (JupyterLab, --standalone) inlined once
         shared = os.environ.get("RTANALYTICS_PLOTLYJS_SRC", "")
@@ -45,8 +50,6 @@ def decimate_xy(x, y, max_points: int = MAX_POINTS):
     """``(x, y)`` reduced to at most ``max_points`` points by keeping each bucket's minimum and maximum (in their
     order), so spikes and dips stay visible and a gap (a bucket without data) stays a gap. Whole arrays: no
     Python loop over points."""
-    import numpy as np
-
     y = np.asarray(y, dtype=float)
     n = len(y)
     if n <= max_points:
@@ -68,18 +71,12 @@ def decimate_xy(x, y, max_points: int = MAX_POINTS):
 def utc_x(index):
     """Times for a trace's x: tz-aware times as naive UTC ``datetime64`` (what the page is told is UTC), so plotly
     copies and serialises one array instead of a ``Timestamp`` object per point (0.2-0.4 s a report)."""
-    import pandas as pd
-
     idx = pd.DatetimeIndex(index)
     return (idx.tz_convert("UTC").tz_localize(None) if idx.tz is not None else idx).to_numpy()
 
 
 def _array(v):
     """A trace's x or y as a numpy array: plotly hands numeric arrays over base64-encoded ({dtype, bdata})."""
-    import base64
-
-    import numpy as np
-
     if isinstance(v, dict) and "bdata" in v:
         a = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
         return a.reshape(v["shape"]) if "shape" in v and isinstance(v["shape"], (list, tuple)) else a
@@ -88,10 +85,6 @@ def _array(v):
 
 def _typed(a) -> dict:
     """A float array as plotly's base64 typed array (~11 bytes a point instead of ~20 of JSON text)."""
-    import base64
-
-    import numpy as np
-
     a = np.ascontiguousarray(a, dtype="<f8")
     return {"dtype": "f8", "bdata": base64.b64encode(a.tobytes()).decode("ascii")}
 
@@ -99,8 +92,6 @@ def _typed(a) -> dict:
 def _epoch_ms(xa):
     """Datetimes (numpy datetime64 of any unit, or Timestamps / aware datetimes) as UTC epoch milliseconds
     (float), else None."""
-    import pandas as pd
-
     if xa.dtype.kind == "M":
         return xa.astype("datetime64[ms]").astype("int64").astype(float)
     if xa.dtype == object and len(xa) and hasattr(xa[0], "tzinfo") and hasattr(xa[0], "year"):
@@ -117,8 +108,6 @@ def decimate_figure(fig_dict: dict, budget: int = 8000, max_points: int = MAX_PO
     """A figure as small as what it shows: line traces longer than their share of ``budget`` points (at most
     ``max_points``, at least 400) decimated (:func:`decimate_xy`), and time axes sent as epoch milliseconds in
     base64 typed arrays (plotly draws them on a date axis) instead of ISO strings. Everything else untouched."""
-    import numpy as np
-
     data = fig_dict.get("data") or []
     lines = [t for t in data if t.get("type", "scatter") in ("scatter", "scattergl") and t.get("x") is not None
              and t.get("y") is not None]
@@ -176,8 +165,8 @@ def show(fig) -> None:
     offline HTML for the exported report (plotly's mimetype alone is dropped by nbconvert without a warning).
     The same output as ``fig.show()`` after :func:`use_offline_renderer`, without loading plotly's renderer
     registry, which imports nbformat and jsonschema (0.1 s of every report's kernel, bench/README.md)."""
+    # lazy: IPython only inside a kernel (the command imports this module and never displays)
     from IPython.display import display
-    from plotly.io._utils import validate_coerce_fig_to_dict
 
     fig_dict = validate_coerce_fig_to_dict(fig, True)
     bundle: dict = {}
@@ -201,7 +190,6 @@ class _AfterImport:
     def find_spec(self, fullname, path=None, target=None):
         if fullname != self.name:
             return None
-        import importlib.util
 
         sys.meta_path.remove(self)  # once, and not for the look-up below
         spec = importlib.util.find_spec(fullname)
@@ -231,9 +219,6 @@ def use_offline_renderer() -> None:
 def lines_by_unit(df, units: dict | None = None, title: str = ""):
     """Each column of ``df`` as a line, one panel (one y-axis) per unit: request counts and seconds never share
     an axis. ``units`` maps a column to its unit; a column it does not name gets one from its metric name."""
-    from plotly.subplots import make_subplots
-    import plotly.graph_objects as go
-
     units = dict(units or {})
 
     def unit_of(col: str) -> str:
@@ -264,10 +249,6 @@ def lines_by_unit(df, units: dict | None = None, title: str = ""):
 def incident_bands(fig, incidents, label_col: str = "incident", levels: int = 3) -> None:
     """Shade each incident and label it above the plot, the labels staggered over ``levels`` heights so that
     incidents close in time never print their names on top of each other (the full name is also on hover)."""
-    import html as _html
-
-    import pandas as pd
-
     if incidents is None or not len(incidents):
         return
     inc = incidents.sort_values("start")

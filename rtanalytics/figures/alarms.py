@@ -7,6 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..alarms import ALARM, INSUFFICIENT
+from . import incident_bands
 
 
 def state_timeline(evaluations: dict, incidents: pd.DataFrame | None = None, title="Alarm states") -> go.Figure:
@@ -28,7 +29,6 @@ def state_timeline(evaluations: dict, incidents: pd.DataFrame | None = None, tit
                 fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=color, width=14), name=label,
                                          legendgroup=label, showlegend=row == 0 or not fig.data,
                                          hovertemplate=f"{label}<br>%{{x|%Y-%m-%d %H:%M}}Z<extra>{name}</extra>"))
-    from . import incident_bands
 
     fig.update_layout(title=title, height=120 + 40 * len(names), template="plotly_white",
                       yaxis=dict(categoryorder="array", categoryarray=names[::-1]),

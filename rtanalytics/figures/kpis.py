@@ -11,6 +11,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..catalog.models import Kpi
+from ..present import DASH, fmt_value, kpi_kind
+from ..present import table as styled_table
 from . import STATUS_COLORS, utc_x
 
 
@@ -98,18 +100,14 @@ def status_table_style(table: pd.DataFrame):
     def color(v):
         return f"color: {STATUS_COLORS.get(v, '#000')}; font-weight: 600"
 
-    from ..present import table
-
     t = t.copy()
     # each row its own unit: the value formatted as people read it (99.92 %, 793 ms, 2,857 req/h)
     t["value"] = [_fmt_kpi(v, u) for v, u in zip(t["value"], t["unit"])]
-    return table(t.drop(columns=["unit"]), units={"value": "text"},
+    return styled_table(t.drop(columns=["unit"]), units={"value": "text"},
                  na={"value": "no data in the window"}).map(color, subset=["status"])
 
 
 def _fmt_kpi(v, unit):
-    from ..present import DASH, fmt_value, kpi_kind
-
     kind, suffix = kpi_kind(unit)
     txt = fmt_value(v, kind)
     return None if txt == DASH else txt + (f" {suffix}" if suffix else "")

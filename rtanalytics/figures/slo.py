@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from . import utc_x
+from . import incident_bands, utc_x
 
 
 def burndown_figure(burndowns: dict, budgets: dict) -> go.Figure:
@@ -36,7 +36,6 @@ def alert_timeline(alerts: pd.DataFrame, incidents: pd.DataFrame, window) -> go.
         fig.add_trace(go.Scatter(x=[r.start, end], y=[f"{r.slo} · {r.rule}"] * 2, mode="lines",
                                  line=dict(color=colors.get(r.severity, "#555"), width=12), showlegend=False,
                                  hovertemplate=f"{r.severity}: {r.rule}<br>%{{x|%Y-%m-%d %H:%M}}Z<extra></extra>"))
-    from . import incident_bands
 
     fig.update_layout(title="Burn-rate alerts (red: page, orange: ticket) against the incidents",
                       template="plotly_white", height=200 + 28 * max(1, alerts[["slo", "rule"]].drop_duplicates()

@@ -8,8 +8,12 @@ import numpy as np
 import pandas as pd
 
 from .. import backtest as bt
-from ..alarms import Alarm, alarms_from_describe, evaluate, load_alarms
+from ..alarms import Alarm, alarms_from_describe, evaluate, load_alarms, seed_names
 from ..catalog import catalog
+from ..errors import ParameterError
+from ..figures import alarms as fa
+from ..iac import import_alarms
+from ..present import Headline, table
 from ..sources.evidence import RecordingSource, open_source, unwrap
 from ..timewindow import TimeWindow
 from .result import ReportResult, comparable
@@ -38,8 +42,6 @@ class AlarmsReport(ReportResult):
     def noise_table(self):
         """The noise report, noisiest first (pages, flaps, time in ALARM, off-hours pages, verdict; and where the
         replay disagrees with the history)."""
-        from ..present import table
-
         if self.noise is None or not len(self.noise):
             return table(pd.DataFrame(columns=["alarm", "pages"]))
         return table(self.noise.rename(columns={"share_in_alarm": "share in ALARM"}),
@@ -50,8 +52,6 @@ class AlarmsReport(ReportResult):
         return list(self.missing)
 
     def headline_figures(self) -> list:
-        from ..present import Headline
-
         s = self.summary()
         det, inc = s["incidents_detected_by_any"], s["incidents"]
         return [
@@ -96,8 +96,6 @@ class AlarmsReport(ReportResult):
                                                  escalated=("escalated", "sum")).reset_index())
 
     def figures(self) -> dict:
-        from ..figures import alarms as fa
-
         return {"timeline": fa.state_timeline(self.evaluations, self.incidents),
                 "sweep": fa.sweep_figure(self.sweep, f"What-if for {self.sweep_alarm}: threshold x (M of N)"),
                 "pages": fa.pages_heatmap(self.pages)}
@@ -149,7 +147,6 @@ def run(source: str | None = None, environment: str = "demo", start: str = "-14d
             src.inner, "describe_alarms") else src.inner.inner.describe_alarms())
         notes += [f"not modelled: {s}" for s in skipped]
     elif alarms_from != "catalog":  # Terraform / CloudFormation where the team keeps its alarms
-        from ..iac import import_alarms
 
         env = catalog().environment(environment)
         found = import_alarms(alarms_from, values=env.iac_resolved())
@@ -175,7 +172,6 @@ def run(source: str | None = None, environment: str = "demo", start: str = "-14d
         if len(comp_scores):
             scores = pd.concat([scores, comp_scores], ignore_index=True)
     routing = bt.load_routing()
-    from ..alarms import seed_names
 
     mapping = seed_names() if alarms_from == "catalog" else {}
     audit = bt.audit(alarms, routing, series, seed_names=mapping)
@@ -197,7 +193,6 @@ def run(source: str | None = None, environment: str = "demo", start: str = "-14d
                      {a.AlarmName: a.Period for a in alarms}, replayed=replayed)
     target = next((a for a in alarms if a.AlarmName == sweep_alarm), None)
     if target is None and sweep_alarm and alarms:  # never a silent swap for another alarm
-        from ..errors import ParameterError
 
         raise ParameterError("sweep_alarm", f"no alarm named {sweep_alarm!r}", ", ".join(a.AlarmName for a in alarms))
     sweep = pd.DataFrame()

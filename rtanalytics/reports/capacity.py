@@ -10,11 +10,15 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from .. import capacity as C
+from ..business import business
 from ..catalog import catalog, read_yaml
 from ..catalog.loader import validate
+from ..figures.capacity import forecast_figure, weekly_figures
+from ..present import Headline, table
 from ..queries import MetricQuery
-from ..sources.evidence import RecordingSource, open_source
-from ..timewindow import TimeWindow
+from ..retention import serve_period
+from ..sources.evidence import RecordingSource, open_source, source_now
+from ..timewindow import TimeWindow, parse_time
 from .result import ReportResult, comparable
 
 
@@ -91,7 +95,6 @@ class CapacityReport(ReportResult):
         for c in cols[6:]:
             t[c] = pd.to_datetime(pd.Series([x if isinstance(x, pd.Timestamp) else pd.NaT for x in t[c]],
                                             index=t.index, dtype=object), utc=True)
-        from ..present import table
 
         return table(t.rename(columns={"headroom_pct": "headroom %", "weekly_growth_pct": "growth %/week"}),
                      units={c: "date" for c in cols[6:]},
@@ -101,15 +104,11 @@ class CapacityReport(ReportResult):
         return self.table[["resource", "note"]]
 
     def figure(self, top: int = 4):
-        from ..figures.capacity import forecast_figure
-
         names = list(self.table["resource"].head(top))
         return forecast_figure({n: self.forecasts[n] for n in names if n in self.forecasts},
                                {n: self.items[n] for n in names})
 
     def headline_figures(self) -> list:
-        from ..present import Headline
-
         t = self.table
         out = []
         if len(t):
@@ -152,8 +151,6 @@ def run(source=None, environment="demo", start="-90d", end="now", horizon="", gr
     window = TimeWindow.parse(start, end, now=now)
     horizon = horizon or spec.horizon
     growth = list(growth or [1.0, 2.0, 5.0])
-    from ..retention import serve_period
-    from ..sources.evidence import source_now
 
     period = serve_period(300, window.start, source_now(src))
     notes = []
@@ -261,8 +258,6 @@ class WeeklyReport(ReportResult):
         return bool(self.response_daily["average_s"].notna().any() or self.volume["requests"].notna().any())
 
     def figures(self) -> dict:
-        from ..figures.capacity import weekly_figures
-
         return weekly_figures(self)
 
     def summary(self) -> dict:
@@ -282,8 +277,6 @@ class WeeklyReport(ReportResult):
         return self.week
 
     def headline_figures(self) -> list:
-        from ..present import Headline
-
         s = self.summary()
         tr = s["response_trend_pct_per_day"]
         out = [Headline("avg_response_s", "Average response", s["avg_response_s"], "s", None, "down",
@@ -318,7 +311,6 @@ class WeeklyReport(ReportResult):
                                                        "UserLogins", "UserActions")}
         fmt |= {"quote_rate": "{:.1%}", "project_rate": "{:.1%}", "AverageQuoteValue": "{:,.0f}",
                 "ActiveSessions.Average": "{:,.1f}", "ActiveSessions.Maximum": "{:,.0f}"}
-        from ..present import table
 
         d.index.name = "day"
         return table(d, units={"quote_rate": "pct", "project_rate": "pct", "AverageQuoteValue": "count"})
@@ -330,7 +322,6 @@ def weekly(source=None, environment="demo", end="today", files_path="", evidence
     env = catalog().environment(environment)
     r = env.resources
     src = open_source(source, environment, now=now, files_path=files_path)
-    from ..timewindow import parse_time
 
     end_ts = parse_time(end, now)
     week = TimeWindow(end_ts - pd.Timedelta(days=7), end_ts)
@@ -353,9 +344,6 @@ def weekly(source=None, environment="demo", end="today", files_path="", evidence
     ddb = []
     for t in r.tables:
         name = f"{t}-{r.table_suffix}"
-        from ..retention import serve_period
-        from ..sources.evidence import source_now
-
         per = serve_period(300, week.start, source_now(src))
         q = [MetricQuery("AWS/DynamoDB", m, {"TableName": name}, "Sum", per, label=m[8:12])
              for m in ("ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits")]
@@ -381,7 +369,6 @@ def weekly(source=None, environment="demo", end="today", files_path="", evidence
             rt = rating(val, good, poor) if np.isfinite(good) else ("—" if np.isfinite(val) else "no data")
             vit.append({"page": dict(m.dimensions).get("Page"), "metric": metric, "kind": kind, "p75": val,
                         "unit": unit, "good_at_most": good, "poor_above": poor, "rating": rt})
-    from ..business import business
 
     biz_obj = business(src, week)  # before the bundle is saved: everything read is in the evidence
     if evidence_dir:

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .. import dashboards
 from ..catalog import catalog
+from ..present import Headline, table
 from ..sources.evidence import RecordingSource, open_source
 from ..timewindow import TimeWindow
 from .result import ReportResult, comparable
@@ -47,7 +49,6 @@ class DashboardsReport(ReportResult):
         if not frames:
             print("Every widget's metrics match what CloudWatch has.")
             return None
-        from ..present import table
 
         return table(pd.concat(frames, ignore_index=True))
 
@@ -62,13 +63,10 @@ class DashboardsReport(ReportResult):
         if not rows:
             print("Every metric of every widget has data.")
             return None
-        from ..present import table
 
         return table(pd.DataFrame(rows))
 
     def headline_figures(self) -> list:
-        from ..present import Headline
-
         s = self.summary()
         return [Headline("dashboards", "Dashboards", s["dashboards"], "count"),
                 Headline("widgets", "Widgets", s["widgets"], "count"),
@@ -90,8 +88,6 @@ class DashboardsReport(ReportResult):
 @comparable
 def run(source: str | None = None, environment: str = "demo", start: str = "-24h", end: str = "now",
         files_path: str = "", evidence_dir: str = "", now=None, folder=None) -> DashboardsReport:
-    from .. import dashboards
-
     src = open_source(source, environment, now=now, files_path=files_path)
     window = TimeWindow.parse(start, end, now=now)
     views = dashboards.render_folder(folder or catalog().root / "dashboards", src, window)

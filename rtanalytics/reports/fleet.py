@@ -21,19 +21,34 @@ previous attempt that did land is returned as is, never run twice.
 
 from __future__ import annotations
 
+import html
 import json
+import mimetypes
+import multiprocessing as mp
 import os
 import shutil
 import socket
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..settings import default_outputs
+import pandas as pd
+
+from ..catalog import catalog
 from ..errors import ParameterError, RtAnalyticsError
+from ..settings import default_outputs
+from ..timewindow import to_utc, utcnow
+from .index import _CSS, _when, write_index
+from .ledger import read_ledger
+from .publish import atomic_write_json, atomic_write_text
+from .registry import REPORTS, get_report, resolve_params
+from .runner import new_run_id, run_report
 
 FLEETS = "fleets"
 ENV_SCHEDULER = "RTANALYTICS_DASK_SCHEDULER"
@@ -55,8 +70,6 @@ class LocalStore:
             return None
 
     def write_json(self, rel: str, data: dict) -> None:
-        from .publish import atomic_write_json
-
         (self.root / rel).parent.mkdir(parents=True, exist_ok=True)
         atomic_write_json(self.root / rel, data)
 
@@ -87,8 +100,6 @@ class LocalStore:
         return out
 
     def write_text(self, rel: str, text: str) -> None:
-        from .publish import atomic_write_text
-
         (self.root / rel).parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.root / rel, text)
 
@@ -116,7 +127,7 @@ class S3Store:
     @property
     def s3(self):
         if self._s3 is None:
-            import boto3
+            import boto3  # lazy: boto3 loads only on the AWS paths (the demo and files sources never pay for it)
 
             self._s3 = boto3.client("s3")
         return self._s3
@@ -167,8 +178,6 @@ class S3Store:
     def publish(self, work: Path, rels: list[str]) -> None:
         """Upload each run folder ``rels`` (relative to ``work``), its ``summary.json`` last, and the shared
         assets once."""
-        import mimetypes
-
         for asset in sorted((work / "_assets").glob("*")):
             rel = f"_assets/{asset.name}"
             if not self.exists(rel):
@@ -234,9 +243,6 @@ class Task:
 
 def run_task(task: Task) -> dict:
     """Run one task in this (worker) process; returns what landed. Safe to call again after a crash."""
-    from .runner import new_run_id, run_report
-    from ..timewindow import to_utc
-
     if task.parameters:
         os.environ["RTANALYTICS_PARAMETERS"] = task.parameters
     if task.scheduler:  # report kernels inherit these and share the cluster's quota limiter
@@ -278,8 +284,6 @@ def run_task(task: Task) -> dict:
 
 def _die_after(seconds: float) -> None:
     """Tests: end this worker process abruptly mid-run, as a lost machine would."""
-    import threading
-
     def die():
         time.sleep(seconds)
         os._exit(137)
@@ -321,10 +325,6 @@ def plan(fleet: str | None, reports: list[str] | None, params: dict | None, outp
          parameters: Path | str | None = None) -> tuple[list[Task], Any]:
     """The fleet's tasks (each member × its reports, or × ``reports`` where the member runs them), every
     parameter checked before anything starts."""
-    from ..catalog import catalog
-    from .registry import REPORTS, get_report, resolve_params
-    from ..timewindow import to_utc, utcnow
-
     cat = catalog(parameters)
     fl = cat.fleet(fleet)
     members = cat.fleet_members(fl.name)
@@ -374,8 +374,6 @@ def run_fleet(fleet: str | None = None, reports: list[str] | None = None, params
         raise ParameterError("--scheduler", "a scheduler address needs the dask executor", "--executor dask")
     tasks, fl = plan(fleet, reports, params, outputs, now, parameters)
     if executor == "auto":
-        from ..catalog import catalog
-
         envs = catalog(parameters).environments
         aws = any(envs[t.environment].source not in ("demo", "files") for t in tasks)
         executor = "dask" if scheduler or aws else "processes"
@@ -409,10 +407,6 @@ def _failed(t: Task, why: str, attempt: int = 1) -> dict:
 
 
 def _run_processes(tasks: list[Task], workers: int, progress: bool) -> list[dict]:
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from concurrent.futures.process import BrokenProcessPool
-
     runs: list[dict] = []
     pending = list(tasks)
     tries = {t.key: 0 for t in tasks}
@@ -439,8 +433,8 @@ def _run_processes(tasks: list[Task], workers: int, progress: bool) -> list[dict
 
 
 def _run_dask(tasks: list[Task], scheduler: str | None, workers: int, progress: bool) -> tuple[list[dict], int]:
-    import dask
-    from distributed import Client, LocalCluster, as_completed
+    import dask  # lazy: Dask only for fleets
+    from distributed import Client, LocalCluster, as_completed  # lazy: Dask only for fleets and shared quotas
 
     cluster = None
     # a task whose worker dies is rescheduled by the scheduler once (we start it), and retried once more here
@@ -487,8 +481,6 @@ def _run_dask(tasks: list[Task], scheduler: str | None, workers: int, progress: 
 def board_rows(store, fleet: str) -> list[dict]:
     """One row per member: each report's latest landed run, the worst status first, then the most bad
     headline figures (what is failing or burning budget now)."""
-    from ..catalog import catalog
-
     rel = f"{FLEETS}/{fleet}"
     latest: dict[tuple[str, str], dict] = {}
     for s in store.summaries(rel):
@@ -533,18 +525,12 @@ def write_board(store, fleet: str, cycle: str = "") -> str:
                                            "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
     store.write_text(f"{rel}/index.html", render_board(fleet, rows))
     if isinstance(store, LocalStore):
-        from .index import write_index
-
         write_index(store.root)  # the top status board links every fleet board
         return str(store.root / rel / "index.html")
     return f"{store.url.rstrip('/')}/{rel}/index.html"
 
 
 def render_board(fleet: str, rows: list[dict]) -> str:
-    import html
-
-    from .index import _CSS, _when
-
     e = html.escape
     counts: dict[str, int] = {}
     for r in rows:
@@ -588,10 +574,6 @@ def render_board(fleet: str, rows: list[dict]) -> str:
 
 def read_fleet_ledger(fleet: str, outputs=None, report: str | None = None):
     """Every member's ledger as one frame with an ``environment`` column (local or shared outputs)."""
-    import pandas as pd
-
-    from .ledger import read_ledger
-
     root = Path(outputs or default_outputs()) / FLEETS / fleet
     frames = []
     for d in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:

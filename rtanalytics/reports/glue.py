@@ -10,6 +10,8 @@ import json
 import math
 from typing import Any
 
+from ..quota import drain_process_limiter
+
 SUMMARY_MIMETYPE = "application/vnd.rtanalytics.summary+json"
 
 
@@ -34,13 +36,13 @@ def report_summary(figures: dict[str, Any], status: str = "ok", notes: list[str]
                    provenance: dict | None = None, extra: dict | None = None) -> None:
     """Publish the report's key figures (and ``status``: ``ok`` or ``partial``, notes and the data's
     provenance) to the runner."""
+    # lazy: IPython only inside a kernel (the command imports this module and never displays)
     from IPython.display import display
 
     payload = {"figures": _clean(figures), "status": status, "notes": list(notes or []),
                "provenance": _clean(provenance or {})}
     payload |= _clean(extra or {})  # e.g. the headline figures and the window analysed
     json.dumps(payload)  # fail here, in the notebook, if something is not serialisable
-    from ..quota import drain_process_limiter
 
     drain_process_limiter()  # in a fleet: the account's API quota leases go back before the kernel ends
     display({SUMMARY_MIMETYPE: payload}, raw=True)

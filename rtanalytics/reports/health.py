@@ -9,27 +9,31 @@ import pandas as pd
 
 from .. import backtest as bt
 from .. import health as H
+from ..backtest import load_routing
+from ..business import REQUEST_TARGET_PER_DAY, business
 from ..catalog import catalog
+from ..figures.health import availability_figure
+from ..localaws import demo_stack
+from ..logs import count_errors
+from ..present import Headline, table
 from ..queries import MetricQuery
+from ..retention import serve_period
+from ..sources.aws import AwsContext
+from ..sources.base import get_source
+from ..sources.cloudwatch import CloudWatchSource
 from ..sources.evidence import RecordingSource, open_source, unwrap
 from ..timewindow import TimeWindow, parse_time, to_utc, utcnow
 from .result import ReportResult, comparable
 
 
-
 def _live_checks(environment: str, history_path, now):
     env = catalog().environment(environment)
     if env.source == "demo":
-        from ..localaws import demo_stack
-        from ..sources.base import get_source
-
         with demo_stack(env) as (e, aws):
             rep = H.run_checks(e, aws, get_source("demo", environment=environment, now=now), now=now)
             groups = aws.client("logs").describe_log_groups(logGroupNamePrefix=e.resources.log_group)["logGroups"]
             rep["_sns"] = _sns(aws)
         return rep, groups, "demo stack on loopback (moto server and the local application)"
-    from ..sources.aws import AwsContext
-    from ..sources.cloudwatch import CloudWatchSource
 
     aws = AwsContext.for_environment(env, max_attempts=2)
     rep = H.run_checks(env, aws, CloudWatchSource(env, context=aws), now=now)
@@ -44,8 +48,6 @@ def _live_checks(environment: str, history_path, now):
 
 def _sns(aws) -> pd.DataFrame:
     """The alert-routing audit, or one row saying why it could not look."""
-    from ..backtest import load_routing
-
     try:
         return H.sns_audit(aws, load_routing())
     except Exception as ex:  # noqa: BLE001
@@ -83,7 +85,6 @@ class HealthReport(ReportResult):
         if self.subscriptions is None or self.subscriptions.empty:
             print("No SNS topics audited.")
             return None
-        from ..present import table
 
         return table(self.subscriptions)
 
@@ -96,13 +97,9 @@ class HealthReport(ReportResult):
         return pd.DataFrame(rows)
 
     def figure(self):
-        from ..figures.health import availability_figure
-
         return availability_figure(self.history)
 
     def headline_figures(self) -> list:
-        from ..present import Headline
-
         checks = self.current.get("checks", {})
         tone = {"healthy": "good", "degraded": "warn", "unhealthy": "bad"}
         overall = self.current["overallStatus"]
@@ -173,7 +170,6 @@ def run(source=None, environment="demo", start="-7d", end="now", files_path="", 
     stats = H.history_stats(hist) if len(hist) else pd.DataFrame()
     # correlation with the KPIs: error rate and response time while each check was unhealthy vs healthy
     alb = {"LoadBalancer": catalog().environment(environment).resources.alb}
-    from ..retention import serve_period
 
     per = serve_period(300, window.start, now)
     k = src.metrics([MetricQuery("AWS/ApplicationELB", "RequestCount", alb, "Sum", per, label="req"),
@@ -259,8 +255,6 @@ class DailyOps(ReportResult):
                                         for r in loud.itertuples())
 
     def _requests_line(self) -> str:
-        from ..business import REQUEST_TARGET_PER_DAY
-
         n = self.new_requests
         if n is None or not np.isfinite(n):
             return "— (no RealTechee/Business RequestsSubmitted metric)"
@@ -283,8 +277,6 @@ class DailyOps(ReportResult):
         return self.day
 
     def headline_figures(self) -> list:
-        from ..present import Headline
-
         tone = {"healthy": "good", "degraded": "warn", "unhealthy": "bad"}
         h = self.health["overallStatus"]
         n = int(len(self.active_alarms))
@@ -335,7 +327,6 @@ def daily(source=None, environment="demo", end="today", files_path="", evidence_
     alb = {"LoadBalancer": r.alb}
     rt = src.metrics([MetricQuery("AWS/ApplicationELB", "TargetResponseTime", alb, "Average", 86400, label="rt")],
                      day)["rt"].dropna()
-    from ..logs import count_errors
 
     errors = int(count_errors(src, r.log_group, day).sum())
     logs = src.logs(r.log_group, day, '{ $.level = "error" }') if unwrap(src).name != "cloudwatch" else \
@@ -343,7 +334,6 @@ def daily(source=None, environment="demo", end="today", files_path="", evidence_
     breakdown = (logs.groupby("error.name").size().rename("errors").reset_index().sort_values("errors",
                  ascending=False) if errors and "error.name" in logs else pd.DataFrame(columns=["error.name",
                                                                                               "errors"]))
-    from ..business import business
 
     biz = business(src, day, 86400)
     new = biz.totals.get("RequestsSubmitted", float("nan"))  # no such metric: unknown, not 0 requests

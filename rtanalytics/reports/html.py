@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import os
 import re
@@ -9,6 +10,10 @@ import threading
 from pathlib import Path
 
 import nbformat
+
+from ..sources.cache import default_cache_dir
+from .glue import SUMMARY_MIMETYPE
+from .publish import atomic_write_text
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _REMOTE = re.compile(r"""<(?:script|link|img)[^>]+(?:src|href)\s*=\s*["'](?:https?:)?//""", re.IGNORECASE)
@@ -39,10 +44,6 @@ def share_styles(page: str, assets: Path, run_dir: Path | None = None) -> str:
     """The page's large stylesheets (JupyterLab's theme, ~250 KB, identical in every report) moved to one
     content-addressed file ``assets/report-<hash>.css`` linked relatively from a run folder
     (``outputs/REPORT/RUN/``); the page keeps its own small styles."""
-    import hashlib
-
-    from .publish import atomic_write_text
-
     spans = _big_styles(page)
     if not spans:
         return page
@@ -66,8 +67,6 @@ def render_html(nb, banner: str = "", title: str = "") -> str:
     """Render ``nb`` (an nbformat node) with the ``rtreport`` template: inputs and prompts hidden, nothing
     loaded from the network. ``banner`` is plain text, escaped here. The summary outputs are removed from
     ``nb`` in place (no copy of a 5 MB notebook)."""
-    from .glue import SUMMARY_MIMETYPE
-
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.get("outputs", []) if SUMMARY_MIMETYPE not in o.get("data", {})]
@@ -123,6 +122,7 @@ def accessible(page: str) -> str:
 
 
 def _exporter_class():
+    # lazy: nbconvert (~0.4 s) only when a report is rendered, not when the module is imported
     from nbconvert import HTMLExporter
     from nbconvert.exporters.templateexporter import TemplateExporter
     from nbconvert.filters.highlight import Highlight2HTML
@@ -151,9 +151,7 @@ def _template_bytecode_cache(exp) -> None:
     an edited template compiles again): compiling nbconvert's and ours was 0.05 s of CPU in every run. In the
     metrics cache's folder (``$RTANALYTICS_CACHE``, else ``.cache/``), ``templates/``; without it when that
     folder cannot be written."""
-    from jinja2 import FileSystemBytecodeCache
-
-    from ..sources.cache import default_cache_dir
+    from jinja2 import FileSystemBytecodeCache  # lazy: with nbconvert, only when rendering
 
     folder = default_cache_dir() / "templates"
     try:
@@ -184,6 +182,7 @@ def warm_renderer() -> None:
     global _WARM
     if _WARM:  # once per process
         return
+    # lazy: nbformat only when a notebook is written
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
     # a cell of each kind a report has, with an HTML output naming an entity: BeautifulSoup compiles its entity

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 
 from .. import forensics as F
 from .. import health as H
 from ..accesslogs import parse_clf
 from ..anomaly import scan
 from ..catalog import catalog
-from ..figures.incident import signals_figure
 from ..errors import ParameterError
+from ..figures.incident import signals_figure
 from ..logs import redact
-from ..present import Headline, table
 from ..parallel import source_workers, together
+from ..present import Headline, table
 from ..queries import MetricQuery
 from ..retention import serve_period
 from ..sources.evidence import RecordingSource, open_source, unwrap
@@ -139,8 +141,6 @@ class IncidentReport(ReportResult):
 
     def signature_figure(self):
         """Error lines per 5 minutes for the top signatures, the incident shaded."""
-        import plotly.graph_objects as go
-
         c = F.signature_counts(self.signatures)
         fig = go.Figure([go.Scatter(x=c.index, y=c[col].to_numpy(), mode="lines", name=str(col),
                                     line=dict(shape="hv")) for col in c.columns])
@@ -168,8 +168,6 @@ _BOILERPLATE = {"level", "timestamp", "message", "msg", "service", "environment"
 def readable_excerpt(lines: pd.DataFrame) -> pd.DataFrame:
     """Log lines as a person reads them: the time, the level, the event's own message (not 20 identical JSON
     prefixes) and its other fields as ``key=value``; a line that is not JSON is shown whole."""
-    import json
-
     msgs, fields = [], []
     for raw in lines["message"].astype(str):
         try:

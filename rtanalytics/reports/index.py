@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from pathlib import Path
 
+import pandas as pd
+
+from ..present import fmt_duration, fmt_time
 from .publish import atomic_write_text
 
 _CSS = """
@@ -67,8 +71,6 @@ def _fmt(v) -> str:
 
 def sparkline(values, width=120, height=24) -> str:
     """An inline SVG polyline of ``values`` (no script, no external resource)."""
-    import math
-
     v = [float(x) for x in values if x is not None and math.isfinite(float(x))]
     if len(v) < 2:
         return ""
@@ -88,8 +90,6 @@ def _window(s: dict) -> tuple[str, str]:
 
 
 def _span(s: dict) -> float | None:
-    import pandas as pd
-
     a, b = _window(s)
     try:
         return (pd.Timestamp(b) - pd.Timestamp(a)).total_seconds()
@@ -98,8 +98,6 @@ def _span(s: dict) -> float | None:
 
 
 def _when(iso: str) -> str:
-    from ..present import fmt_time
-
     return fmt_time(iso) if iso else ""
 
 
@@ -122,8 +120,6 @@ def _headline_cells(s: dict) -> str:
 def _trends(items: list[dict], last: int = 12) -> str:
     """Sparklines of the latest run's headline figures over earlier runs of the same window length (a 24 h run
     is never drawn beside 7 d runs), with the scale and whether the last move was good or bad."""
-    import math
-
     if not items:
         return ""
     span = _span(items[0])
@@ -153,7 +149,6 @@ def _trends(items: list[dict], last: int = 12) -> str:
                      f"<b style='color:{colour}'>{arrow} {e(verdict)}</b></div>")
     if not cells:
         return ""
-    from ..present import fmt_duration
 
     return (f"<div class='trends'><div class='tnote'>last {len(same)} runs over {e(fmt_duration(span))} windows"
             f"</div>" + "".join(cells) + "</div>")

@@ -3,10 +3,16 @@ sockets in a private folder, and a stopped kernel waited for in 5 ms steps."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
+import sys
+import tempfile
 import threading
+import time as _time
+import uuid as _uuid
 from functools import lru_cache
+from queue import Empty
 
 _AFTER_LAUNCH: list = []
 _AFTER_LAUNCH_LOCK = threading.Lock()
@@ -35,9 +41,6 @@ def run_after_launch() -> None:
 def shutdown(km, what: str, extra_clients=()) -> None:
     """Stop the clients of ``km``'s kernel (ours and nbclient's) and the kernel itself, at once; a kernel that
     would not stop is reported on stderr, never raised (a run is never lost over it)."""
-    import asyncio
-    import sys
-
     try:
         for kc in (*extra_clients, *getattr(km, "_rt_clients", [])):
             kc.stop_channels()
@@ -51,15 +54,12 @@ def shutdown(km, what: str, extra_clients=()) -> None:
 def ready_client():
     """jupyter_client's asynchronous client, except that waiting for a new kernel ends when the kernel is idle
     after answering ``kernel_info`` instead of after 0.2 s of silence on IOPub (a fixed 0.2 s of every run)."""
-    import time as _time
-    from queue import Empty
-
-    from jupyter_client.asynchronous import AsyncKernelClient
+    from jupyter_client.asynchronous import AsyncKernelClient  # lazy: jupyter_client only when a kernel is started
     from jupyter_client.utils import ensure_async
 
     class ReadyClient(AsyncKernelClient):
         async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
-            from jupyter_client.manager import KernelManager
+            from jupyter_client.manager import KernelManager  # lazy: jupyter_client only when a kernel is started
 
             if not isinstance(self.parent, KernelManager):  # not a kernel we started: the library's own way
                 return await super()._async_wait_for_ready(timeout)
@@ -105,9 +105,7 @@ def ipc_kernel_manager():
     """Kernels that talk over Unix sockets in a private folder instead of TCP ports on loopback: no port races
     when several reports start kernels at once (seen: "Address already in use" with two parallel runs), and no
     unencrypted TCP."""
-    import tempfile
-
-    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_client.manager import AsyncKernelManager  # lazy: jupyter_client only when a kernel is started
 
     class IPCKernelManager(AsyncKernelManager):
         def __init__(self, **kw):
@@ -121,7 +119,6 @@ def ipc_kernel_manager():
         async def _async_pre_start_kernel(self, **kw):
             if self.provisioner is None and not (self.kernel_spec.metadata or {}).get("kernel_provisioner"):
                 # ours (see provisioner_class) unless the kernelspec names its own
-                import uuid as _uuid
 
                 self.kernel_id = self.kernel_id or kw.pop("kernel_id", None) or str(_uuid.uuid4())
                 self.provisioner = provisioner_class()(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec,
@@ -137,7 +134,6 @@ def ipc_kernel_manager():
         async def _async_wait(self, pollinterval: float = 0.1) -> None:
             # the library polls a killed kernel every 0.1 s (0.1 s of every run's shutdown, the kill being
             # immediate): 5 ms steps, growing to its interval
-            import asyncio
 
             step = min(0.005, pollinterval)
             while await self._async_is_alive():
@@ -169,9 +165,7 @@ def ipc_kernel_manager():
 def provisioner_class():
     """jupyter_client's local provisioner, waiting for a stopped kernel in 5 ms steps instead of 100 ms ones
     (the kill is at once; the 100 ms poll was up to 0.1 s of every run)."""
-    import asyncio
-
-    from jupyter_client.provisioning import LocalProvisioner
+    from jupyter_client.provisioning import LocalProvisioner  # lazy: jupyter_client only when a kernel is started
 
     class RtProvisioner(LocalProvisioner):
         async def wait(self):

@@ -7,8 +7,11 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..catalog import catalog
+from ..figures.kpis import kpi_group_figure, status_table_style
 from ..kpis import evaluate_kpis
-from ..sources.evidence import RecordingSource, open_source
+from ..present import Headline, kpi_kind
+from ..retention import serve_period
+from ..sources.evidence import RecordingSource, open_source, source_now
 from ..timewindow import TimeWindow, period_seconds
 from .result import ReportResult, comparable
 
@@ -48,8 +51,6 @@ class KpiReport(ReportResult):
         return figs
 
     def headline_figures(self) -> list:
-        from ..present import Headline, kpi_kind
-
         tone = {"ok": "good", "warning": "warn", "alert": "bad", "no data": "bad"}
         better = {"availability": "up", "throughput": "up"}
         out = []
@@ -68,8 +69,6 @@ class KpiReport(ReportResult):
         return {"status": self.table, "series": self.series}
 
     def status_table(self):
-        from ..figures.kpis import status_table_style
-
         return status_table_style(self.table)
 
 
@@ -77,15 +76,11 @@ class KpiReport(ReportResult):
 def run(source: str | None = None, environment: str = "demo", start: str = "-7d", end: str = "now",
         period: str = "5m", kpis: list[str] | None = None, files_path: str = "", evidence_dir: str = "",
         now=None) -> KpiReport:
-    from ..figures.kpis import kpi_group_figure
-
     cat = catalog()
     env = cat.environment(environment)
     src = open_source(source, environment, now=now, files_path=files_path)
     window = TimeWindow.parse(start, end, now=now)
     p = period_seconds(period)
-    from ..retention import serve_period
-    from ..sources.evidence import source_now
 
     served = serve_period(p, window.start, source_now(src))
     notes = []

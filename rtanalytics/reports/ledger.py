@@ -12,14 +12,13 @@ from pathlib import Path
 import pandas as pd
 
 from ..settings import default_outputs
+from ..store import connect, read
 
 SCHEMA = """CREATE TABLE IF NOT EXISTS figures (report TEXT NOT NULL, run_id TEXT NOT NULL, finished TEXT NOT NULL,
 status TEXT NOT NULL, key TEXT NOT NULL, value REAL, text TEXT, PRIMARY KEY (report, run_id, key))"""
 
 
 def _connect(path: Path):
-    from ..store import connect
-
     return connect(path, SCHEMA)
 
 
@@ -43,8 +42,6 @@ def append(outputs: Path, summary: dict) -> int:
 
 def read_ledger(outputs: Path | str | None = None, report: str | None = None) -> pd.DataFrame:
     """All figures (or one report's) as ``report, run_id, finished, status, key, value, text``."""
-    from ..store import read
-
     cols = ["report", "run_id", "finished", "status", "key", "value", "text"]
     return read(Path(outputs or default_outputs()) / "ledger.sqlite", SCHEMA, "figures", cols, "finished",
                 {"report": report}, "finished, key")

@@ -9,8 +9,10 @@ default, and off on the demo). The message is short plain text with the figures 
 from __future__ import annotations
 
 import re
-
 from typing import Any
+
+from ..logs import redact
+from ..sources.aws import AwsContext
 
 
 def classify(summary: dict) -> tuple[str | None, list[str]]:
@@ -43,8 +45,6 @@ def _one_line(text: str) -> str:
 
 def _safe_reason(text: str) -> str:
     """What may leave the system about a run: no ARNs, account ids, keys or personal data."""
-    from ..logs import redact
-
     text = re.sub(r"arn:aws[\w-]*:[^\s\"',;)]*", "[arn]", str(text))
     text = re.sub(r"(?<!\d)\d{12}(?!\d)", "[account]", text)
     return redact(text)
@@ -77,8 +77,6 @@ def notify(summary: dict, location: str, topics: dict[str, str], aws: Any = None
         return None
     subject, body = message(summary, why, location)
     if aws is None:
-        from ..sources.aws import AwsContext
-
         aws = AwsContext()
     resp = aws.call("sns", "publish", TopicArn=topics[level], Subject=subject, Message=body)
     return {"level": level, "topic": topics[level], "subject": subject, "message_id": resp.get("MessageId")}

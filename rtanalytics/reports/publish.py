@@ -6,6 +6,7 @@ import contextlib
 import fcntl
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -46,9 +47,6 @@ def locked(path: Path):
 def prune(report_dir: Path, keep: int) -> list[Path]:
     """Delete the oldest runs of a report beyond ``keep``; never the latest good run (``latest.json``) and never
     a run still being written (``.*.partial``)."""
-    import json
-    import shutil
-
     if not report_dir.is_dir():
         return []
     try:

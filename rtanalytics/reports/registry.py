@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
+from importlib.metadata import entry_points
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -10,9 +12,14 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..catalog import known_reports
+from ..alarms import load_alarms
+from ..catalog import catalog, known_reports
 from ..errors import ParameterError
-from ..timewindow import TIME_HELP, parse_time, period_seconds
+from ..iac import import_alarms
+from ..retention import check_period, finest_period, serve_period
+from ..sources.base import source_names
+from ..timewindow import TIME_HELP, parse_duration, parse_time, period_seconds, to_utc, utcnow
+from .result import parse_compare
 
 #: the report notebooks, shipped in the package (``rtanalytics/notebooks``; the checkout's ``notebooks/`` links here)
 NOTEBOOKS = Path(str(files("rtanalytics") / "notebooks"))
@@ -37,16 +44,12 @@ class CommonParams(BaseModel):
     @field_validator("compare")
     @classmethod
     def _compare(cls, v):
-        from .result import parse_compare
-
         parse_compare(v)  # raises ValueError naming what it accepts
         return v
 
     @field_validator("source")
     @classmethod
     def _source(cls, v):
-        from ..sources.base import source_names
-
         if v and v not in source_names():
             raise ValueError(f"unknown source {v!r}; accepts {', '.join(source_names())}")
         return v
@@ -55,8 +58,6 @@ class CommonParams(BaseModel):
     @classmethod
     def _files(cls, v, info):
         if info.data.get("source") == "files":
-            from pathlib import Path
-
             if not v:
                 raise ValueError("source 'files' needs files_path: the folder of exported data")
             if not Path(v).is_dir():
@@ -66,8 +67,6 @@ class CommonParams(BaseModel):
     @field_validator("environment")
     @classmethod
     def _env(cls, v):
-        from ..catalog import catalog
-
         envs = catalog().environments
         if v not in envs:
             raise ValueError(f"unknown environment {v!r}; accepts {', '.join(sorted(envs))}")
@@ -90,8 +89,6 @@ class KpiParams(CommonParams):
     @field_validator("kpis")
     @classmethod
     def _kpis(cls, v):
-        from ..catalog import catalog
-
         known = catalog().kpis
         bad = [k for k in v if k not in known]
         if bad:
@@ -115,8 +112,6 @@ class AlarmParams(CommonParams):
             raise ValueError(f"alarms_from must be 'catalog', 'aws' or an existing Terraform/CloudFormation file or "
                              f"folder ({v!r} is none of them)")
         if v not in ("catalog", "aws"):
-            from ..iac import import_alarms
-
             try:
                 found = import_alarms(v)
             except Exception as e:  # a file that does not parse: refused here, with its file and line
@@ -131,7 +126,6 @@ class AlarmParams(CommonParams):
     def _sweep(cls, v, info):
         frm = info.data.get("alarms_from", "catalog")
         if frm not in ("catalog", "aws") and v:  # from infrastructure code: one of its alarms, else the first
-            from ..iac import import_alarms
 
             names = [a.AlarmName for a in import_alarms(frm).alarms]
             if v in names:
@@ -140,8 +134,6 @@ class AlarmParams(CommonParams):
                 return names[0]
             raise ValueError(f"no alarm named {v!r} in {frm}; accepts {', '.join(names)}")
         if frm == "catalog" and v:
-            from ..alarms import load_alarms
-
             names = [a.AlarmName for a in load_alarms(environment=info.data.get("environment") or "demo")]
             if v not in names:
                 raise ValueError(f"no alarm named {v!r} in parameters/alarms.yaml; accepts {', '.join(names)}")
@@ -156,8 +148,6 @@ class SloParams(CommonParams):
     @field_validator("exclude")
     @classmethod
     def _exclude(cls, v):
-        from ..timewindow import to_utc
-
         for item in v:
             if item == "deploys":
                 continue
@@ -189,8 +179,6 @@ class IncidentParams(CommonParams):
     @field_validator("lookback", "after")
     @classmethod
     def _dur(cls, v):
-        from ..timewindow import parse_duration
-
         parse_duration(v)
         return v
 
@@ -201,8 +189,6 @@ class IncidentParams(CommonParams):
         catalog's alarms (CloudWatch and an export folder may hold others, found when the report reads them)."""
         if not v or "environment" not in info.data:
             return v
-        from ..alarms import load_alarms
-        from ..catalog import catalog
 
         env = info.data["environment"]
         source = info.data.get("source") or catalog().environment(env).source
@@ -277,9 +263,6 @@ def discover(group: str = "rtanalytics.reports") -> list[Report]:
     """Reports declared by installed packages under ``group`` — as papermill finds its engines: an entry point
     names a :class:`Report`, a list of them, or a function returning either. A plugin that fails to load is
     reported on stderr and skipped; it never breaks the other reports."""
-    import sys
-    from importlib.metadata import entry_points
-
     out = []
     for ep in entry_points(group=group):
         try:
@@ -363,13 +346,8 @@ def resolve_params(report: Report, raw: dict[str, Any], now=None) -> dict[str, A
         raise ParameterError("start", "window longer than 455 days, CloudWatch's longest retention",
                              "a window of at most 455 days")
     if not out.get("source"):
-        from ..catalog import catalog
-
         out["source"] = catalog().environment(out["environment"]).source
     if "period" in fields and out.get("period"):
-        from ..retention import check_period, finest_period, serve_period
-        from ..timewindow import to_utc, utcnow
-
         at = to_utc(now) if now is not None else utcnow()
         per = period_seconds(out["period"])
         why = check_period(per, start, at)

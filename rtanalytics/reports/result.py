@@ -16,17 +16,23 @@ Only ``ok`` runs become a report's "latest good" run.
 
 from __future__ import annotations
 
+import functools
+import html
+import inspect
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
+from ..present import HeadlineBlock, fmt_value, table, window_text
 from ..sources.evidence import provenance, provenance_frame
+from ..timewindow import TimeWindow, parse_time
+from .glue import report_summary
 
 
 def parse_compare(spec: str, window=None):
     """``previous`` / ``last-week`` / ``START/END`` → the comparison window for ``window`` (a ``TimeWindow``),
     or None for an empty spec. Without ``window`` it only checks the spec."""
-    from ..timewindow import TimeWindow, parse_time
-
     spec = (spec or "").strip()
     if not spec:
         return None
@@ -50,8 +56,6 @@ def parse_compare(spec: str, window=None):
 def comparable(func):
     """Decorate a report's ``run()``: the result remembers how it was made, so :meth:`ReportResult.compare` can
     compute the same report over another window with the same parameters."""
-    import functools
-
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         res = func(*args, **kwargs)
@@ -73,8 +77,6 @@ class ReportResult:
         return provenance(self.src) if self.src is not None else {}
 
     def provenance_table(self):
-        from ..present import table
-
         return table(provenance_frame(self.provenance))
 
     def gaps(self) -> list[str]:
@@ -135,7 +137,6 @@ class ReportResult:
         if not rows:
             print("Nothing missing: every figure above was computed from complete data.")
             return None
-        from ..present import table
 
         return table(pd.DataFrame(rows))
 
@@ -149,8 +150,6 @@ class ReportResult:
 
     def headline_block(self):
         """The block every report opens with: status, what it means, the window analysed and the figures."""
-        from ..present import HeadlineBlock, window_text
-
         return HeadlineBlock(self.status, self.status_line(), self.headline_figures(),
                              window_text(self.analysed_window()))
 
@@ -158,11 +157,6 @@ class ReportResult:
         """The same report over another window (``previous``, ``last-week`` or ``START/END``), its headline
         figures side by side with this window's: the change and whether it is better or worse (each figure
         declares which way is good). None for an empty spec."""
-        import html
-        import inspect
-
-        from ..present import fmt_value, table
-
         mine = self.analysed_window()
         other_w = parse_compare(spec, mine)
         if other_w is None:
@@ -196,7 +190,6 @@ class ReportResult:
                          "verdict": verdict or None})
         self.comparison_window = other_w
         self.compared = other
-        from ..present import window_text
 
         frame = pd.DataFrame(rows)
         st = table(frame, units={c: "text" for c in frame.columns},
@@ -213,8 +206,6 @@ class ReportResult:
     def save_tables(self, output_dir: str) -> list[str]:
         """Each of :meth:`tables` as ``tables/NAME.csv`` and ``tables/NAME.parquet`` in ``output_dir`` (the run's
         folder), for analysts to take into their own notebooks; returns the files written (relative)."""
-        from pathlib import Path
-
         if not output_dir:
             return []
         folder = Path(output_dir) / "tables"
@@ -232,8 +223,6 @@ class ReportResult:
     def publish(self, output_dir: str = "") -> None:
         """Hand key figures, status, notes and provenance to the runner (a report notebook's last cell); with
         ``output_dir`` (the runner's run folder) the main tables are saved there too."""
-        from .glue import report_summary
-
         w = self.analysed_window()
         extra = {"headline": [f.as_dict() for f in self.headline_figures()],
                  "window": {"start": w.start.isoformat(), "end": w.end.isoformat()} if w is not None else None,

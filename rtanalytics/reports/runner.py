@@ -18,19 +18,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..settings import current as current_project
-from ..settings import default_outputs
 from .._version import __version__
 from ..errors import ReportError
+from ..plotlyjs import write_plotlyjs_asset
+from ..settings import current as current_project
+from ..settings import default_outputs
 from ..timewindow import to_utc, utcnow
 from .glue import read_summary
-from .html import read_notebook, render_html
+from .html import read_notebook, render_html, share_styles, warm_renderer
 from .index import write_index
+from .kernels import after_next_launch, kernel_environment, run_after_launch
 from .kernels import ipc_kernel_manager as _ipc_kernel_manager
-from .kernels import kernel_environment
+from .ledger import append
 from .publish import atomic_write_json, atomic_write_text, locked
 from .registry import get_report, resolve_params
-
 
 
 @dataclass
@@ -67,7 +68,7 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
     A fleet passes its own ``run_id`` (so a retry knows what an attempt that died left behind), ``extra`` fields
     for summary.json (fleet, attempt) and ``assets``: the one ``_assets`` folder at the root of its outputs.
     """
-    import papermill as pm
+    import papermill as pm  # lazy: papermill (~0.5 s) only when a report runs, not for `check`, `list` or `--help`
 
     report = get_report(name)
     project = current_project()
@@ -89,7 +90,6 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
     nb_out = stage / "report.ipynb"
     inject = dict(resolved, evidence_dir=str((stage / "evidence").resolve()) if resolved.get("evidence") else "",
                   output_dir=str(stage.resolve()))
-    from ..plotlyjs import write_plotlyjs_asset
 
     # the kernel inherits this: the same relative path for every report (outputs/REPORT/RUN/report.html)
     assets = Path(assets) if assets else outputs / "_assets"
@@ -98,8 +98,6 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
     t0 = time.perf_counter()
     error = None
     status = "ok"
-    from .html import warm_renderer
-    from .kernels import after_next_launch, run_after_launch
 
     after_next_launch(warm_renderer)  # while the kernel works: once it is launched, not before (the GIL)
     warm = {}
@@ -149,7 +147,6 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
                      f"{win['end'][:16]} UTC — {status if not error else 'FAILED'}")
             page = render_html(nb, banner + ("FAILED: " + error if error else status), title)
             if not standalone:  # JupyterLab's 250 KB theme once under _assets/, not in every report
-                from .html import share_styles
 
                 page = share_styles(page, assets, final)
             atomic_write_text(stage / "report.html", page)
@@ -182,8 +179,6 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
         if status == "ok":  # only a run computed from complete data becomes the latest good one
             atomic_write_json(report_dir / "latest.json", {"run_id": run_id, "status": status})
         try:
-            from .ledger import append
-
             append(outputs, summary)
         except Exception as e:  # the ledger is a convenience: never lose the run over it
             print(f"rtanalytics: ledger not updated: {e}", file=sys.stderr)

@@ -26,10 +26,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ..catalog import catalog, read_yaml
 from ..catalog.loader import validate
 from ..errors import ParameterError, RtAnalyticsError
+from ..health import check_environment
 from ..settings import current as current_project
 from ..settings import default_outputs
 from ..timewindow import to_utc, utcnow
-from .publish import atomic_write_json, locked
+from .fleet import FLEETS, run_fleet
+from .notify import notify
+from .publish import atomic_write_json, locked, prune
+from .registry import REPORTS, get_report
+from .runner import run_report
+from .warm import KernelPool
 
 MAX_SLOTS = 10_000
 
@@ -59,8 +65,6 @@ class Entry(BaseModel):
         if (self.report is None) == (self.task is None):
             raise ValueError("give exactly one of report and task")
         if self.report is not None:
-            from .registry import REPORTS
-
             if self.report not in REPORTS:
                 raise ValueError(f"unknown report {self.report!r} (reports: {', '.join(REPORTS)})")
         if self.fleet is not None:
@@ -118,7 +122,7 @@ def _cron_days(field: str) -> str:
 
 def trigger(expr: str):
     """A UTC ``CronTrigger`` for a standard five-field crontab expression (minute hour day month day-of-week)."""
-    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.cron import CronTrigger  # lazy: APScheduler only for the schedule
 
     parts = expr.split()
     try:
@@ -204,9 +208,6 @@ def read_state(outputs: Path) -> dict:
 def run_entry(entry: Entry, slot: pd.Timestamp, outputs: Path, runner: Callable | None = None,
               environment=None, aws=None) -> dict:
     """Run one entry for ``slot`` (locked, timed out, pruned, notified); a dict describing what happened."""
-    from .publish import prune
-    from .runner import run_report
-
     runner = runner or run_report
     rec = {"entry": entry.name, "slot": slot.isoformat(), "report": entry.report or entry.task}
     with EntryLock(outputs, entry.name) as lock:
@@ -239,9 +240,6 @@ def run_entry(entry: Entry, slot: pd.Timestamp, outputs: Path, runner: Callable 
 def _run_fleet_entry(entry: Entry, slot: pd.Timestamp, outputs: Path, environment, aws) -> dict:
     """A fleet entry: every member that lists the report, as one fleet cycle; kept runs pruned per member; one
     notification naming the members whose runs failed."""
-    from .fleet import FLEETS, run_fleet
-    from .publish import prune
-
     try:
         res = run_fleet(entry.fleet, [entry.report], dict(entry.params), outputs, now=slot,
                         scheduler=entry.scheduler, timeout=entry.timeout, progress=False)
@@ -267,7 +265,6 @@ def _run_fleet_entry(entry: Entry, slot: pd.Timestamp, outputs: Path, environmen
 def _notify(summary: dict, location: str, environment, aws):
     if environment is None or not environment.notifications.enabled:
         return None
-    from .notify import notify
 
     return notify(summary, location, environment.notifications.topics, aws)
 
@@ -354,12 +351,6 @@ def warm_runner(reports: list[str], size: int = 1, budget: int | None = None):
     With ``budget`` (``reports`` then lists one name per run) each pool starts as many kernels as its runs.
     ``runner.pools`` maps folders to pools, ``runner.pool`` is the first (``None`` without reports, or with
     ``RTANALYTICS_WARM_KERNEL=0``); ``runner.close()`` shuts every pool's kernels down."""
-    import os
-
-    from .registry import get_report
-    from .runner import run_report
-    from .warm import KernelPool
-
     off = os.environ.get("RTANALYTICS_WARM_KERNEL", "1").strip().lower() in ("0", "false", "no", "off")
     by_folder: dict[Path, list[str]] = {}
     for r in reports:
@@ -386,15 +377,13 @@ def warm_runner(reports: list[str], size: int = 1, budget: int | None = None):
 
 
 def _known(name: str) -> bool:
-    from .registry import REPORTS
-
     return name in REPORTS
 
 
 def build_daemon(outputs: Path | None = None, environment: str | None = None, schedule: Schedule | None = None):
     """An APScheduler ``BlockingScheduler`` with one job per entry (one instance at a time, missed slots
     coalesced into one run within an hour's grace), not yet started."""
-    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.schedulers.blocking import BlockingScheduler  # lazy: APScheduler only for the schedule
 
 
     outputs = Path(outputs or default_outputs())
@@ -423,8 +412,6 @@ def daemon(outputs: Path | None = None, environment: str | None = None) -> None:
 @register_task("health")
 def _health_task(params: dict, outputs: Path, now) -> dict:
     """The seed's 5-minute health check, without a notebook: appended to ``outputs/health.sqlite``."""
-    from ..health import check_environment
-
     rep = check_environment(params.get("environment", "demo"), Path(outputs) / "health.sqlite")
     return {"status": "ok" if rep["overallStatus"] == "healthy" else rep["overallStatus"],
             "overall": rep["overallStatus"], "id": rep["healthCheckId"]}

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from .. import backtest as bt
 from .. import slo as S
+from ..alarms import evaluate_states, load_alarms
 from ..catalog import catalog
 from ..catalog.openslo import SLO, OpenSLOCatalog, load_openslo
 from ..errors import CatalogError, ParameterError
+from ..figures import slo as fs
+from ..present import Headline, fmt_pct
 from ..queries import MetricQuery
-from ..sources.evidence import RecordingSource, open_source, unwrap
+from ..retention import oldest_start, serve_period
+from ..sources.evidence import RecordingSource, open_source, source_now, unwrap
 from ..timewindow import TimeWindow, parse_duration, to_utc
 from .result import ReportResult, comparable
 
@@ -42,8 +48,6 @@ def slo_window(slo: SLO, end: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp]
 
 
 def _query(spec, subs, period, label) -> MetricQuery:
-    import string
-
     dims = {d.name: string.Template(d.value).safe_substitute(subs) for d in spec.dimensions}
     return MetricQuery(spec.namespace, spec.metricName, dims, spec.stat, period, label=label)
 
@@ -51,9 +55,6 @@ def _query(spec, subs, period, label) -> MetricQuery:
 def _kept(history: TimeWindow, period: int, source) -> TimeWindow:
     """``history`` cut to where CloudWatch still keeps ``period`` (a timeslice SLO's slices are fixed: 5-minute
     slices exist for 63 days only)."""
-    from ..retention import oldest_start
-    from ..sources.evidence import source_now
-
     oldest = oldest_start(period, source_now(source)).ceil(f"{period}s")
     return history if history.start >= oldest else TimeWindow(min(oldest, history.end - pd.Timedelta(
         seconds=period)), history.end)
@@ -164,8 +165,6 @@ class SloReport(ReportResult):
         return pd.DataFrame(cols)
 
     def figures(self) -> dict:
-        from ..figures import slo as fs
-
         return {"burndown": fs.burndown_figure(self.burndowns(), self.budgets),
                 "heatmap": fs.burn_heatmap(self.burn_heatmap()),
                 "alerts": fs.alert_timeline(self.alerts, self.incidents, self.window)}
@@ -180,8 +179,6 @@ class SloReport(ReportResult):
         return out
 
     def headline_figures(self) -> list:
-        from ..present import Headline
-
         out = []
         t = self.table
         for r in t.itertuples():
@@ -209,8 +206,6 @@ class SloReport(ReportResult):
 
 
 def _pct(v) -> str:
-    from ..present import fmt_pct
-
     return fmt_pct(v)
 
 
@@ -247,8 +242,6 @@ def _table(slos, slis, budgets, alerts, end, stale_flags) -> pd.DataFrame:
 def run(source: str | None = None, environment: str = "demo", start: str = "-30d", end: str = "now",
         slos: list | None = None, exclude: list | None = None, files_path: str = "", evidence_dir: str = "",
         now=None, slo_dir=None) -> SloReport:
-    from ..alarms import load_alarms
-
     cat = load_openslo(slo_dir or catalog().root / "slos")
     env = catalog().environment(environment)
     subs = env.resources.substitutions()
@@ -266,8 +259,6 @@ def run(source: str | None = None, environment: str = "demo", start: str = "-30d
     windows = {n: slo_window(s, window.end) for n, s in chosen.items()}
     h_start = min([w[0] for w in windows.values()] + [window.start]) - pd.Timedelta(days=3)
     history = TimeWindow(h_start.floor("h"), window.end)
-    from ..retention import serve_period
-    from ..sources.evidence import source_now
 
     period = serve_period(60, history.start, source_now(src))  # the finest CloudWatch keeps for the history
     events = src.events(TimeWindow(h_start, window.end))
@@ -339,8 +330,6 @@ def run(source: str | None = None, environment: str = "demo", start: str = "-30d
 def compare_alerting(alerts: pd.DataFrame, incidents: pd.DataFrame, src, window: TimeWindow, alarms) -> pd.DataFrame:
     """Which incidents the burn-rate pages and the seed's static alarms catch, how fast, with how many false
     pages (grace 30 minutes after an incident)."""
-    from .. import backtest as bt
-
     rows = []
     pages = alerts[alerts["severity"] == "page"] if len(alerts) else alerts
     eps = pages[["start", "end"]].sort_values("start") if len(pages) else pd.DataFrame(columns=["start", "end"])
@@ -350,7 +339,6 @@ def compare_alerting(alerts: pd.DataFrame, incidents: pd.DataFrame, src, window:
                  "incidents": len(per_inc), "caught": int(per_inc["detected"].sum()) if len(per_inc) else 0,
                  "mean_detection_minutes": float(per_inc["detection_minutes"].mean()) if len(per_inc) else np.nan})
     series = bt.alarm_series(alarms, src, TimeWindow(window.start - pd.Timedelta(hours=6), window.end))
-    from ..alarms import evaluate_states
 
     all_eps = []
     for a in alarms:

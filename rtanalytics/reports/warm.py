@@ -17,6 +17,7 @@ starts its own kernel as before (said on stderr).
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import json
 import os
@@ -26,7 +27,7 @@ import threading
 import time
 from pathlib import Path
 
-from .kernels import ipc_kernel_manager, kernel_environment
+from .kernels import ipc_kernel_manager, kernel_environment, shutdown
 
 #: read when a library is imported, so a kernel started with other values is not handed out
 IMPORT_TIME_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "PYTHONPATH", "PYTHONHASHSEED",
@@ -105,8 +106,6 @@ class WarmKernel:
         atexit.register(self.retire)
 
     def _boot(self) -> None:
-        import asyncio
-
         try:
             asyncio.run(self.km.start_kernel(cwd=self.cwd, env=self.env, extra_arguments=[HIST]))
             self.pid = getattr(getattr(self.km.provisioner, "process", None), "pid", None)
@@ -155,7 +154,6 @@ class WarmKernel:
         if not self.ready(timeout):
             self.refused = self.boot_error or ("retired" if self._retired else f"not ready after {timeout} s")
             return False
-        import asyncio
 
         try:
             alive = asyncio.run(self.km.is_alive())
@@ -201,8 +199,6 @@ class WarmKernel:
             self._shutdown()
 
     def _shutdown(self) -> None:
-        from .kernels import shutdown
-
         shutdown(self.km, "warm", [self._kc] if self._kc is not None else [])
 
 

@@ -15,8 +15,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlparse
 
+from ..catalog import catalog
+from ..catalog.models import DEFAULT_QUOTAS
 from ..errors import AuthError, SourceError
+from ..quota import local_limiter, process_limiter
+from .wire import register
 
 READ_ONLY_ACTIONS = {
     "cloudwatch": ["GetMetricData", "ListMetrics", "DescribeAlarms", "DescribeAlarmHistory"],
@@ -58,16 +63,11 @@ class AwsContext:
     def for_environment(cls, env, **kw) -> "AwsContext":
         """A context for a catalog environment: its Region, profile, endpoint and account (AssumeRole into it from
         this process's own credential chain), with the cluster's quota limiter when running in a fleet."""
-        from ..quota import process_limiter
-
         kw.setdefault("limiter", process_limiter())
         if kw["limiter"] is not None:  # in a fleet: botocore's adaptive mode backs the shared quota up (it slows
             kw.setdefault("retry_mode", "adaptive")  # this client down on throttling from anything else)
         elif not _loopback(env.endpoint_url):  # one process: its concurrent requests keep within the account's
             # quotas (a local emulator on 127.0.0.1, as in the tests, has no account and no quota)
-            from ..catalog import catalog
-            from ..catalog.models import DEFAULT_QUOTAS
-            from ..quota import local_limiter
 
             try:
                 quotas = DEFAULT_QUOTAS | catalog().fleet_file.quotas
@@ -94,7 +94,7 @@ class AwsContext:
         return self.account.id if self.account is not None and self.account.via_monitoring_account else None
 
     def _session(self):
-        import boto3
+        import boto3  # lazy: boto3 loads only on the AWS paths (the demo and files sources never pay for it)
 
         base = boto3.Session(profile_name=self.profile, region_name=self.region)
         if self.account is None or not self.account.role_arn:
@@ -109,8 +109,8 @@ class AwsContext:
         return self._clients[service]
 
     def _new_client(self, service: str):
-        import boto3
-        from botocore.config import Config
+        import boto3  # lazy: boto3 loads only on the AWS paths (the demo and files sources never pay for it)
+        from botocore.config import Config  # lazy: botocore loads only on the AWS paths
 
         if self.session is None:
             self.session = self._session()
@@ -124,14 +124,13 @@ class AwsContext:
         client = self.session.client(service, region_name=self.region, endpoint_url=self.endpoint_url, config=cfg)
         client.meta.events.register("before-send", self._before_send(service))
         if service == "cloudwatch":  # GetMetricData's datapoints as arrays (botocore's before-parse hook)
-            from .wire import register
 
             register(client)
         return client
 
     def call(self, service: str, api: str, **params):
         """Call ``api`` (snake_case boto3 name) and log it; AWS errors become :class:`SourceError`."""
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import BotoCoreError, ClientError  # lazy: botocore loads only on the AWS paths
 
         entry = {"service": service, "api": api, "params": _loggable(params)}
         t0 = time.perf_counter()
@@ -190,8 +189,6 @@ class AwsContext:
 
 
 def _loopback(url: str | None) -> bool:
-    from urllib.parse import urlparse
-
     host = urlparse(url).hostname if url else None
     return host in ("127.0.0.1", "localhost", "::1") or bool(host and host.startswith("127."))
 
@@ -205,8 +202,8 @@ def assumed_session(base, account, region: str, endpoint_url: str | None = None)
     """A boto3 session whose credentials are ``account.role_arn`` assumed through STS from ``base``'s own chain,
     refreshed before they expire (botocore's AssumeRole fetcher: RoleSessionName, ExternalId, DurationSeconds).
     Nothing secret comes from the catalog or a task's arguments: only the role to assume."""
-    import boto3
-    import botocore.session
+    import boto3  # lazy: boto3 loads only on the AWS paths (the demo and files sources never pay for it)
+    import botocore.session  # lazy: botocore loads only on the AWS paths
     from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
 
     source = base.get_credentials()

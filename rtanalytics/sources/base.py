@@ -24,6 +24,7 @@ import pandas as pd
 from ..errors import ParameterError
 from ..frames import metrics_frame, utc_index
 from ..queries import MetricQuery
+from ..retention import check_period, cloudwatch_start
 from ..timewindow import TimeWindow
 
 
@@ -83,8 +84,6 @@ def servable(queries: Sequence[MetricQuery], window: TimeWindow, now) -> tuple[l
     """Split ``queries`` into those CloudWatch can answer for ``window`` (asked at ``now``) and a problem for
     each of the others: a period finer than the retention tier of the window's start returns no datapoints
     (see :mod:`rtanalytics.retention`), so it is never sent and never read as "no data"."""
-    from ..retention import check_period
-
     ok, probs = [], []
     for q in queries:
         why = check_period(q.period, window.start, now)
@@ -97,8 +96,6 @@ def servable(queries: Sequence[MetricQuery], window: TimeWindow, now) -> tuple[l
 
 def cloudwatch_window(window: TimeWindow, now) -> TimeWindow:
     """``window`` with its start rounded down as CloudWatch rounds a GetMetricData StartTime of that age."""
-    from ..retention import cloudwatch_start
-
     start = cloudwatch_start(window.start, now)
     return window if start == window.start else TimeWindow(start, window.end)
 

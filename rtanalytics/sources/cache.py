@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -24,9 +25,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..frames import empty_events
-from ..settings import current as current_project
 from ..queries import MetricQuery, referenced_ids
-from ..timewindow import TimeWindow, to_utc, utcnow
+from ..settings import current as current_project
+from ..timewindow import TimeWindow, parse_duration, to_utc, utcnow
 from .base import assemble, cloudwatch_window, grid_bounds
 
 POINTS_PER_CHUNK = 10_080
@@ -80,8 +81,6 @@ class CachedSource:
 
     def __init__(self, inner, cache_dir: Path | str | None = None, settle: str | pd.Timedelta | None = None,
                  now=None, key: str | None = None):
-        from ..timewindow import parse_duration
-
         self.inner = inner
         self.name = inner.name
         self.dir = Path(cache_dir) if cache_dir else default_cache_dir()
@@ -259,7 +258,6 @@ class CachedSource:
             for i in rest:
                 out[i] = self._read_raw(q, *spans[i], partial=True)
             return out
-        from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=4) as ex:
             for i, r in zip(rest, ex.map(lambda i: self._read_raw(q, *spans[i], partial=True), rest)):

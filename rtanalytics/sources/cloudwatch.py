@@ -27,14 +27,17 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from ..catalog import catalog
+from ..catalog.models import Environment
 from ..errors import AuthError, ParameterError, SourceError
-from ..parallel import Progress, overlap  # noqa: F401  (Progress: re-exported)
 from ..frames import ALARM_HISTORY_COLUMNS, EVENT_COLUMNS, empty_alarm_history, empty_events, empty_logs
+from ..logs import parse_winston
+from ..parallel import Progress, overlap  # noqa: F401  (Progress: re-exported)
 from ..queries import MetricQuery, referenced_ids
+from ..retention import finest_period as _fp
 from ..timewindow import TimeWindow, to_utc, utcnow
 from .aws import AwsContext
-from .base import (MetricId, assemble, cloudwatch_window, grid_bounds, mark_incomplete, match_metric, problem,
-                   servable)
+from .base import MetricId, assemble, cloudwatch_window, grid_bounds, mark_incomplete, match_metric, problem, servable
 
 # CloudTrail events that belong on a postmortem timeline (LookupEvents takes one EventName per call)
 CHANGE_EVENTS = ["UpdateFunctionCode20150331v2", "UpdateFunctionConfiguration20150331v2", "UpdateTable",
@@ -52,8 +55,6 @@ DEFAULT_CONCURRENCY = 16
 def finest_period(window: TimeWindow, now=None) -> int:
     """The finest period CloudWatch still serves for data starting at ``window.start`` (see
     :mod:`rtanalytics.retention`)."""
-    from ..retention import finest_period as _fp
-
     return _fp(window.start, to_utc(now) if now is not None else utcnow())
 
 
@@ -106,9 +107,6 @@ class CloudWatchSource:
 
     def __init__(self, environment="production", context: AwsContext | None = None, now=None,
                  concurrency: int | None = None, insights_concurrency: int = 8, **_):
-        from ..catalog import catalog
-        from ..catalog.models import Environment
-
         env = environment if isinstance(environment, Environment) else catalog().environment(environment)
         self.environment = env
         self.aws = context or AwsContext.for_environment(env)
@@ -597,8 +595,6 @@ def history_frame(rows: list[dict]) -> pd.DataFrame:
 
 def events_frame(events: list[dict], log_group: str) -> pd.DataFrame:
     """FilterLogEvents ``events`` → the logs frame (level from the winston JSON when present)."""
-    from ..logs import parse_winston
-
     if not events:
         return empty_logs()
     df = pd.DataFrame({
@@ -628,7 +624,6 @@ def insights_frame(results: list[list[dict]]) -> pd.DataFrame:
         if num.notna().sum() == df[c].notna().sum() and df[c].notna().any():
             df[c] = num
     if "@message" in df and len(df):  # the seed's winston JSON lines, parsed as FilterLogEvents' are
-        from ..logs import parse_winston
 
         parsed = parse_winston(df["@message"].astype(str))
         df = pd.concat([df, parsed.drop(columns=["parse_error"]).rename(columns={"json_level": "level"})], axis=1)

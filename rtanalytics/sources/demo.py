@@ -13,6 +13,7 @@ Nothing after the source's ``now`` exists yet.
 
 from __future__ import annotations
 
+import fnmatch
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -26,11 +27,11 @@ from ..catalog import Scenario, catalog
 from ..catalog.models import Environment, MetricSelector
 from ..errors import SourceError
 from ..frames import EVENT_COLUMNS, empty_alarm_history, empty_events
+from ..logs import demo_logs
 from ..queries import MetricQuery
 from ..timewindow import TimeWindow, parse_duration, to_utc, utcnow
 from . import stats
-from .base import (MetricId, assemble, cloudwatch_window, grid_bounds, mark_incomplete, match_metric, problem,
-                   servable)
+from .base import MetricId, assemble, cloudwatch_window, grid_bounds, mark_incomplete, match_metric, problem, servable
 
 MIN_PER_DAY = 1440
 _ANCHOR_GROWTH = pd.Timestamp("2026-01-05", tz="UTC")
@@ -527,8 +528,6 @@ class DemoSource:
         return demo_alarm_history(self, window, alarm_names)
 
     def logs(self, log_group: str, window: TimeWindow, filter_pattern: str | None = None) -> pd.DataFrame:
-        from ..logs import demo_logs  # late import
-
         return demo_logs(self, log_group, window, filter_pattern)
 
 
@@ -540,8 +539,6 @@ def _with_derived(metrics: set[str]) -> set[str]:
 
 
 def _glob(value, pattern) -> bool:
-    import fnmatch
-
     return value is not None and fnmatch.fnmatchcase(value, str(pattern))
 
 

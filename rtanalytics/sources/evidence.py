@@ -18,10 +18,14 @@ import numpy as np
 import pandas as pd
 
 from .._version import __version__
+from ..catalog import catalog
 from ..errors import AuthError, SourceError
 from ..frames import empty_alarm_history, empty_events, empty_logs, utc_index
+from ..logs import redact
 from ..queries import MetricQuery
 from ..timewindow import TimeWindow, utcnow
+from .base import get_source
+from .cache import CachedSource
 
 _UNITS = ("ns", "us", "ms", "s")
 _UNIT_NS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
@@ -207,8 +211,6 @@ class RecordingSource:
             logs = pd.concat(self._logs, ignore_index=True)
             logs = logs.astype({c: "string" for c in logs.columns if logs[c].dtype == object})
             if not raw_logs:
-                from ..logs import redact
-
                 for c in logs.columns:
                     if c in ("message",) or c.startswith("error.") or c in ("stream",):
                         logs[c] = redact(logs[c].astype("string"))
@@ -306,10 +308,6 @@ def open_source(name: str | None = None, environment: str = "demo", now=None, ca
     """The source stack a report uses: recording, over the Parquet cache (on by default for ``cloudwatch``),
     over the named source. Without a name, the environment's own ``source`` (so ``environment=production``
     reads CloudWatch, never the demo labelled production)."""
-    from ..catalog import catalog
-    from .base import get_source
-    from .cache import CachedSource
-
     if not name:
         name = catalog().environment(environment).source
     kw = dict(options)
@@ -325,8 +323,6 @@ def open_source(name: str | None = None, environment: str = "demo", now=None, ca
 
 def source_now(src):
     """The instant a source answers as of: its frozen ``now`` (demo, tests) or the current time."""
-    from ..timewindow import utcnow
-
     return getattr(unwrap(src), "now", None) or utcnow()
 
 

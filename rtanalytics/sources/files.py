@@ -15,6 +15,8 @@ A folder holding any of:
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 from typing import Sequence
@@ -22,20 +24,20 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from ..catalog import catalog
 from ..errors import SourceError
 from ..frames import empty_alarm_history, empty_events, empty_logs
 from ..logs import filter_mask
 from ..queries import MetricQuery
 from ..timewindow import TimeWindow
-from .base import MetricId, assemble, mark_incomplete, match_metric, problem
+from .base import MetricId, assemble, grid_bounds, mark_incomplete, match_metric, problem
+from .cloudwatch import events_frame, history_frame, history_row
 
 
 class FilesSource:
     name = "files"
 
     def __init__(self, path: str | Path | None = None, environment="demo", tz: str = "UTC", **_):
-        from ..catalog import catalog
-
         if path is None:
             raise SourceError("the files source needs a folder: get_source('files', path=...) or -p files_path")
         self.path = Path(path)
@@ -127,13 +129,9 @@ class FilesSource:
                 if pts and not any(k.startswith(f"{label}|") for k in self.by_name):
                     self.skipped.append(f.name)
             elif isinstance(data, dict) and "AlarmHistoryItems" in data:
-                from .cloudwatch import history_frame, history_row
-
                 self._history.append(history_frame([history_row(i) for i in data["AlarmHistoryItems"]
                                                     if i.get("HistoryItemType", "StateUpdate") == "StateUpdate"]))
             elif isinstance(data, dict) and "events" in data:
-                from .cloudwatch import events_frame
-
                 group = data.get("logGroupName") or f.stem.replace("__", "/")
                 df = events_frame(data["events"], group)
                 self._logs.append(df.assign(_request=f"{group}|"))
@@ -191,9 +189,6 @@ class FilesSource:
         """A CSV whose damaged lines (a wrong number of fields, bytes that are not UTF-8) are listed with their
         line numbers and reasons; every other line is read (by pandas, in one pass). Rows keep their line number
         in ``_line``."""
-        import csv
-        import io
-
         lines = pd.Series(f.read_bytes().decode("utf-8", errors="replace").splitlines(), dtype="object")
         number = np.arange(1, len(lines) + 1)
         bad = lines.str.contains("\ufffd|\x00", regex=True).to_numpy()  # not UTF-8 (or binary)
@@ -261,8 +256,6 @@ class FilesSource:
         local-time export) are aggregated with the query's statistic, and a note says so. A query is matched
         by what it asks (an evidence bundle), else by id or label, else by its metric name; a query that
         matches nothing is listed as missing with what the folder holds."""
-        from .base import grid_bounds
-
         cols = {}
         probs = []
         for q in queries:
