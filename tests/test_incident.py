@@ -183,3 +183,18 @@ def test_before_and_after_the_deploy_matches_the_source():
     assert row["verdict"] == "worse" and after > before
     none = incident.run(now="2026-11-28T00:00Z")  # the latest demo incident (throttling): no deploy before it
     assert none.deploy_comparison() is None
+
+
+def test_a_known_alarm_that_did_not_fire_is_partial_with_the_reason_not_failed():
+    """A known alarm without an ALARM period before ``at`` is data missing at run time: the hour before ``at``
+    is analysed and the report is ``partial``, its gap naming the alarm and the fix (was: ParameterError in
+    the kernel, status failed). The same alarm at a time it was in ALARM gives its own window and no such gap."""
+    quiet = incident.run("demo", alarm="application_unavailable", at="2026-11-19T12:00Z", now=NOW)
+    assert quiet.status == "partial"
+    gap = [g for g in quiet.gaps() if "did not go to ALARM" in g]
+    assert gap and "application_unavailable" in gap[0] and "incident_start" in gap[0]
+    assert quiet.incident.end == pd.Timestamp("2026-11-19T12:00Z")
+    assert quiet.incident.start == pd.Timestamp("2026-11-19T11:00Z")
+    fired = incident.run("demo", alarm="application_unavailable", at="2026-11-11T19:00Z", now=NOW)
+    assert not any("did not go to ALARM" in g for g in fired.gaps())
+    assert fired.incident.start < pd.Timestamp("2026-11-11T18:30Z") < fired.incident.end

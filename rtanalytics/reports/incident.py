@@ -45,9 +45,10 @@ class IncidentReport(ReportResult):
     notes: list = field(default_factory=list)
     ground_truth: pd.DataFrame | None = None
     episodes: pd.DataFrame | None = None  # every anomaly episode of every signal in the window (rt.anomalies)
+    window_gap: str = ""  # why the window is not the one asked for (an alarm that did not go to ALARM)
 
     def gaps(self) -> list[str]:
-        out = []
+        out = [self.window_gap] if self.window_gap else []
         if self.metrics is None or self.metrics.shape[1] == 0:
             out.append("no metric series in this source: what moved first and the standard times cannot be "
                        "computed from metrics")
@@ -206,32 +207,35 @@ def _health_events(src, window) -> pd.DataFrame:
 
 
 def resolve_incident(src, incident_start: str, incident_end: str, alarm: str, at: str, now) -> tuple:
-    """The incident window: given, or from an alarm's ALARM period around ``at``, or (demo) the latest
-    injected incident before ``now``."""
+    """The incident window ``(start, end, how, gap)``: given, or from an alarm's ALARM period around ``at``, or
+    (demo) the latest injected incident before ``now``. ``gap`` says why the window is not what was asked for (an
+    alarm that was not in ALARM then), else empty."""
     if incident_start:
         s = parse_time(incident_start, now)
         e = parse_time(incident_end, now) if incident_end else s + pd.Timedelta(hours=1)
         if not s < e:
             raise ParameterError("incident_start", "must be before incident_end", "an ISO time before the end")
-        return s, e, "as given"
+        return s, e, "as given", ""
     if alarm:
         t = parse_time(at or "now", now)
         h = src.alarm_history(TimeWindow(t - pd.Timedelta(days=2), t + pd.Timedelta(hours=6)), [alarm])
         into = h[(h["to_state"] == "ALARM") & (h["timestamp"] <= t + pd.Timedelta(minutes=30))]
-        if into.empty:
-            raise ParameterError("alarm", f"{alarm!r} did not go to ALARM in the two days before {t:%Y-%m-%d %H:%M}Z",
-                                 "an alarm name from the history and a time when it was in ALARM")
+        if into.empty:  # a known alarm (the name is checked before the kernel starts) that did not fire: data
+            gap = (f"{alarm} did not go to ALARM in the two days before {t:%Y-%m-%d %H:%M}Z: there is no alarm "
+                   f"period to analyse, so the hour before {t:%H:%M}Z is shown instead (give incident_start, or "
+                   "an `at` time when the alarm was in ALARM)")
+            return t - pd.Timedelta(hours=1), t, f"the hour before {t:%Y-%m-%d %H:%M}Z ({alarm} not in ALARM)", gap
         s = into.iloc[-1]["timestamp"]
         out = h[(h["timestamp"] > s) & (h["to_state"] != "ALARM")]
         e = out.iloc[0]["timestamp"] if len(out) else s + pd.Timedelta(hours=1)
-        return s - pd.Timedelta(minutes=15), e, f"{alarm} in ALARM {s:%H:%M}Z → {e:%H:%M}Z"
+        return s - pd.Timedelta(minutes=15), e, f"{alarm} in ALARM {s:%H:%M}Z → {e:%H:%M}Z", ""
     inner = unwrap(src)
     if hasattr(inner, "incidents"):
         inc = src.incidents(TimeWindow(now - pd.Timedelta(days=14), now))
         inc = inc[inc["end"] <= now]
         if len(inc):
             r = inc.iloc[-1]
-            return r["start"], r["end"], f"latest injected incident {r['id']}"
+            return r["start"], r["end"], f"latest injected incident {r['id']}", ""
     raise ParameterError("incident_start", "no incident given", "incident_start/incident_end, or alarm and at")
 
 
@@ -241,7 +245,7 @@ def run(source: str | None = None, environment: str = "demo", incident_start: st
         now=None, title: str = "") -> IncidentReport:
     now_ts = to_utc(now) if now is not None else utcnow()
     src = open_source(source, environment, now=now, files_path=files_path)
-    s, e, how = resolve_incident(src, incident_start, incident_end, alarm, at, now_ts)
+    s, e, how, window_gap = resolve_incident(src, incident_start, incident_end, alarm, at, now_ts)
     lb, af = parse_duration(lookback), parse_duration(after)
     window = TimeWindow(s.floor("min") - lb, min(e + af, now_ts).ceil("min"))
     incident = TimeWindow(s, e)
@@ -343,4 +347,4 @@ def run(source: str | None = None, environment: str = "demo", incident_start: st
     title = title or f"Incident {s:%Y-%m-%d %H:%M}Z"
     episodes = scan(df)
     return IncidentReport(title, window, incident, onsets, leads, sigs, tl, times, impact, endpoints, excerpt, df,
-                          src, notes, truth, episodes)
+                          src, notes, truth, episodes, window_gap)
