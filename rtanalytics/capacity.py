@@ -41,6 +41,8 @@ class Forecast:
     lower: pd.Series
     upper: pd.Series
     weekly_growth: float  # multiplicative growth of the level per week (from the trend); NaN under two weeks
+    method: str = "trend + daily/weekly cycles"  # or "seasonal naive" (see :func:`forecast`)
+    why: str = ""  # how the method was chosen
 
 
 def ols_forecast(X: np.ndarray, y: np.ndarray, X_new: np.ndarray, alpha: float = 0.05):
@@ -63,11 +65,19 @@ def ols_forecast(X: np.ndarray, y: np.ndarray, X_new: np.ndarray, alpha: float =
     return params, mean, mean - half, mean + half
 
 
-def forecast(series: pd.Series, horizon, alpha: float = 0.05, name: str = "") -> Forecast:
-    """Fit the model to ``series`` (NaN dropped) and forecast ``horizon`` ahead on the same period grid."""
+#: history a forecast needs before it chooses its method on its own last week (a week to fit, a week to judge)
+CHOOSE_AFTER = pd.Timedelta(days=14)
+VALIDATE = pd.Timedelta(days=7)
+
+
+def _mape(actual: pd.Series, predicted: pd.Series) -> float:
+    a = actual.reindex(predicted.index)
+    nz = a.notna() & (a.abs() > 0) & predicted.notna()
+    return float((np.abs(a[nz] - predicted[nz]) / np.abs(a[nz])).mean() * 100) if nz.any() else float("nan")
+
+
+def _model_forecast(series: pd.Series, horizon, alpha: float, name: str) -> Forecast:
     s = series.dropna()
-    if len(s) < 24:
-        raise ValueError(f"{name or series.name}: too little data to forecast ({len(s)} points)")
     step = series.index[1] - series.index[0] if len(series) > 1 else pd.Timedelta(minutes=5)
     t0 = series.index[0]
     y = np.log1p(np.clip(s.to_numpy(dtype=float), 0, None))
@@ -81,6 +91,47 @@ def forecast(series: pd.Series, horizon, alpha: float = 0.05, name: str = "") ->
                     pd.Series(np.clip(back(mean), 0, None), index=fut),  # never below zero
                     pd.Series(np.clip(back(lower), 0, None), index=fut),
                     pd.Series(np.clip(back(upper), 0, None), index=fut), growth)
+
+
+def _naive_forecast(series: pd.Series, model: Forecast, alpha: float) -> Forecast:
+    """The last season repeated (:func:`seasonal_naive`), its interval the ``alpha`` quantiles of the history's
+    own season-to-season changes; the growth stays the model's trend (what the level did, not what this
+    forecast assumes)."""
+    idx = model.mean.index
+    mean = seasonal_naive(series, idx)
+    s = series.dropna()
+    season = pd.Timedelta(days=7) if s.index[-1] - s.index[0] >= pd.Timedelta(days=14) else pd.Timedelta(days=1)
+    change = (s - s.shift(freq=season).reindex(s.index)).dropna()
+    lo, hi = (np.quantile(change, [alpha / 2, 1 - alpha / 2]) if len(change) else (np.nan, np.nan))
+    return Forecast(model.name, series, mean.clip(lower=0), (mean + lo).clip(lower=0), (mean + hi).clip(lower=0),
+                    model.weekly_growth, "seasonal naive")
+
+
+def forecast(series: pd.Series, horizon, alpha: float = 0.05, name: str = "") -> Forecast:
+    """Forecast ``horizon`` ahead on the same period grid (NaN dropped), with the method the series itself
+    prefers: a trend with daily and weekly cycles (OLS on the log of the values) — or, when that model did
+    worse than repeating the last season on the series' own last week (fitted on what came before it), the
+    seasonal-naive forecast. Chosen on history alone, never on what is forecast; under 14 days of history the
+    model is used (too little to judge it). ``method`` and ``why`` say which and why."""
+    s = series.dropna()
+    if len(s) < 24:
+        raise ValueError(f"{name or series.name}: too little data to forecast ({len(s)} points)")
+    model = _model_forecast(series, horizon, alpha, name)
+    if s.index[-1] - s.index[0] < CHOOSE_AFTER:
+        model.why = "under 14 days of history: too little to judge the model against the seasonal baseline"
+        return model
+    cut = series.index[-1] - VALIDATE
+    fit, judge = series[series.index <= cut], series[series.index > cut]
+    m_err = _mape(judge, _model_forecast(fit, VALIDATE, alpha, name).mean)
+    n_err = _mape(judge, seasonal_naive(fit, judge.index))
+    if np.isfinite(m_err) and np.isfinite(n_err) and n_err < m_err:
+        out = _naive_forecast(series, model, alpha)
+        out.why = (f"on the last 7 days the model missed by {m_err:.1f} % and repeating the last season by "
+                   f"{n_err:.1f} %: the seasonal-naive forecast is used")
+        return out
+    model.why = (f"on the last 7 days the model missed by {m_err:.1f} %, repeating the last season by "
+                 f"{n_err:.1f} %")
+    return model
 
 
 def crossing(series: pd.Series, level: float) -> pd.Timestamp | None:
@@ -139,13 +190,13 @@ def backtest(series: pd.Series, holdout="14d", alpha: float = 0.05) -> dict:
     skill = 1 - mape / naive_mape if np.isfinite(naive_mape) and naive_mape > 0 else float("nan")
     cover = float(((a[ok] >= f.lower[ok]) & (a[ok] <= f.upper[ok])).mean()) if ok.any() else float("nan")
     return {"mape_pct": mape, "naive_mape_pct": naive_mape, "skill": skill, "coverage": cover,
-            "nominal": 1 - alpha, "holdout": str(holdout), "points": int(ok.sum())}
+            "nominal": 1 - alpha, "holdout": str(holdout), "points": int(ok.sum()), "method": f.method}
 
 
 def headroom(rows: list[dict]) -> pd.DataFrame:
     """The headroom table sorted by urgency (earliest expected crossing of the alert level, then of the limit)."""
     df = pd.DataFrame(rows)
-    far = pd.Timestamp.max.tz_localize("UTC")
+    far = pd.Timestamp("2262-01-01", tz="UTC")  # after any crossing; representable at any resolution
     key = df["alert_expected"].fillna(far) if "alert_expected" in df else pd.Series(far, index=df.index)
     df = df.assign(_k=key).sort_values(["_k", "headroom_pct"], ascending=[True, True]).drop(columns="_k")
     return df.reset_index(drop=True)

@@ -139,3 +139,21 @@ def test_least_squares_forecast_equals_statsmodels():
     assert np.allclose(mean, frame["mean"], rtol=1e-9, atol=1e-9)
     assert np.allclose(lo, frame["obs_ci_lower"], rtol=1e-9, atol=1e-9)
     assert np.allclose(hi, frame["obs_ci_upper"], rtol=1e-9, atol=1e-9)
+
+
+def test_the_forecast_method_is_chosen_on_the_series_own_last_week():
+    """A shape the trend-and-cycles model cannot draw (a sharp weekly on/off pattern) is forecast by repeating
+    the last season, chosen on the history's own last week and said so; a smooth growing series keeps the
+    model; the backtest scores the method the forecast would have used."""
+    idx = pd.date_range("2026-09-07", periods=35 * 288, freq="5min", tz="UTC")
+    on = ((idx.day_of_week == 2) & (idx.hour >= 9) & (idx.hour < 11)).astype(float)
+    rng = np.random.default_rng(1)
+    sharp = pd.Series(10 + 500 * on + rng.normal(0, 0.5, len(idx)), index=idx, name="batch")
+    f = C.forecast(sharp, "7d")
+    assert f.method == "seasonal naive" and "seasonal-naive forecast is used" in f.why
+    nxt = f.mean[(f.mean.index.day_of_week == 2) & (f.mean.index.hour == 10)]
+    assert nxt.min() > 400  # next Wednesday's batch is in the forecast
+    assert (f.lower <= f.mean).all() and (f.mean <= f.upper).all() and (f.lower >= 0).all()
+    assert C.backtest(sharp, "7d")["method"] == "seasonal naive"
+    smooth = C.forecast(synthetic(growth=0.05), "30d")
+    assert smooth.method.startswith("trend") and "model missed by" in smooth.why

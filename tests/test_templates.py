@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rtanalytics.templates import collapse, grouping_accuracy, mask, mine, split_header
+from rtanalytics.templates import collapse, grouping_accuracy, join_restated, mask, mine, split_header
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -80,6 +80,24 @@ def test_mining_groups_lines_by_template_across_values_and_headers():
     truth = ["open"] * 5 + ["close"] * 5 + ["mem"]
     assert grouping_accuracy(out["template_id"], truth) == 1.0
     assert out["template"].iloc[0].startswith("session opened for user")
+
+
+def test_a_value_restated_joins_its_template_and_more_fields_do_not():
+    """Learned from the file's own templates, no unit written down: a line that restates a value ("1190 bytes
+    (1.16 KB) sent") is the template of the line that does not ("0 bytes sent"); a longer tail (more fields)
+    and an inserted constant ("invalid user") stay templates of their own."""
+    t = {1: "close <*> bytes sent <*> bytes received lifetime <*>",
+         2: "close <*> bytes <*> KB sent <*> bytes received lifetime <*>",
+         3: "close <*> bytes <*> KB sent <*> bytes <*> KB received lifetime <*>",
+         4: "authentication failure rhost <*>",
+         5: "authentication failure rhost <*> user <*>",
+         6: "Failed password for <*> from <*>",
+         7: "Failed password for invalid user <*> from <*>"}
+    assert join_restated(t) == {2: 1, 3: 1}
+    lines = [f"[10.30 16:49:{i:02d}] chrome.exe - proxy.example.com:5070 close, {i * 1000} bytes"
+             + (f" ({i}.16 KB)" if i % 2 else "") + f" sent, {i * 7} bytes received, lifetime 00:{i:02d}"
+             for i in range(1, 9)]
+    assert mine(lines)["template_id"].nunique() == 1
 
 
 def test_grouping_accuracy_is_the_loghub_metric():
