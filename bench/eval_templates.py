@@ -3,9 +3,9 @@
 error_signatures`, every line an error line, privacy on as the report runs), and held out.
 
 Held out (leave one system out): the header split is learned per file (no format is written for any system),
-so it has nothing to leave out. What *was* chosen by looking at these systems — drain's similarity threshold
-and the list of variable masks — is chosen again for each system S from the other seven alone (the threshold
-with the best mean there; then backward elimination: a mask goes when none of the seven loses more than 0.002
+so it has nothing to leave out. What *was* chosen by looking at these systems — drain's similarity threshold,
+how many spellings make a slot a value (:func:`rtanalytics.templates.learn_slots`) and the list of variable
+masks — is chosen again for each system S from the other seven alone (the settings with the best mean there; then backward elimination: a mask goes when none of the seven loses more than 0.002
 without it), and S is scored with those choices. ``heldout_mean`` is that figure: what a system nobody looked
 at gets.
 
@@ -75,6 +75,7 @@ def through_report(lines, truth) -> float:
 
 
 SIM_GRID = (0.3, 0.4, 0.5, 0.6)
+SLOT_GRID = (0, 5, 10, 20)  # 0: no values learned from the file
 
 
 def _scores(data, settings) -> dict:
@@ -83,28 +84,31 @@ def _scores(data, settings) -> dict:
 
 def held_out(data) -> dict:
     """Leave one system out: for each system S, everything that was chosen by looking at the data is chosen
-    again from the other seven only — drain's similarity threshold (the grid's best mean there), then the
-    masks (backward elimination: a mask goes when none of the seven loses more than 0.002 without it) — and S
-    is scored with those choices. Returns ``{S: (accuracy, sim_th, masks kept, masks dropped)}``."""
+    again from the other seven only — drain's similarity threshold and the spellings that make a slot a value
+    (the grid's best mean there), then the masks (backward elimination: a mask goes when none of the seven
+    loses more than 0.002 without it) — and S is scored with those choices.
+    Returns ``{S: (accuracy, settings chosen, masks kept, masks dropped)}``."""
     masks = list(T._MASKS)
+    grid = [T.MiningSettings(sim_th=x, slot_values=k) for x in SIM_GRID for k in SLOT_GRID]
+    every = [_scores(data, g) for g in grid]  # all masks: each system under each setting, once
+    default = T.MiningSettings()
     out = {}
     try:
         for k, (s, lines, truth) in enumerate(data):
             others = data[:k] + data[k + 1:]
-            T._MASKS = masks
-            by_sim = {x: _scores(others, T.MiningSettings(sim_th=x)) for x in SIM_GRID}
-            sim = max(SIM_GRID, key=lambda x: (round(sum(by_sim[x].values()), 6), -abs(x - 0.5)))
-            cfg = T.MiningSettings(sim_th=sim)
-            base, keep = by_sim[sim], list(range(len(masks)))
+            names = [o for o, _, _ in others]
+            i = max(range(len(grid)), key=lambda j: (round(sum(every[j][o] for o in names), 6),
+                                                     grid[j] == default))  # a tie keeps the default
+            cfg, base, keep = grid[i], every[i], list(range(len(masks)))
             for m in reversed(range(len(masks))):
-                trial = [i for i in keep if i != m]
-                T._MASKS = [masks[i] for i in trial]
+                trial = [j for j in keep if j != m]
+                T._MASKS = [masks[j] for j in trial]
                 sc = _scores(others, cfg)
                 if all(sc[o] >= base[o] - 0.002 for o in sc):
                     keep = trial
-            T._MASKS = [masks[i] for i in keep]
-            out[s] = (grouping_accuracy(mine(lines, cfg)["template_id"], truth), sim, len(keep),
-                      len(masks) - len(keep))
+            T._MASKS = [masks[j] for j in keep]
+            out[s] = (grouping_accuracy(mine(lines, cfg)["template_id"], truth),
+                      f"sim_th {cfg.sim_th}, slot_values {cfg.slot_values}", len(keep), len(masks) - len(keep))
     finally:
         T._MASKS = masks
     return out
@@ -129,7 +133,7 @@ def main() -> int:
     for (system, lines, truth), base in zip(data, bases):
         out = fmt[system]
         print(f"{system:10s} accuracy={full[system]:.4f} report={rep[system]:.4f} heldout={ho[system][0]:.4f} "
-              f"(sim_th {ho[system][1]}, {ho[system][2]} masks chosen without it, {ho[system][3]} dropped) "
+              f"({ho[system][1]}, {ho[system][2]} masks chosen without it, {ho[system][3]} dropped) "
               f"baseline={base:.4f} "
               f"published_drain={PUBLISHED[system]:.4f} header={out.attrs.get('format')!r} "
               f"matched={out.attrs.get('matched', 0):.3f} templates={out['template_id'].nunique()} "

@@ -16,7 +16,9 @@ implementation of Drain, He et al., ICWS 2017) groups what is left.
   system loses accuracy, at the same accuracy (bench/README.md).
 * :func:`mine` runs drain3 on the masked messages (similarity 0.4: drain's wildcards do not count as equal
   tokens, so a message whose values were masked needs a lower share of equal words to join its template),
-  then joins templates that only *restate* a value (:func:`join_restated`: "1190 bytes (1.16 KB) sent"
+  after :func:`learn_slots` has learned from the file which other words are values (many spellings between the
+  same neighbours: the request paths of an API log, names without a digit), then joins templates that only
+  *restate* a value (:func:`join_restated`: "1190 bytes (1.16 KB) sent"
   beside "0 bytes sent"), learned from the file's own templates.
 
 Evaluated on loghub's eight labelled systems by ``bench/eval_templates.py`` (grouping accuracy on the raw
@@ -150,6 +152,31 @@ def collapse(masked: pd.Series) -> pd.Series:
             .str.strip())
 
 
+def learn_slots(masked: pd.Series, min_values: int = 10) -> pd.Series:
+    """Values learned from the file itself: a word that, between the same two neighbours on lines of the same
+    length, takes at least ``min_values`` different spellings is a value (``<*>``) — the request paths after
+    ``"GET`` of an API log, user or host names without a digit — whatever the system. Words at the start of a
+    line are the message's verb and stay. Vectorised over all tokens of the file at once."""
+    toks = masked.str.split()
+    n = toks.str.len().to_numpy()
+    if len(toks) == 0 or n.sum() == 0:
+        return masked
+    line = np.repeat(np.arange(len(toks)), n)
+    rows = pd.DataFrame({"line": line, "tok": np.concatenate(toks.to_numpy())})
+    by_line = rows.groupby("line", sort=False)["tok"]
+    rows["pos"] = rows.groupby("line", sort=False).cumcount()
+    rows["n"] = n[line]
+    rows["prev"] = by_line.shift(1)
+    rows["next"] = by_line.shift(-1).fillna("$")
+    spellings = rows.groupby(["n", "pos", "prev", "next"], sort=False, dropna=True)["tok"].transform("nunique")
+    value = (spellings >= min_values) & (rows["tok"] != "<*>") & rows["prev"].notna()
+    if not value.any():
+        return masked
+    rows.loc[value, "tok"] = "<*>"
+    out = rows.groupby("line", sort=False)["tok"].agg(" ".join)
+    return pd.Series(out.reindex(range(len(toks)), fill_value="").to_numpy(), index=masked.index)
+
+
 @dataclass(frozen=True)
 class MiningSettings:
     sim_th: float = 0.4  # drain3 similarity threshold (its wildcards do not count as equal tokens)
@@ -157,6 +184,7 @@ class MiningSettings:
     max_children: int = 100
     extra_delimiters: tuple[str, ...] = ("=", ",", ":", "(", ")", "[", "]")
     restated: int = 2  # templates that differ only by inserted chunks this short, each opening with a value, join
+    slot_values: int = 10  # a word with this many different values between the same two neighbours is a value
 
 
 def mine(lines: pd.Series | list[str], settings: MiningSettings | None = None, raw: bool = True) -> pd.DataFrame:
@@ -173,6 +201,8 @@ def mine(lines: pd.Series | list[str], settings: MiningSettings | None = None, r
         parts.attrs.update(format="message only", matched=1.0, unmatched=[])
     msg = parts["message"].fillna("").astype(str)
     masked = collapse(mask(msg))
+    if cfg.slot_values:
+        masked = collapse(learn_slots(masked, cfg.slot_values))
     tc = TemplateMinerConfig()
     tc.profiling_enabled = False
     tc.drain_sim_th = cfg.sim_th

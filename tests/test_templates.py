@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rtanalytics.templates import collapse, grouping_accuracy, join_restated, mask, mine, split_header
+from rtanalytics.templates import (MiningSettings, collapse, grouping_accuracy, join_restated, learn_slots, mask,
+                                  mine, split_header)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -98,6 +99,23 @@ def test_a_value_restated_joins_its_template_and_more_fields_do_not():
              + (f" ({i}.16 KB)" if i % 2 else "") + f" sent, {i * 7} bytes received, lifetime 00:{i:02d}"
              for i in range(1, 9)]
     assert mine(lines)["template_id"].nunique() == 1
+
+
+def test_values_without_digits_are_learned_from_the_file():
+    """Request paths without a digit (no mask knows them) take many spellings between the same neighbours, so
+    the file itself says they are values: one template for every GET line; POST stays another template, and its
+    three paths too few to call a value; names with three spellings stay words."""
+    words = ["servers", "images", "flavors", "volumes", "networks", "ports", "routers", "subnets", "keypairs",
+             "quotas", "limits", "extensions"]
+    get = [f'req-{i} "GET /{w} HTTP/1.1" status: 200 len: {100 + i} time: 0.{i}' for i, w in enumerate(words)]
+    post = [f'req-{i} "POST /{w} HTTP/1.1" status: 202 len: {50 + i} time: 0.{i}' for i, w in enumerate(words[:3])]
+    ids = mine(get + post, raw=False)["template_id"]
+    assert ids[:len(get)].nunique() == 1  # twelve paths after "GET: a value
+    assert not set(ids[len(get):]) & set(ids[:len(get)])  # POST is another template
+    assert ids[len(get):].nunique() == 3  # three paths after "POST are too few to call it a value
+    assert mine(get, MiningSettings(slot_values=0), raw=False)["template_id"].nunique() == len(get)  # without
+    masked = learn_slots(pd.Series(["login user alice ok", "login user bob ok", "login user carol ok"]), 10)
+    assert masked.tolist() == ["login user alice ok", "login user bob ok", "login user carol ok"]
 
 
 def test_grouping_accuracy_is_the_loghub_metric():
