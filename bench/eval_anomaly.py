@@ -9,7 +9,8 @@ Beside it, in the same run, the baseline an engineer would write plainly: a poin
 deviations from the series' mean over the probationary period (global z-score), one detection per run of such
 points. Prints one line per series, then the totals as the last line:
 ``series= windows= detected= recall= false_positives= fp_per_series= report_recall= report_fp_per_series=
-heldout_recall= heldout_fp_per_series= baseline_recall= baseline_fp_per_series=``
+heldout_recall= heldout_fp_per_series= random_heldout_recall= random_heldout_fp_per_series= baseline_recall=
+baseline_fp_per_series=``
 
 * ``report_*``: through the incident report's path — the series written to a folder, read back by the ``files``
   source at its natural period (values placed on the period grid, as a report's query gets them) and scanned by
@@ -18,7 +19,8 @@ heldout_recall= heldout_fp_per_series= baseline_recall= baseline_fp_per_series=`
   above, :func:`rtanalytics.anomaly.scan`): the series split in halves (alternating by name); on each half a
   small grid of the settings that matter (threshold, min_raw, refractory) is tuned (most windows found at no
   more than 2 false positives per series), and the other half is scored with what was tuned. Beside it, each
-  half's own tuned figure (``tuned_*``): a large gap says over-fitting.
+  half's own tuned figure (``tuned_*``): a large gap says over-fitting. ``random_heldout_*``: the same over
+  20 random half splits (seeded), with their spread: one split's figure depends on which series land together.
 """
 
 from __future__ import annotations
@@ -127,6 +129,37 @@ def tune(data, frames=None):
     return AnomalySettings(**best[1]), best[1]
 
 
+def random_halves(data, frames, splits: int = 20, seed: int = 0) -> list[tuple[float, float]]:
+    """The two-fold held-out figure over ``splits`` random half splits (seeded): one split's figure depends on
+    which seven series land together; the spread says how much. Each grid point is scanned once per series."""
+    from rtanalytics.anomaly import AnomalySettings, scan
+
+    cache = {}
+    for gi, g in enumerate(GRID):
+        st = AnomalySettings(**g)
+        for key, s, wins in data:
+            cache[gi, key] = (len(wins), *score(list(scan(frames[key], st)["onset"]), wins, s.index))
+
+    def ev(keys, gi):
+        return tuple(sum(cache[gi, k][j] for k in keys) for j in range(3))
+
+    def best(keys):
+        return max(range(len(GRID)), key=lambda gi: (ev(keys, gi)[2] / len(keys) <= 2.0,
+                                                     ev(keys, gi)[1] / ev(keys, gi)[0], -ev(keys, gi)[2]))
+
+    keys = [k for k, _, _ in data]
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(splits):
+        a, b = np.split(rng.permutation(keys), [len(keys) // 2])
+        w = h = f = 0
+        for own, other in ((list(a), list(b)), (list(b), list(a))):
+            tw, th, tf = ev(other, best(own))
+            w, h, f = w + tw, h + th, f + tf
+        out.append((h / w, f / len(keys)))
+    return out
+
+
 def main() -> int:
     import tempfile
 
@@ -168,11 +201,16 @@ def main() -> int:
         tuned.append((th / tw, tf / len(halves[i])))
         print(f"half {i + 1} ({len(halves[i])} series) tuned {g}: own recall={th / tw:.3f} fp_per_series="
               f"{tf / len(halves[i]):.2f}; other half recall={h / w:.3f} fp_per_series={f / len(halves[1 - i]):.2f}")
+    rnd = random_halves(data, frames)
+    print(f"{len(rnd)} random half splits, tuned on one half and scored on the other, through the report's path: "
+          f"recall {np.mean([r[0] for r in rnd]):.3f} (sd {np.std([r[0] for r in rnd]):.3f}) at "
+          f"{np.mean([r[1] for r in rnd]):.2f} false positives per series (sd {np.std([r[1] for r in rnd]):.2f})")
     secs = time.perf_counter() - t0
     print(f"series={n} windows={tot_w} detected={tot_hit} recall={tot_hit / tot_w:.3f} false_positives={tot_fp} "
           f"fp_per_series={tot_fp / n:.2f} report_recall={r_hit / tot_w:.3f} report_fp_per_series={r_fp / n:.2f} "
           f"report_period_s={period} heldout_recall={ho_h / ho_w:.3f} heldout_fp_per_series={ho_f / n:.2f} "
-          f"tuned_recall={sum(t[0] for t in tuned) / 2:.3f} baseline_recall={b_hit / tot_w:.3f} "
+          f"tuned_recall={sum(t[0] for t in tuned) / 2:.3f} random_heldout_recall={np.mean([r[0] for r in rnd]):.3f} "
+          f"random_heldout_fp_per_series={np.mean([r[1] for r in rnd]):.2f} baseline_recall={b_hit / tot_w:.3f} "
           f"baseline_fp_per_series={b_fp / n:.2f} seconds={secs:.2f}")
     return 0
 
