@@ -41,7 +41,7 @@ class Forecast:
     lower: pd.Series
     upper: pd.Series
     weekly_growth: float  # multiplicative growth of the level per week (from the trend); NaN under two weeks
-    method: str = "trend + daily/weekly cycles"  # or "seasonal naive" (see :func:`forecast`)
+    method: str = "trend + daily/weekly cycles"  # or "seasonal naive + trend" (see :func:`forecast`)
     why: str = ""  # how the method was chosen
 
 
@@ -93,26 +93,35 @@ def _model_forecast(series: pd.Series, horizon, alpha: float, name: str) -> Fore
                     pd.Series(np.clip(back(upper), 0, None), index=fut), growth)
 
 
+def _drifted(series: pd.Series, index: pd.DatetimeIndex, weekly_growth: float) -> pd.Series:
+    """The last season repeated (:func:`seasonal_naive`) and grown by ``weekly_growth`` per week ahead (none when
+    the growth is unknown): the seasonal-naive forecast with the level's own trend. (The median of the last
+    three seasons instead was tried: NAB MAPE 106.5 against 102.3, dropped.)"""
+    g = weekly_growth if np.isfinite(weekly_growth) else 0.0
+    ahead = (index - series.dropna().index[-1]) / pd.Timedelta(days=7)
+    return seasonal_naive(series, index) * np.power(1.0 + g, np.asarray(ahead, dtype=float))
+
+
 def _naive_forecast(series: pd.Series, model: Forecast, alpha: float) -> Forecast:
-    """The last season repeated (:func:`seasonal_naive`), its interval the ``alpha`` quantiles of the history's
-    own season-to-season changes; the growth stays the model's trend (what the level did, not what this
-    forecast assumes)."""
+    """The last season grown by the model's trend (:func:`_drifted`), its interval the ``alpha`` quantiles of
+    the history's own season-to-season changes."""
     idx = model.mean.index
-    mean = seasonal_naive(series, idx)
+    mean = _drifted(series, idx, model.weekly_growth)
     s = series.dropna()
     season = pd.Timedelta(days=7) if s.index[-1] - s.index[0] >= pd.Timedelta(days=14) else pd.Timedelta(days=1)
     change = (s - s.shift(freq=season).reindex(s.index)).dropna()
     lo, hi = (np.quantile(change, [alpha / 2, 1 - alpha / 2]) if len(change) else (np.nan, np.nan))
     return Forecast(model.name, series, mean.clip(lower=0), (mean + lo).clip(lower=0), (mean + hi).clip(lower=0),
-                    model.weekly_growth, "seasonal naive")
+                    model.weekly_growth, "seasonal naive + trend")
 
 
 def forecast(series: pd.Series, horizon, alpha: float = 0.05, name: str = "") -> Forecast:
     """Forecast ``horizon`` ahead on the same period grid (NaN dropped), with the method the series itself
     prefers: a trend with daily and weekly cycles (OLS on the log of the values) — or, when that model did
-    worse than repeating the last season on the series' own last week (fitted on what came before it), the
-    seasonal-naive forecast. Chosen on history alone, never on what is forecast; under 14 days of history the
-    model is used (too little to judge it). ``method`` and ``why`` say which and why."""
+    worse on the series' own last week (fitted on what came before it) than repeating the last season grown by
+    the same trend, that seasonal forecast (its shape the last season's, its growth the model's: a capacity
+    forecast still projects the trend). Chosen on history alone, never on what is forecast; under 14
+    days of history the model is used (too little to judge it). ``method`` and ``why`` say which and why."""
     s = series.dropna()
     if len(s) < 24:
         raise ValueError(f"{name or series.name}: too little data to forecast ({len(s)} points)")
@@ -122,15 +131,16 @@ def forecast(series: pd.Series, horizon, alpha: float = 0.05, name: str = "") ->
         return model
     cut = series.index[-1] - VALIDATE
     fit, judge = series[series.index <= cut], series[series.index > cut]
-    m_err = _mape(judge, _model_forecast(fit, VALIDATE, alpha, name).mean)
-    n_err = _mape(judge, seasonal_naive(fit, judge.index))
+    fitted = _model_forecast(fit, VALIDATE, alpha, name)
+    m_err = _mape(judge, fitted.mean)
+    n_err = _mape(judge, _drifted(fit, judge.index, fitted.weekly_growth))
     if np.isfinite(m_err) and np.isfinite(n_err) and n_err < m_err:
         out = _naive_forecast(series, model, alpha)
-        out.why = (f"on the last 7 days the model missed by {m_err:.1f} % and repeating the last season by "
-                   f"{n_err:.1f} %: the seasonal-naive forecast is used")
+        out.why = (f"on the last 7 days the model missed by {m_err:.1f} % and repeating the last season (with "
+                   f"the trend) by {n_err:.1f} %: the seasonal forecast is used")
         return out
-    model.why = (f"on the last 7 days the model missed by {m_err:.1f} %, repeating the last season by "
-                 f"{n_err:.1f} %")
+    model.why = (f"on the last 7 days the model missed by {m_err:.1f} %, repeating the last season (with "
+                 f"the trend) by {n_err:.1f} %")
     return model
 
 

@@ -150,10 +150,14 @@ def test_the_forecast_method_is_chosen_on_the_series_own_last_week():
     rng = np.random.default_rng(1)
     sharp = pd.Series(10 + 500 * on + rng.normal(0, 0.5, len(idx)), index=idx, name="batch")
     f = C.forecast(sharp, "7d")
-    assert f.method == "seasonal naive" and "seasonal-naive forecast is used" in f.why
+    assert f.method == "seasonal naive + trend" and "seasonal forecast is used" in f.why
     nxt = f.mean[(f.mean.index.day_of_week == 2) & (f.mean.index.hour == 10)]
     assert nxt.min() > 400  # next Wednesday's batch is in the forecast
     assert (f.lower <= f.mean).all() and (f.mean <= f.upper).all() and (f.lower >= 0).all()
-    assert C.backtest(sharp, "7d")["method"] == "seasonal naive"
+    assert C.backtest(sharp, "7d")["method"] == "seasonal naive + trend"
     smooth = C.forecast(synthetic(growth=0.05), "30d")
     assert smooth.method.startswith("trend") and "model missed by" in smooth.why
+    # chosen or not, the seasonal forecast carries the trend: a growing sharp pattern keeps growing
+    grown = C.forecast(sharp * np.power(1.05, (sharp.index - sharp.index[0]) / pd.Timedelta(days=7)), "14d")
+    week2 = grown.mean[grown.mean.index >= grown.mean.index[0] + pd.Timedelta(days=7)]
+    assert grown.method == "seasonal naive + trend" and week2.max() > 1.03 * grown.mean.iloc[:len(week2)].max()
