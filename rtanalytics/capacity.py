@@ -93,6 +93,11 @@ def _model_forecast(series: pd.Series, horizon, alpha: float, name: str) -> Fore
                     pd.Series(np.clip(back(upper), 0, None), index=fut), growth)
 
 
+def _season(s: pd.Series) -> pd.Timedelta:
+    """The season a seasonal forecast repeats: a week, or a day when the history is shorter than two weeks."""
+    return pd.Timedelta(days=7) if s.index[-1] - s.index[0] >= pd.Timedelta(days=14) else pd.Timedelta(days=1)
+
+
 def _drifted(series: pd.Series, index: pd.DatetimeIndex, weekly_growth: float) -> pd.Series:
     """The last season repeated (:func:`seasonal_naive`) and grown by ``weekly_growth`` per week ahead (none when
     the growth is unknown): the seasonal-naive forecast with the level's own trend. (The median of the last
@@ -108,7 +113,7 @@ def _naive_forecast(series: pd.Series, model: Forecast, alpha: float) -> Forecas
     idx = model.mean.index
     mean = _drifted(series, idx, model.weekly_growth)
     s = series.dropna()
-    season = pd.Timedelta(days=7) if s.index[-1] - s.index[0] >= pd.Timedelta(days=14) else pd.Timedelta(days=1)
+    season = _season(s)
     change = (s - s.shift(freq=season).reindex(s.index)).dropna()
     lo, hi = (np.quantile(change, [alpha / 2, 1 - alpha / 2]) if len(change) else (np.nan, np.nan))
     return Forecast(model.name, series, mean.clip(lower=0), (mean + lo).clip(lower=0), (mean + hi).clip(lower=0),
@@ -161,7 +166,7 @@ def seasonal_naive(train: pd.Series, index: pd.DatetimeIndex) -> pd.Series:
     """The plain baseline a forecast must beat: each future point is the value one season earlier (a week, or a
     day when the history is shorter than two weeks), the last season repeated over the horizon."""
     s = train.dropna()
-    season = pd.Timedelta(days=7) if s.index[-1] - s.index[0] >= pd.Timedelta(days=14) else pd.Timedelta(days=1)
+    season = _season(s)
     k = np.ceil((index - s.index[-1]) / season)
     ref = index - pd.to_timedelta(k * season.value, unit="ns")
     step = index[1] - index[0] if len(index) > 1 else pd.Timedelta(minutes=5)
