@@ -100,3 +100,27 @@ def test_a_sparse_series_is_not_judged():
     s.iloc[::7] = np.nan
     s = s.iloc[:40]  # too little history for any predictor
     assert anomalies(s).empty
+
+
+def test_a_habit_is_not_an_anomaly_but_what_breaks_it_is():
+    """The same spike every other day is reported the first times only; a stronger one still is; with the
+    rarity stage off every spike is."""
+    from rtanalytics.anomaly import AnomalySettings, rare
+
+    s = noisy(n=40 * 288, seed=11)
+    spikes = list(range(3 * 288 + 100, 36 * 288, 2 * 288))  # every other day from day 3
+    for i in spikes:
+        s.iloc[i:i + 6] += 30
+    big = 37 * 288 + 50
+    s.iloc[big:big + 6] += 120
+    ep = anomalies(s).sort_values("onset")
+    every = anomalies(s, AnomalySettings(rarity_count=0)).sort_values("onset")
+    assert len(every) >= len(spikes)  # the detector itself sees every spike
+    d = AnomalySettings()
+    assert len(ep) == d.rarity_count + 1  # the first three spikes, then the habit is set aside ...
+    assert abs((ep["onset"].iloc[-1] - s.index[big]).total_seconds()) <= 3 * 300  # ... but not what breaks it
+    for a, b in zip(ep["onset"].iloc[:3], [s.index[i] for i in spikes[:3]]):
+        assert abs((a - b).total_seconds()) <= 3 * 300
+    # the filter is causal and order-free: the same episodes whichever order they come in
+    shuffled = every.sample(frac=1, random_state=3)
+    assert sorted(rare(shuffled, d.rarity_window, d.rarity_count, d.rarity_ratio)["onset"]) == list(ep["onset"])
