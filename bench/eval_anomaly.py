@@ -123,11 +123,13 @@ def grid_scores(data, frames) -> dict:
     the report's path. The rarity stage only filters a series' episodes, so each ``SCAN_GRID`` point is
     scanned once with it off and :func:`rtanalytics.anomaly.rare` — what :func:`~rtanalytics.anomaly.anomalies`
     calls last — is applied per rarity setting; checked against a full scan at the defaults first."""
+    from dataclasses import replace
+
     from rtanalytics.anomaly import AnomalySettings, rare, scan
 
     for key, _, _ in data:  # the shortcut is the product's path: the same episodes as a plain scan
         d = AnomalySettings()
-        cut = rare(scan(frames[key], AnomalySettings(**{**d.__dict__, "rarity_count": 0})), d.rarity_window,
+        cut = rare(scan(frames[key], replace(d, rarity_count=0)), d.rarity_window,
                    d.rarity_count, d.rarity_ratio).sort_values("onset")
         assert list(cut["onset"]) == sorted(scan(frames[key], d)["onset"]), key
     out = {}
