@@ -35,7 +35,7 @@ def test_cloudformation_parameters_intrinsics_conditions_and_what_is_left_out():
     assert ("prod-alb-5xx", "AlarmActions", "!Ref Alerts") in unresolved
     assert any(al == "prod-needs-a-topic" and f == "Threshold" for al, f, _ in unresolved)
     skipped = {s["alarm"]: s["reason"] for s in r.skipped}
-    assert "SEARCH is not modelled" in skipped["prod-broken-math"]
+    assert "SEARCH is not supported" in skipped["prod-broken-math"]
     assert "Condition IsDev is false" in skipped["dev-noise"] and "unresolved Threshold" in skipped["prod-needs-a-topic"]
     # metric math: the inputs (each its own period and statistic, the parameter resolved) and the expression
     m = got["prod-error-ratio"]

@@ -27,18 +27,19 @@ def same(a, b):
 
 
 @pytest.mark.parametrize("expr, expected", [
-    # per timestamp; missing stays missing; a division by zero is missing (never inf, never 0)
-    ("errors / requests * 100", [1.0, NAN, NAN, 0.0, 10.0]),
-    ("100 * errors / requests", [1.0, NAN, NAN, 0.0, 10.0]),
-    ("errors + requests - m3", [98, -1, NAN, NAN, 54]),
+    # per timestamp; a series missing where the other has a datapoint counts as 0 (the User Guide: "Missing
+    # values in a time series are treated as 0"); a division by zero is dropped (never inf, never 0)
+    ("errors / requests * 100", [1.0, NAN, 0.0, 0.0, 10.0]),
+    ("100 * errors / requests", [1.0, NAN, 0.0, 0.0, 10.0]),
+    ("errors + requests - m3", [98, -1, 47, 10, 54]),
     ("-errors ^ 2", [-1, -4, NAN, 0, -25]),          # unary minus binds looser than ^
-    ("2 ^ 3 ^ 2", [512] * 5),                        # ^ is right-associative; a number fills the grid
+    ("TIME_SERIES(2 ^ 3 ^ 2)", [512] * 5),           # ^ is right-associative; TIME_SERIES fills the grid
     ("(errors + 1) * 2", [4, 6, NAN, 2, 12]),
     ("errors > 1", [0, 1, NAN, 0, 1]),
-    ("errors >= 1 AND requests > 20", [1, 0, NAN, 0, 1]),
-    ("errors > 4 || requests == 0", [0, 1, NAN, 0, 1]),
-    ("NOT errors", [0, 0, NAN, 1, 0]),
-    ("IF(requests > 20, errors / requests, 0)", [0.01, 0, NAN, 0, 0.1]),
+    ("errors >= 1 AND requests > 20", [1, 0, 0, 0, 1]),
+    ("errors > 4 || requests == 0", [0, 1, 0, 0, 1]),
+    ("errors == 0", [0, 0, NAN, 1, 0]),
+    ("IF(requests > 20, errors / requests, 0)", [0.01, 0, 0, 0, 0.1]),
     ("IF(errors > 1, errors)", [NAN, 2, NAN, NAN, 5]),
     ("FILL(errors, 0)", [1, 2, 0, 0, 5]),
     ("FILL(errors, REPEAT)", [1, 2, 2, 0, 5]),
@@ -49,29 +50,29 @@ def same(a, b):
     ("SUM([errors, m3])", [4, 5, 3, 0, 6]),          # over an array: per timestamp, missing ones skipped
     ("MAX(METRICS())", [100, 3, 50, 10, 50]),
     ('SUM(METRICS("err"))', [1, 2, NAN, 0, 5]),
-    ("AVG([errors, m3])", [2, 2.5, 3, 0, 3]),
-    ("SUM(errors)", [8] * 5),                        # over one series: one number for the window
+    ("AVG([errors, m3])", [2, 2.5, 1.5, 0, 3]),     # "Missing values are treated as 0"
+    ("TIME_SERIES(SUM(errors))", [8] * 5),           # over one series: one number for the window
     ("errors / SUM(errors)", [1 / 8, 2 / 8, NAN, 0, 5 / 8]),
     ("DIFF(requests)", [NAN, -100, 50, -40, 40]),
     ("RATE(requests)", [NAN, -100 / 60, 50 / 60, -40 / 60, 40 / 60]),
     ("DIFF(errors)", [NAN, 1, NAN, -2, 5]),          # between consecutive real datapoints
     ("RUNNING_SUM(errors)", [1, 3, NAN, 3, 8]),
     ("errors / PERIOD(m3)", [1 / 300, 2 / 300, NAN, 0, 5 / 300]),
-    ("DATAPOINT_COUNT(errors)", [4] * 5),
+    ("TIME_SERIES(DATAPOINT_COUNT(errors))", [4] * 5),
 ])
 def test_expressions_worked_by_hand(expr, expected):
     assert same(vals(expr), expected), (expr, vals(expr))
 
 
 @pytest.mark.parametrize("expr, says", [
-    ("SEARCH('{AWS/EC2} CPU', 'Average')", "cannot read"),
-    ('SEARCH("{AWS/EC2}", "Average", 300)', "SEARCH is not modelled"),
+    ("SEARCH('{AWS/EC2} CPU', 'Average')", "SEARCH is not supported"),
+    ('SEARCH("{AWS/EC2}", "Average", 300)', "SEARCH is not supported"),
     ("ANOMALY_DETECTION_BAND(errors, 2)", "ThresholdMetricId"),
     ("errors / nosuch", "no query with the id 'nosuch'"),
-    ("FOO(errors)", "FOO is not a metric math function"),
+    ("FOO(errors)", "FOO is not a CloudWatch metric math function"),
     ("errors / ", "expected a number"),
     ("(errors + 1", "expected ')'"),
-    ("METRICS() * 2", "use SUM, AVG, MIN or MAX"),
+    ("METRICS() * 2", "gives 3 time series"),
     ("FILL(errors)", "FILL takes 2 arguments"),
 ])
 def test_what_cannot_be_evaluated_says_what_and_where(expr, says):
@@ -123,11 +124,12 @@ def test_a_metric_math_alarm_is_replayed_on_its_expression():
     frame = pd.DataFrame({"error-ratio/errors": [1, 8, 9, NAN, 7, 0],
                           "error-ratio/requests": [100, 100, 100, 100, 0, 100]}, index=idx, dtype=float)
     series = a.math_series(frame, idx)
-    # 1 %, 8 %, 9 %, missing (no errors datapoint), missing (division by zero), 0 %
-    assert same(series.tolist(), [1, 8, 9, NAN, NAN, 0])
-    # 2 of 3 over 5 %: ALARM once 8 and 9 are in; then the evaluation range (5 periods) still holds 3 real
-    # datapoints, and the 3 most recent real ones decide (8, 9 and 0 at the end: still 2 breaching)
-    assert evaluate_states(a, series.to_numpy()).tolist() == [0, 0, 2, 2, 2, 2]
+    # 1 %, 8 %, 9 %, 0 % (no errors datapoint: "Missing values in a time series are treated as 0"), missing
+    # (division by zero: "the data point is dropped"), 0 %
+    assert same(series.tolist(), [1, 8, 9, 0, NAN, 0])
+    # 2 of 3 over 5 %: ALARM once 8 and 9 are in (8, 9, 0 still 2 breaching); at the missing point the 3 most
+    # recent real datapoints of the evaluation range decide (8, 9, 0: ALARM); at the end 9, 0, 0: OK
+    assert evaluate_states(a, series.to_numpy()).tolist() == [0, 0, 2, 2, 2, 0]
     shorter = Alarm.model_validate({**a.model_dump(exclude_none=True), "DatapointsToAlarm": 3})
     assert evaluate_states(shorter, series.to_numpy()).tolist() == [0, 0, 0, 0, 0, 0]
 
