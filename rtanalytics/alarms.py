@@ -83,7 +83,12 @@ class Alarm(BaseModel):
     @field_validator("ExtendedStatistic")
     @classmethod
     def _ext(cls, v):
-        return None if v is None else normalize_stat(v)
+        if v is None:
+            return None
+        v = normalize_stat(v)
+        if v in ("SampleCount", "Average", "Sum", "Minimum", "Maximum"):
+            raise ValueError(f"ExtendedStatistic {v!r} is a simple statistic: it goes in Statistic")
+        return v
 
     @field_validator("Period")
     @classmethod

@@ -28,7 +28,7 @@ from ..catalog import catalog
 from ..errors import SourceError
 from ..frames import empty_alarm_history, empty_events, empty_logs
 from ..logs import filter_mask
-from ..queries import MetricQuery
+from ..queries import MetricQuery, normalize_stat, parse_stat
 from ..timewindow import TimeWindow
 from .base import MetricId, assemble, grid_bounds, mark_incomplete, match_metric, problem
 from .cloudwatch import events_frame, history_frame, history_row
@@ -123,9 +123,18 @@ class FilesSource:
                     if any(stat in d for d in pts):
                         self.by_name[f"{label}|{stat}"] = pd.Series(
                             [float(d.get(stat, np.nan)) for d in pts], index=ts, dtype="float64").sort_index()
-                for d in pts:
-                    for k, v in (d.get("ExtendedStatistics") or {}).items():
-                        self.by_name.setdefault(f"{label}|{k}", pd.Series(dtype="float64"))
+                # every extended statistic the export holds (p99, TM(10%:90%), PR(:300), IQM ...), by its
+                # CloudWatch spelling, so that a query for it finds it whatever case it was asked in
+                ext_names = sorted({k for d in pts for k in (d.get("ExtendedStatistics") or {})})
+                for k in ext_names:
+                    try:
+                        name = normalize_stat(k)
+                    except ValueError:
+                        self._malformed(f.name, None, f"ExtendedStatistics key {k!r} is not a CloudWatch statistic")
+                        continue
+                    self.by_name[f"{label}|{name}"] = pd.Series(
+                        [float((d.get("ExtendedStatistics") or {}).get(k, np.nan)) for d in pts], index=ts,
+                        dtype="float64").sort_index()
                 if pts and not any(k.startswith(f"{label}|") for k in self.by_name):
                     self.skipped.append(f.name)
             elif isinstance(data, dict) and "AlarmHistoryItems" in data:
@@ -475,10 +484,13 @@ def parse_times(values, tz: str = "UTC", where: str = "") -> pd.DatetimeIndex:
 
 
 def aggregate(values: pd.Series, groups, stat: str) -> pd.Series:
-    """Combine several values per group with a CloudWatch statistic (Sum, Average, Minimum, Maximum,
-    SampleCount, pNN)."""
+    """Combine several values of one statistic per group: exactly where the statistic adds up (Sum, SampleCount,
+    and TC / TS over a value range, whose datapoints in range add up), or takes the extreme (Minimum,
+    Maximum); a percentile as the quantile of the finer percentiles, and the rest (Average, TM, WM, PR over finer
+    periods) as their mean — an approximation, which the caller's note names."""
     g = values.groupby(np.asarray(groups))
-    if stat == "Sum":
+    st = parse_stat(stat)
+    if stat == "Sum" or (st.kind in ("tc", "ts") and not st.percent):
         return g.sum()
     if stat == "Minimum":
         return g.min()
@@ -486,8 +498,8 @@ def aggregate(values: pd.Series, groups, stat: str) -> pd.Series:
         return g.max()
     if stat == "SampleCount":
         return g.count().astype(float)
-    if stat.startswith("p") and stat[1:].replace(".", "").isdigit():
-        return g.quantile(float(stat[1:]) / 100)
+    if st.kind == "p":
+        return g.quantile(st.lo / 100)
     return g.mean()
 
 

@@ -14,12 +14,23 @@ Raw data comes in three shapes, matching how AWS services publish:
 
 Every function takes ``group`` (the period index of each minute, non-decreasing) and returns one value per
 group present in ``starts`` (the first position of each group); a group without samples is NaN.
+
+Every statistic CloudWatch defines is computed (User Guide, "CloudWatch statistics definitions"): besides the
+five simple ones and ``pNN``, the trimmed mean ``TM``, winsorized mean ``WM``, trimmed count ``TC``, trimmed sum
+``TS`` (each over a percent range ``(a%:b%)`` or a value range ``(lo:hi]``), percentile rank ``PR(lo:hi]`` (percent
+of datapoints) and ``IQM``. For the lognormal mixture they are closed forms in the mixture's CDF ``F`` and partial
+expectation ``P(x) = E[X; X <= x]`` (``TM = (P(b) - P(a)) / (F(b) - F(a))``, ``TC = N (F(b) - F(a))``, ``TS = N (P(b) -
+P(a))``, ``PR = 100 (F(b) - F(a))``, ``WM = P(b) - P(a) + F(a) a + (1 - F(b)) b`` with a, b the bounds as values),
+checked against numeric integration in the tests; counts are expected counts. Raw values (gauges) use their
+order statistics: a percent range keeps ranks ``floor(a n)`` up to ``floor(b n)``.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
 from ..normaldist import ndtr, ndtri
+from ..queries import Statistic, parse_stat
 
 
 def group_starts(group: np.ndarray) -> np.ndarray:
@@ -59,10 +70,11 @@ def dist_stat(stat: str, n: np.ndarray, mu: np.ndarray, sigma: np.ndarray, start
         v = np.where(has, np.exp(mu + sigma * z), np.inf if stat == "Minimum" else -np.inf)
         red = np.minimum.reduceat(v, starts) if stat == "Minimum" else np.maximum.reduceat(v, starts)
         return _nan_where_empty(red, count)
-    if stat.startswith("p"):
-        return _nan_where_empty(_mixture_quantile(float(stat[1:]) / 100.0, n, mu, sigma, starts, count), count)
-    if stat.startswith("tm"):
-        return _nan_where_empty(_mixture_trimmed_mean(float(stat[2:]) / 100.0, n, mu, sigma, starts, count), count)
+    st = parse_stat(stat)
+    if st.kind == "p":
+        return _nan_where_empty(_mixture_quantile(st.lo / 100.0, n, mu, sigma, starts, count), count)
+    if st.kind != "simple":
+        return _nan_where_empty(_mixture_range(st, n, mu, sigma, starts, count), count)
     raise ValueError(f"statistic {stat} not supported")
 
 
@@ -120,16 +132,53 @@ def _mixture_quantile(p, n, mu, sigma, starts, count, tol: float = 1e-12, max_it
     return np.exp(x)
 
 
-def _mixture_trimmed_mean(p, n, mu, sigma, starts, count):
-    """Mean of the mixture restricted to [0, q_p] (CloudWatch ``tmNN`` = trimmed mean of the lowest NN%)."""
+def _mixture_cdf_partial(x, n, mu, sigma, starts, count):
+    """The mixture's CDF ``F(x)`` and partial expectation ``P(x) = E[X; X <= x]`` at one ``x`` per group
+    (``x`` = 0 gives 0, 0; ``x`` = inf gives 1, the mean)."""
     lengths = np.diff(np.r_[starts, n.size])
-    q = np.log(_mixture_quantile(p, n, mu, sigma, starts, count))
-    qq = np.repeat(q, lengths)
-    # E[X; X <= q] for lognormal = exp(mu + s^2/2) * Phi((ln q - mu - s^2)/s)
-    part = n * np.exp(mu + 0.5 * sigma**2) * ndtr((qq - mu - sigma**2) / sigma)
-    mass = n * ndtr((qq - mu) / sigma)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lx = np.repeat(np.log(x), lengths)
+        z = (lx - mu) / sigma
+        cdf = _sum(n * ndtr(z), starts) / count
+        part = _sum(n * np.exp(mu + 0.5 * sigma**2) * ndtr(z - sigma), starts) / count
+    return cdf, part
+
+
+def _bounds_as_values(st: Statistic, n, mu, sigma, starts, count):
+    """The range's bounds as values (a percent bound through the mixture's quantile) and their CDF."""
+    ngroups = starts.size
+    if st.percent:
+        fa, fb = st.fractions()
+        xa = np.zeros(ngroups) if fa <= 0 else _mixture_quantile(fa, n, mu, sigma, starts, count)
+        xb = np.full(ngroups, np.inf) if fb >= 1 else _mixture_quantile(fb, n, mu, sigma, starts, count)
+        return xa, xb
+    xa = np.full(ngroups, 0.0 if st.lo is None else max(st.lo, 0.0))
+    xb = np.full(ngroups, np.inf if st.hi is None else st.hi)
+    return xa, xb
+
+
+def _mixture_range(st: Statistic, n, mu, sigma, starts, count):
+    """TM, WM, TC, TS, PR of the lognormal mixture over the statistic's range (see the module docstring)."""
+    xa, xb = _bounds_as_values(st, n, mu, sigma, starts, count)
+    fa, pa = _mixture_cdf_partial(xa, n, mu, sigma, starts, count)
+    fb, pb = _mixture_cdf_partial(np.maximum(xb, xa), n, mu, sigma, starts, count)
+    if st.percent:  # the quantiles' CDF is the fraction itself (up to the solver's tolerance)
+        fa, fb = st.fractions()
+        fa, fb = np.full(starts.size, fa), np.full(starts.size, fb)
+    mass, part = np.clip(fb - fa, 0.0, 1.0), np.clip(pb - pa, 0.0, None)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return _sum(part, starts) / _sum(mass, starts)
+        if st.kind == "tm":
+            return np.where(mass > 0, part / mass, np.nan)
+        if st.kind == "tc":
+            return count * mass
+        if st.kind == "ts":
+            return count * part
+        if st.kind == "pr":
+            return 100.0 * mass
+        # wm: below the range at its lower edge, above it at its upper edge
+        low = np.where(fa > 0, fa * xa, 0.0)
+        high = np.where(fb < 1, (1.0 - fb) * np.where(np.isfinite(xb), xb, 0.0), 0.0)
+        return part + low + high
 
 
 def event_stat(stat: str, k: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -137,7 +186,10 @@ def event_stat(stat: str, k: np.ndarray, starts: np.ndarray) -> np.ndarray:
     count = _sum(k.astype("float64"), starts)
     if stat in ("Sum", "SampleCount"):
         return _nan_where_empty(count, count)
-    return _nan_where_empty(np.ones_like(count), count)  # Average, Minimum, Maximum, pNN, tmNN of 1s
+    st = parse_stat(stat)
+    if st.kind in ("simple", "p"):
+        return _nan_where_empty(np.ones_like(count), count)  # Average, Minimum, Maximum, pNN of 1s
+    return _nan_where_empty(_two_valued(st, count, np.zeros_like(count), count), count)
 
 
 def binary_stat(stat: str, n: np.ndarray, k: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -156,16 +208,45 @@ def binary_stat(stat: str, n: np.ndarray, k: np.ndarray, starts: np.ndarray) -> 
         return _nan_where_empty((ones >= count).astype(float), count)
     if stat == "Maximum":
         return _nan_where_empty((ones > 0).astype(float), count)
-    if stat.startswith("p"):
-        p = float(stat[1:]) / 100.0
-        return _nan_where_empty((frac > 1.0 - p).astype(float), count)
-    if stat.startswith("tm"):
-        p = float(stat[2:]) / 100.0
-        zeros = count - ones
-        kept = np.maximum(p * count, 1e-12)
-        ones_kept = np.clip(kept - zeros, 0, None)
-        return _nan_where_empty(ones_kept / kept, count)
+    st = parse_stat(stat)
+    if st.kind == "p":
+        return _nan_where_empty((frac > 1.0 - st.lo / 100.0).astype(float), count)
+    if st.kind != "simple":
+        return _nan_where_empty(_two_valued(st, ones, count - ones, count), count)
     raise ValueError(f"statistic {stat} not supported")
+
+
+def _two_valued(st: Statistic, ones: np.ndarray, zeros: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """TM, WM, TC, TS, PR of ``zeros`` samples of 0 and ``ones`` samples of 1 (sorted: the zeros first)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f0 = zeros / count
+        if st.percent:  # the same ranks as raw datapoints keep: floor(a n) up to floor(b n)
+            fa, fb = st.fractions()
+            start = np.floor(fa * count + 1e-9)
+            end = np.minimum(np.maximum(np.floor(fb * count + 1e-9), start + 1), count)
+            ones_in = np.clip(end - np.maximum(start, zeros), 0.0, None) / count  # fractions of all samples
+            mass = (end - start) / count
+            qa = np.where(start < zeros, 0.0, 1.0)
+            qb = np.where(end - 1 < zeros, 0.0, 1.0)
+            wm = ones_in + start / count * qa + (count - end) / count * qb
+        else:
+            def inside(v):
+                return (st.lo is None or st.lo < v) and (st.hi is None or v <= st.hi)
+
+            def clamp(v):
+                return min(max(v, -np.inf if st.lo is None else st.lo), np.inf if st.hi is None else st.hi)
+            ones_in = (1.0 - f0) * inside(1.0)
+            mass = ones_in + f0 * inside(0.0)
+            wm = f0 * clamp(0.0) + (1.0 - f0) * clamp(1.0)
+        if st.kind == "tm":
+            return np.where(mass > 0, ones_in / mass, np.nan)
+        if st.kind == "tc":
+            return count * mass
+        if st.kind == "ts":
+            return count * ones_in
+        if st.kind == "pr":
+            return 100.0 * mass
+        return wm
 
 
 def gauge_stat(stat: str, v: np.ndarray, group: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -184,13 +265,16 @@ def gauge_stat(stat: str, v: np.ndarray, group: np.ndarray, starts: np.ndarray) 
         return _nan_where_empty(np.minimum.reduceat(np.where(has, v, np.inf), starts), count)
     if stat == "Maximum":
         return _nan_where_empty(np.maximum.reduceat(np.where(has, v, -np.inf), starts), count)
-    if stat.startswith("p") or stat.startswith("tm"):
+    if parse_stat(stat).kind != "simple":
         return _nan_where_empty(grouped_quantile_values(stat, v, group, starts), count)
     raise ValueError(f"statistic {stat} not supported")
 
 
 def grouped_quantile_values(stat: str, v: np.ndarray, group: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """pNN (linear interpolation between order statistics) or tmNN over raw values, per group, vectorised."""
+    """pNN (linear interpolation between order statistics), TM, WM, TC, TS, PR and IQM over raw values, per
+    group, vectorised. A percent range keeps the ranks ``floor(a n)`` to ``max(floor(b n), floor(a n) + 1)``; a
+    value range keeps ``lo < value <= hi``."""
+    st = parse_stat(stat)
     has = ~np.isnan(v)
     ngroups = starts.size
     gid = np.repeat(np.arange(ngroups), np.diff(np.r_[starts, v.size]))
@@ -201,8 +285,8 @@ def grouped_quantile_values(stat: str, v: np.ndarray, group: np.ndarray, starts:
     first = np.r_[0, np.cumsum(cnt)[:-1]]
     out = np.full(ngroups, np.nan)
     nz = cnt > 0
-    if stat.startswith("p"):
-        p = float(stat[1:]) / 100.0
+    if st.kind == "p":
+        p = st.lo / 100.0
         pos = first + p * (cnt - 1)
         lo = np.floor(pos).astype(np.int64)
         hi = np.minimum(lo + 1, first + cnt - 1)
@@ -211,10 +295,29 @@ def grouped_quantile_values(stat: str, v: np.ndarray, group: np.ndarray, starts:
         if vals.size:
             out[nz] = (vals[lo_c] * (1 - frac) + vals[hi_c] * frac)[nz]
         return out
-    p = float(stat[2:]) / 100.0
-    keep_n = np.maximum(np.floor(p * cnt).astype(np.int64), 1)
+    if not vals.size:
+        return out
     rank = np.arange(vals.size) - np.repeat(first, cnt)
-    kept = rank < np.repeat(keep_n, cnt)
-    s = np.bincount(g, weights=np.where(kept, vals, 0.0), minlength=ngroups)
-    out[nz] = (s / keep_n)[nz]
+    if st.percent:
+        fa, fb = st.fractions()
+        start = np.floor(fa * cnt + 1e-9).astype(np.int64)
+        end = np.minimum(np.maximum(np.floor(fb * cnt + 1e-9).astype(np.int64), start + 1), cnt)
+        kept = (rank >= np.repeat(start, cnt)) & (rank < np.repeat(end, cnt))
+        edge_lo = vals[np.clip(first + start, 0, vals.size - 1)]
+        edge_hi = vals[np.clip(first + end - 1, 0, vals.size - 1)]
+        clamped = np.clip(vals, np.repeat(edge_lo, cnt), np.repeat(edge_hi, cnt))
+    else:
+        kept = np.ones(vals.size, bool)
+        if st.lo is not None:
+            kept &= vals > st.lo
+        if st.hi is not None:
+            kept &= vals <= st.hi
+        clamped = np.clip(vals, -np.inf if st.lo is None else st.lo, np.inf if st.hi is None else st.hi)
+    n_in = np.bincount(g, weights=kept.astype(float), minlength=ngroups)
+    s_in = np.bincount(g, weights=np.where(kept, vals, 0.0), minlength=ngroups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        res = {"tm": np.where(n_in > 0, s_in / n_in, np.nan), "tc": n_in, "ts": s_in,
+               "pr": 100.0 * n_in / cnt,
+               "wm": np.bincount(g, weights=clamped, minlength=ngroups) / cnt}[st.kind]
+    out[nz] = res[nz]
     return out
