@@ -132,6 +132,10 @@ def _parser() -> argparse.ArgumentParser:
                     "many times more after the change")
     al.add_argument("--account", default=None, help="AWS::AccountId for CloudFormation's !Sub (else unresolved)")
     al.add_argument("--region", default=None, help="AWS::Region for CloudFormation's !Sub (else unresolved)")
+    al.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
+                    help="import: a Terraform variable's value, as terraform's -var (repeatable; later wins)")
+    al.add_argument("--var-file", action="append", default=[], metavar="FILE", type=Path,
+                    help="import: a .tfvars / .tfvars.json file, as terraform's -var-file (repeatable)")
     lg = sub.add_parser("ledger", help="print the ledger of key figures across runs (CSV)")
     lg.add_argument("--report", default=None)
     lg.add_argument("--fleet", default=None, metavar="NAME", help="every environment of the fleet, with an "
@@ -474,7 +478,17 @@ def _alarms_import(args) -> int:
     args.format = args.format or "yaml"
     if args.format == "table":
         raise ParameterError("--format", "table is for diff", "yaml, json or terraform")
-    found = import_alarms([Path(p) for p in args.paths], pseudo=pseudo, values=_iac_values(args.environment))
+    tf_vars = {}
+    for kv in args.var:
+        name, eq, value = kv.partition("=")
+        if not eq or not name.strip():
+            raise ParameterError("--var", f"{kv!r} is not NAME=VALUE", "give --var NAME=VALUE, e.g. --var env=prod")
+        tf_vars[name.strip()] = value
+    for vf in args.var_file:
+        if not vf.exists():
+            raise ParameterError("--var-file", f"{vf} does not exist", "name a .tfvars or .tfvars.json file")
+    found = import_alarms([Path(p) for p in args.paths], pseudo=pseudo, values=_iac_values(args.environment),
+                          tf_vars=tf_vars, var_files=args.var_file)
     if args.format == "terraform":
         print(terraform(found.alarms, found.composites), end="")
     else:
@@ -490,8 +504,9 @@ def _alarms_import(args) -> int:
             c.AlarmName for c in found.composites) + "): replayed by the alarms report (-p alarms_from PATH) and "
               "written by --format terraform; the catalog's alarms.yaml holds metric alarms only", file=sys.stderr)
     print(f"rtanalytics: {len(found.alarms)} alarm(s) imported, {len(found.skipped)} not imported, "
-          f"{len(found.unresolved)} value(s) unresolved", file=sys.stderr)
-    return 4 if found.skipped or found.unresolved else 0
+          f"{len(found.unresolved)} value(s) unresolved, {len(found.not_expanded)} module call(s) not expanded",
+          file=sys.stderr)
+    return 4 if found.skipped or found.unresolved or found.not_expanded else 0
 
 
 def _check_catalog(proj: Project) -> None:

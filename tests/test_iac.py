@@ -67,7 +67,11 @@ def test_terraform_variables_defaults_and_references():
     assert a.Dimensions == [{"Name": "LoadBalancer", "Value": "app/web-alb/50dc6c495c0c9188"}]
     assert a.AlarmActions == ["arn:aws:sns:us-west-1:123456789012:oncall"]
     lines = {(u["alarm"], u["field"]): u["line"] for u in r.unresolved}
-    assert lines[("tf-alb-5xx", "AlarmActions")] == 17 and lines[("tf-queue-age", "Period")] == 35
+    # the line of the attribute itself, and what would resolve it
+    assert lines[("tf-alb-5xx", "AlarmActions")] == 32 and lines[("tf-queue-age", "Period")] == 41
+    why = {(u["alarm"], u["field"]): u.get("resolve", "") for u in r.unresolved}
+    assert "--var period=VALUE" in why[("tf-queue-age", "Period")]
+    assert "known after apply" in why[("tf-alb-5xx", "AlarmActions")]
     skipped = {s["alarm"]: s["reason"] for s in r.skipped}
     assert set(skipped) == {"tf-queue-age", "tf-needs-queue"}
     assert "aws_cloudwatch_metric_alarm.elsewhere.alarm_name" in skipped["tf-needs-queue"]
@@ -111,7 +115,7 @@ def test_alarms_import_command_and_the_alarms_report_read_them(tmp_path, capsys)
     out, err = capsys.readouterr()
     assert [Alarm.model_validate(a).AlarmName for a in yaml.safe_load(out)["alarms"]] == ["tf-alb-5xx",
                                                                                             "tf-error-ratio"]
-    assert "alarms.tf:35: tf-queue-age.Period: unresolved ${var.period}" in err
+    assert "alarms.tf:41: tf-queue-age.Period: unresolved var.period" in err
     (tmp_path / "main.tf").write_text(terraform(load_alarms(environment="demo")))
     assert main(["alarms", "import", str(tmp_path)]) == 0
     rep = get_report("alarms")

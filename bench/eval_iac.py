@@ -1,0 +1,140 @@
+"""Alarms imported from Terraform as teams write it: `alarms import` over a corpus of public repositories.
+
+The corpus is not in this repository (its files are other people's code): each folder of
+``$RTANALYTICS_IAC_CORPUS`` (default ``../iac-corpus`` beside the checkout) is one repository, laid out as it is
+published; ``bench/README.md`` lists every repository, path and commit. Without the corpus the script says so and
+exits 0.
+
+For each repository the import runs twice, as a user would run it on a fresh clone:
+* without values: the variables' defaults and the automatic ``terraform.tfvars`` / ``*.auto.tfvars`` only;
+* with values: every variable without a default is given one (``--var NAME=VALUE``) made from its declared type
+  (a string ``example-NAME``, a number 1, a bool true, an empty list or map) — what a team supplies.
+
+It counts alarm resource blocks (``resource "aws_cloudwatch_metric_alarm"`` / ``..._composite_alarm``), how many
+have every instance's count/for_each at zero (``inactive``: no alarm exists), how many imported at least one
+alarm, how many are listed as not imported with file, line and reason (``unresolved_named``), and the folders
+where the importer raised anything but its own error (``crashed``; a file Terraform itself cannot parse is
+``refused``, with its file and line). Last line:
+``alarms= active= imported= unresolved_named= crashed= refused= imported_pct=`` (with values).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+import traceback
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rtanalytics.errors import RtAnalyticsError  # noqa: E402
+from rtanalytics.iac import import_alarms  # noqa: E402
+
+BLOCK = re.compile(r'^[ \t]*resource[ \t]+"(aws_cloudwatch_metric_alarm|aws_cloudwatch_composite_alarm)"', re.M)
+VARIABLE = re.compile(r'^[ \t]*variable[ \t]+"([^"]+)"[ \t]*\{', re.M)
+
+
+def corpus_dir() -> Path:
+    return Path(os.environ.get("RTANALYTICS_IAC_CORPUS") or Path(__file__).resolve().parents[2] / "iac-corpus")
+
+
+def blocks(repo: Path) -> set[str]:
+    out = set()
+    for f in repo.rglob("*.tf"):
+        if ".terraform" in f.parts:
+            continue
+        text = f.read_text(encoding="utf-8", errors="replace")
+        for m in BLOCK.finditer(text):
+            out.add(f"{f}:{text[:m.start()].count(chr(10)) + 1}")
+    return out
+
+
+def example_values(repo: Path) -> dict[str, str]:
+    """A value for every variable declared without a default, from its type (the text after ``type =``)."""
+    import hcl2
+
+    vals = {}
+    for f in repo.rglob("*.tf"):
+        if ".terraform" in f.parts:
+            continue
+        try:
+            doc = hcl2.loads(f.read_text(encoding="utf-8", errors="replace"))
+        except Exception:
+            continue
+        for block in doc.get("variable", []) or []:
+            for name, body in block.items():
+                name = name.strip('"')
+                if not isinstance(body, dict) or "default" in body:
+                    continue
+                t = str(body.get("type", "string")).strip('"').removeprefix("${").removesuffix("}")
+                vals[name] = ("[]" if t.startswith(("list", "set", "tuple")) else
+                              "{}" if t.startswith(("map", "object")) else
+                              "1" if t == "number" else "true" if t == "bool" else f"example-{name}")
+    return vals
+
+
+def run(repo: Path, with_values: bool) -> dict:
+    total = blocks(repo)
+    res = {"alarms": len(total), "inactive": 0, "imported": 0, "unresolved_named": 0, "crashed": 0, "refused": 0,
+           "instances": 0, "why": []}
+    try:
+        r = import_alarms(repo, tf_vars=example_values(repo) if with_values else None)
+    except RtAnalyticsError as e:
+        res["refused"] = 1
+        res["why"].append(f"refused: {e}")
+        return res
+    except Exception:  # noqa: BLE001 - counting crashes is the point
+        res["crashed"] = 1
+        res["why"].append(traceback.format_exc(limit=3))
+        return res
+    imported = {r.origin[a.AlarmName] for a in [*r.alarms, *r.composites] if a.AlarmName in r.origin}
+    named = {f"{s['file']}:{s['line']}" for s in r.skipped}
+    inactive = {b for b, n in r.blocks.items() if n == 0} - named
+    res["inactive"] = len(inactive & total)
+    res["imported"] = len(imported & total)
+    res["unresolved_named"] = len((named & total) - imported)
+    res["instances"] = len(r.alarms) + len(r.composites)
+    silent = total - imported - named - inactive
+    res["why"] += [f"skipped {s['file'].rsplit('/', 1)[-1]}:{s['line']} {s['alarm']}: {s['reason'][:160]}"
+                   for s in r.skipped if f"{s['file']}:{s['line']}" not in imported]
+    res["why"] += [f"not reached {b}" for b in sorted(silent)]
+    res["silent"] = len(silent)
+    return res
+
+
+def main(argv: list[str]) -> int:
+    root = corpus_dir()
+    verbose = "-v" in argv
+    repos = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    if not repos:
+        print(f"eval_iac: no corpus at {root} (set RTANALYTICS_IAC_CORPUS; bench/README.md lists its sources)")
+        print("skipped=1")
+        return 0
+    t0 = time.perf_counter()
+    for with_values in (False, True):
+        tot = {k: 0 for k in ("alarms", "inactive", "imported", "unresolved_named", "crashed", "refused",
+                              "instances", "silent")}
+        for repo in repos:
+            res = run(repo, with_values)
+            for k in tot:
+                tot[k] += res.get(k, 0)
+            print(f"{'with' if with_values else 'without'}_values {repo.name}: alarms={res['alarms']} "
+                  f"inactive={res['inactive']} imported={res['imported']} unresolved_named={res['unresolved_named']} "
+                  f"crashed={res['crashed']} refused={res['refused']} instances={res['instances']}")
+            if verbose:
+                for w in res["why"]:
+                    print("    " + w.replace("\n", "\n    "))
+        active = tot["alarms"] - tot["inactive"]
+        pct = 100.0 * tot["imported"] / active if active else 0.0
+        print(f"{'with' if with_values else 'without'}_values: repos={len(repos)} alarms={tot['alarms']} "
+              f"active={active} imported={tot['imported']} unresolved_named={tot['unresolved_named']} "
+              f"unaccounted={tot['silent']} crashed={tot['crashed']} refused={tot['refused']} "
+              f"instances={tot['instances']} imported_pct={pct:.1f}")
+    print(f"seconds={time.perf_counter() - t0:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
