@@ -75,12 +75,31 @@ def example_values(repo: Path) -> dict[str, str]:
     return vals
 
 
-def run(repo: Path, with_values: bool) -> dict:
+REF = re.compile(r"^(data|module|aws_[a-z0-9_]+)\.[A-Za-z0-9_.\[\]\"-]+$")
+
+
+def given_refs(repo: Path, kwargs: dict) -> dict:
+    """Values for every reference left unresolved (another resource's attribute, a data source, a module output),
+    as a user completing iac_values would give them; repeated while new ones appear (at most 3 rounds)."""
+    values: dict = {}
+    for _ in range(3):
+        r = import_alarms(repo, values=values, **kwargs)
+        new = {u["expression"] for u in r.unresolved if REF.match(u["expression"]) and u["expression"] not in values}
+        if not new:
+            break
+        values |= {e: f"example-{i}" for i, e in enumerate(sorted(new), len(values))}
+    return values
+
+
+def run(repo: Path, with_values: bool, all_refs: bool = False) -> dict:
     total = blocks(repo)
     res = {"alarms": len(total), "inactive": 0, "imported": 0, "unresolved_named": 0, "crashed": 0, "refused": 0,
            "instances": 0, "why": []}
     try:
-        r = import_alarms(repo, tf_vars=example_values(repo) if with_values else None)
+        # with values, as a user runs it: --var for each variable without a default, --account and --region
+        kw = dict(tf_vars=example_values(repo) if with_values else None,
+                  pseudo={"AWS::AccountId": "123456789012", "AWS::Region": "eu-west-1"} if with_values else None)
+        r = import_alarms(repo, values=given_refs(repo, kw) if all_refs else None, **kw)
     except RtAnalyticsError as e:
         res["refused"] = 1
         res["why"].append(f"refused: {e}")
@@ -89,8 +108,12 @@ def run(repo: Path, with_values: bool) -> dict:
         res["crashed"] = 1
         res["why"].append(traceback.format_exc(limit=3))
         return res
-    imported = {r.origin[a.AlarmName] for a in [*r.alarms, *r.composites] if a.AlarmName in r.origin}
+    imported = set(r.imported_blocks)
     named = {f"{s['file']}:{s['line']}" for s in r.skipped}
+    unreadable = {u["file"] for u in r.unreadable}
+    named |= {b for b in total if b.rsplit(":", 1)[0] in unreadable}  # listed with the file and the line it fails at
+    res["unreadable_files"] = len(unreadable)
+    res["anomaly"] = sum(1 for s in r.skipped if s["reason"].startswith("an anomaly-detection alarm"))
     inactive = {b for b, n in r.blocks.items() if n == 0} - named
     res["inactive"] = len(inactive & total)
     res["imported"] = len(imported & total)
@@ -113,14 +136,15 @@ def main(argv: list[str]) -> int:
         print("skipped=1")
         return 0
     t0 = time.perf_counter()
-    for with_values in (False, True):
+    for with_values, all_refs in ((False, False), (True, False), (True, True)):
+        label = "all_refs_given" if all_refs else ("with_values" if with_values else "without_values")
         tot = {k: 0 for k in ("alarms", "inactive", "imported", "unresolved_named", "crashed", "refused",
-                              "instances", "silent")}
+                              "instances", "silent", "anomaly", "unreadable_files")}
         for repo in repos:
-            res = run(repo, with_values)
+            res = run(repo, with_values, all_refs)
             for k in tot:
                 tot[k] += res.get(k, 0)
-            print(f"{'with' if with_values else 'without'}_values {repo.name}: alarms={res['alarms']} "
+            print(f"{label} {repo.name}: alarms={res['alarms']} "
                   f"inactive={res['inactive']} imported={res['imported']} unresolved_named={res['unresolved_named']} "
                   f"crashed={res['crashed']} refused={res['refused']} instances={res['instances']}")
             if verbose:
@@ -128,10 +152,11 @@ def main(argv: list[str]) -> int:
                     print("    " + w.replace("\n", "\n    "))
         active = tot["alarms"] - tot["inactive"]
         pct = 100.0 * tot["imported"] / active if active else 0.0
-        print(f"{'with' if with_values else 'without'}_values: repos={len(repos)} alarms={tot['alarms']} "
+        print(f"{label}: repos={len(repos)} alarms={tot['alarms']} "
               f"active={active} imported={tot['imported']} unresolved_named={tot['unresolved_named']} "
               f"unaccounted={tot['silent']} crashed={tot['crashed']} refused={tot['refused']} "
-              f"instances={tot['instances']} imported_pct={pct:.1f}")
+              f"instances={tot['instances']} anomaly_detection={tot['anomaly']} "
+              f"unreadable_files={tot['unreadable_files']} imported_pct={pct:.1f}")
     print(f"seconds={time.perf_counter() - t0:.2f}")
     return 0
 

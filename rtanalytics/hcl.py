@@ -369,6 +369,10 @@ class _Parser:
             parts.append("".join(buf))
         if all(isinstance(p, str) for p in parts):
             return ("lit", "".join(parts))
+        if len(parts) == 1 and parts[0][0] != "directive":
+            # "a template consisting only of a single interpolation ... the result is the value of that expression,
+            # without any conversion" (HCL native syntax specification, Template Interpolations)
+            return parts[0]
         return ("template", parts)
 
     def heredoc(self):
@@ -461,11 +465,15 @@ class Scope:
         self.bound = dict(bound or {})
         self._local_values = {} if local_values is None else local_values
         self._evaluating: set = set()
+        #: file(): the folder being imported (nothing outside it is read) and the root module's folder
+        self.files_base: str | None = None
+        self.root_dir: str | None = None
 
     def child(self, **bound) -> "Scope":
         s = Scope(self.variables, self.declared, self.locals, self.overrides, self.resources, self.module_path,
                   {**self.bound, **bound}, self._local_values)
         s._evaluating = self._evaluating
+        s.files_base, s.root_dir = self.files_base, self.root_dir
         return s
 
     def local(self, name: str):
@@ -477,8 +485,10 @@ class Scope:
             raise HclError(f"local.{name} refers to itself")
         self._evaluating.add(name)
         try:
-            v = evaluate(self.locals[name], Scope(self.variables, self.declared, self.locals, self.overrides,
-                                                  self.resources, self.module_path, {}, self._local_values))
+            inner = Scope(self.variables, self.declared, self.locals, self.overrides, self.resources,
+                          self.module_path, {}, self._local_values)
+            inner.files_base, inner.root_dir, inner._evaluating = self.files_base, self.root_dir, self._evaluating
+            v = evaluate(self.locals[name], inner)
         finally:
             self._evaluating.discard(name)
         self._local_values[name] = v
@@ -503,7 +513,7 @@ def evaluate(node, scope: Scope, depth: int = 0):
                 continue
             if p[0] == "directive":
                 return Unknown(p[1], "template directives (%{if}/%{for}) are not evaluated")
-            v = evaluate(p, scope, d)
+            v = settle(evaluate(p, scope, d))
             if isinstance(v, Unknown):
                 return v
             out.append(to_string(v, "a template interpolation"))
@@ -515,13 +525,13 @@ def evaluate(node, scope: Scope, depth: int = 0):
     if kind == "object":
         out = {}
         for k, v in node[1]:
-            key = evaluate(k, scope, d)
+            key = settle(evaluate(k, scope, d))
             if isinstance(key, Unknown):
                 return key
             out[to_string(key, "an object key")] = evaluate(v, scope, d)
         return out
     if kind == "unary":
-        v = evaluate(node[2], scope, d)
+        v = settle(evaluate(node[2], scope, d))
         if isinstance(v, Unknown):
             return v
         if node[1] == "-":
@@ -530,7 +540,7 @@ def evaluate(node, scope: Scope, depth: int = 0):
     if kind == "binary":
         return _binary(node[1], node[2], node[3], scope, d)
     if kind == "cond":
-        c = evaluate(node[1], scope, d)
+        c = settle(evaluate(node[1], scope, d))
         if isinstance(c, Unknown):
             return c
         return evaluate(node[2] if to_bool(c) else node[3], scope, d)
@@ -542,15 +552,15 @@ def evaluate(node, scope: Scope, depth: int = 0):
 
 
 def _binary(op, a_node, b_node, scope, d):
-    a = evaluate(a_node, scope, d)
+    a = settle(evaluate(a_node, scope, d))
     if op in ("&&", "||") and not isinstance(a, Unknown):  # short-circuit, as HCL does
         if op == "&&" and not to_bool(a):
             return False
         if op == "||" and to_bool(a):
             return True
-        b = evaluate(b_node, scope, d)
+        b = settle(evaluate(b_node, scope, d))
         return b if isinstance(b, Unknown) else to_bool(b)
-    b = evaluate(b_node, scope, d)
+    b = settle(evaluate(b_node, scope, d))
     u = a if isinstance(a, Unknown) else (b if isinstance(b, Unknown) else None)
     if u:
         return u
@@ -614,7 +624,7 @@ def _traverse(node, scope: Scope, d):
     if kind == "index":
         base = _traverse(node[1], scope, d) if node[1][0] in ("var", "attr", "index", "splat") \
             else evaluate(node[1], scope, d)
-        key = evaluate(node[2], scope, d)
+        key = settle(evaluate(node[2], scope, d))
         return get_index(base, key, text)
     # splat
     base = _traverse(node[1], scope, d) if node[1][0] in ("var", "attr", "index", "splat") \
@@ -632,10 +642,15 @@ def _traverse(node, scope: Scope, d):
 
 
 def _override(text: str, overrides: Mapping[str, Any]):
+    """A value given for a reference: exactly (``aws_sns_topic.alerts.arn``), or for any name of a data source
+    type (``data.aws_caller_identity.*.account_id``)."""
     if not overrides:
         return None
     if text in overrides:
         return overrides[text]
+    parts = text.split(".")
+    if len(parts) == 4 and parts[0] == "data":
+        return overrides.get(f"data.{parts[1]}.*.{parts[3]}")
     return None
 
 
@@ -658,6 +673,21 @@ def _root(name: str, scope: Scope, text: str):
     if scope.resources is not None:
         return _ResourceType(name, scope)
     return _Pending(name, "another resource's attribute, known after apply: give it in iac_values as {ref}")
+
+
+class Configured:
+    """Another resource of the module: an argument its block sets is known at plan time (its value as written,
+    e.g. ``aws_sns_topic.alerts.name`` when the topic sets ``name``); anything else (``arn``, ``id``, a computed
+    attribute) is known only after apply."""
+
+    def __init__(self, ref: str, body: dict, scope):
+        self.ref, self.body, self.scope = ref, body, scope
+
+    def get(self, name: str, text: str):
+        if name in self.body and not isinstance(self.body[name], list) and name not in ("id", "arn"):
+            return value_of(self.body[name], self.scope)
+        return Unknown(f"{self.ref}.{name}", f"another resource's attribute, known after apply: give it in "
+                                            f"iac_values as {self.ref}.{name}")
 
 
 class _Pending:
@@ -712,7 +742,7 @@ def get_attr(base, name: str, text: str | None):
         return base
     if isinstance(base, _Pending):
         return _Pending(f"{base.text}.{name}", base.why)
-    if isinstance(base, (_VarNamespace, _LocalNamespace, _ResourceType)):
+    if isinstance(base, (_VarNamespace, _LocalNamespace, _ResourceType, Configured)):
         return base.get(name, text or name)
     if isinstance(base, dict):
         if name in base:
@@ -747,6 +777,8 @@ def settle(v):
     """Turn what is left of a reference (``data.x.y``) into :class:`Unknown`; namespaces are errors."""
     if isinstance(v, _Pending):
         return v.unknown()
+    if isinstance(v, Configured):
+        return Unknown(v.ref, f"a whole resource ({v.ref}) is known only after apply")
     if isinstance(v, (_VarNamespace, _LocalNamespace, _ResourceType)):
         raise HclError("a namespace (var, local, a resource type) is not a value")
     if isinstance(v, list):
@@ -1048,11 +1080,13 @@ FUNCTIONS: dict[str, Callable] = {
     "signum": lambda x: (to_number(x) > 0) - (to_number(x) < 0),
     "parseint": lambda s, b: int(to_string(s), int(to_number(b))),
     "jsonencode": lambda x: json.dumps(x, separators=(",", ":")),
+    "list": lambda *a: list(a),          # Terraform 0.11
+    "map": lambda *a: {to_string(a[i]): a[i + 1] for i in range(0, len(a) - 1, 2)},  # Terraform 0.11
     "jsondecode": lambda s: json.loads(to_string(s)),
     "can": None,   # special forms below
     "try": None,
 }
-_UNKNOWABLE = {"file": "reads a file", "templatefile": "renders a template file", "timestamp": "is the time of the "
+_UNKNOWABLE = {"templatefile": "renders a template file", "timestamp": "is the time of the "
                "apply", "uuid": "is random", "filebase64": "reads a file", "fileexists": "looks at the disk",
                "plantimestamp": "is the time of the plan", "bcrypt": "is random"}
 
@@ -1078,6 +1112,11 @@ def call(name: str, arg_nodes: list, expand: bool, scope: Scope, d):
         except HclError:
             return False
         return v if isinstance(v, Unknown) else True
+    if name == "file":
+        if len(arg_nodes) != 1:
+            raise HclError("file takes one path")
+        path = settle(evaluate(arg_nodes[0], scope, d))
+        return path if isinstance(path, Unknown) else _read_file(to_string(path), scope)
     if name in _UNKNOWABLE:
         return Unknown(f"{name}(...)", f"{name} {_UNKNOWABLE[name]}: give the value in iac_values")
     fn = FUNCTIONS.get(name)
@@ -1104,6 +1143,92 @@ def call(name: str, arg_nodes: list, expand: bool, scope: Scope, d):
         raise
     except (TypeError, ValueError, KeyError, IndexError, AttributeError, re.error) as e:
         raise HclError(f"{name}: {e}") from None
+
+
+def parse_type(type_text: str):
+    """A variable's type constraint as a syntax tree (``map(object({a = string, b = optional(number, 3)}))``), or
+    None for no constraint / ``any`` / Terraform 0.11's quoted ``"string"``."""
+    text = str(type_text or "").strip()
+    if text.startswith("${") and text.endswith("}"):
+        text = text[2:-1]
+    text = text.strip().strip('"')
+    if not text or text == "any":
+        return None
+    try:
+        return parse(text)
+    except HclError:
+        return None
+
+
+def convert(value, tnode):
+    """``value`` converted to the type constraint ``tnode`` as Terraform converts a variable's value: primitives
+    converted (``"5"`` to 5 for a number), an object's missing ``optional`` attributes filled with their default
+    (or null), collections element by element. What cannot be converted is left as it is (the alarm's own
+    validation then names it)."""
+    if tnode is None or isinstance(value, Unknown) or value is None:
+        return value
+    kind = tnode[0]
+    if kind == "var":
+        name = tnode[1]
+        try:
+            if name == "string" and isinstance(value, (int, float, bool)):
+                return to_string(value)
+            if name == "number" and isinstance(value, str):
+                return to_number(value)
+            if name == "bool" and isinstance(value, str):
+                return to_bool(value)
+        except HclError:
+            return value
+        return value
+    if kind != "call" or not tnode[2]:
+        return value
+    fn, args = tnode[1], tnode[2]
+    if fn in ("list", "set") and isinstance(value, list):
+        return [convert(v, args[0]) for v in value]
+    if fn == "map" and isinstance(value, dict):
+        return {k: convert(v, args[0]) for k, v in value.items()}
+    if fn == "tuple" and isinstance(value, list) and args[0][0] == "tuple":
+        return [convert(v, tt) for v, tt in zip(value, args[0][1])] + value[len(args[0][1]):]
+    if fn == "object" and isinstance(value, dict) and args[0][0] == "object":
+        out = dict(value)
+        for knode, tt in args[0][1]:
+            key = knode[1] if knode[0] == "lit" else None
+            if key is None:
+                continue
+            optional = tt[0] == "call" and tt[1] == "optional"
+            inner = tt[2][0] if optional and tt[2] else tt
+            if key in out:
+                out[key] = convert(out[key], inner)
+            elif optional:
+                default = evaluate(tt[2][1], Scope()) if len(tt[2]) > 1 else None
+                out[key] = convert(default, inner)
+        return out
+    return value
+
+
+#: the largest file ``file()`` reads (a hostile path cannot make the import read a disk)
+MAX_FILE = 1 << 20
+
+
+def _read_file(path: str, scope: Scope):
+    """``file(path)``: Terraform reads it relative to the root module's folder; here only a file inside the
+    folder being imported is read (anything else is unknown, named)."""
+    from pathlib import Path
+
+    base = getattr(scope, "files_base", None)
+    root = getattr(scope, "root_dir", None)
+    if base is None or root is None:
+        return Unknown(f"file({path!r})", "file() outside an import: give the value in iac_values")
+    p = Path(path) if Path(path).is_absolute() else Path(root) / path
+    try:
+        p = p.resolve()
+        inside = p.is_relative_to(Path(base).resolve())
+    except (OSError, ValueError):
+        inside = False
+    if not inside or not p.is_file() or p.stat().st_size > MAX_FILE:
+        return Unknown(f"file({path!r})", "file() of a file outside the imported folder (or missing, or over 1 MB): "
+                                         "give the value in iac_values")
+    return p.read_text(encoding="utf-8", errors="replace")
 
 
 def value_of(v, scope: Scope):

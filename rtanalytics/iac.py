@@ -24,6 +24,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,6 +70,10 @@ class Imported:
     not_expanded: list[dict] = field(default_factory=list)
     #: each imported alarm's Terraform address (``module.api["eu"].aws_cloudwatch_metric_alarm.cpu[0]``)
     address: dict[str, str] = field(default_factory=dict)
+    #: the blocks ("file:line") that gave at least one imported alarm (two blocks may give alarms of one name)
+    imported_blocks: set = field(default_factory=set)
+    #: files that could not be read (not valid HCL 2, as Terraform 0.12+ would also refuse): file, line, reason
+    unreadable: list[dict] = field(default_factory=list)
     #: each alarm resource block ("file:line") and how many instances its count/for_each gave, over every
     #: module instance that evaluated it (0: count = 0 everywhere — no alarm exists)
     blocks: dict[str, int] = field(default_factory=dict)
@@ -78,7 +83,8 @@ class Imported:
                  + (f" — {u['resolve']}" if u.get("resolve") else "") for u in self.unresolved]
                 + [f"{s['file']}:{s['line']}: {s['alarm']}: skipped: {s['reason']}" for s in self.skipped]
                 + [f"{m['file']}:{m['line']}: {m['module']} (source {m['source']}): not expanded: {m['reason']}"
-                   for m in self.not_expanded])
+                   for m in self.not_expanded]
+                + [f"{u['file']}:{u['line']}: not read: {u['reason']}" for u in self.unreadable])
 
 
 class _Unresolved(Exception):
@@ -108,7 +114,7 @@ def import_alarms(paths, pseudo: dict | None = None, values: dict | None = None,
             raise CatalogError(str(p), None, "not found", "name a Terraform or CloudFormation file or folder")
     tf = [f for f in files if f.suffix == ".tf"]
     if tf:
-        _terraform_files(tf, out, values or {}, tf_vars, var_files)
+        _terraform_files(tf, out, values or {}, tf_vars, var_files, pseudo or {})
     for f in files:
         if f.suffix != ".tf":
             _cloudformation_file(f, out, pseudo or {}, values or {})
@@ -288,7 +294,9 @@ def _parse_tf(f: Path):
                            "fix the Terraform at that line (`terraform validate` says the same)") from None
 
 
-def _load_module(d: Path, files: list[Path], cache: dict) -> _Module:
+def _load_module(d: Path, files: list[Path], cache: dict, out: Imported | None = None) -> _Module:
+    """The module in folder ``d``. A file that is not valid HCL is listed in ``out.unreadable`` (file, line,
+    reason) and the others are read; without ``out`` it raises :class:`CatalogError`."""
     from . import hcl
 
     key = d.resolve()
@@ -296,7 +304,15 @@ def _load_module(d: Path, files: list[Path], cache: dict) -> _Module:
         return cache[key]
     mod = _Module(d)
     for f in sorted(files):
-        text, doc = _parse_tf(f)
+        try:
+            text, doc = _parse_tf(f)
+        except CatalogError as e:
+            if out is None:
+                raise
+            line = (e.field or "").removeprefix("line ")
+            out.unreadable.append({"file": str(f), "line": int(line) if line.isdigit() else None,
+                                   "reason": e.problem})
+            continue
         mod.files.append((f, text, doc))
         for block in doc.get("variable", []) or []:
             for name, body in block.items():
@@ -354,7 +370,7 @@ def _local_source(src: str) -> bool:
 
 
 def _terraform_files(files: list[Path], out: Imported, values: dict | None = None,
-                     tf_vars: dict | None = None, var_files: list | None = None) -> None:
+                     tf_vars: dict | None = None, var_files: list | None = None, pseudo: dict | None = None) -> None:
     """Every folder of ``files`` is a module; a folder that no other calls as a local module is a root and is
     evaluated with its variables' defaults, ``terraform.tfvars`` and ``*.auto.tfvars`` beside it (Terraform's
     automatic files), then ``values`` (the environment's iac_values), then ``var_files`` (``-var-file``) and
@@ -367,14 +383,28 @@ def _terraform_files(files: list[Path], out: Imported, values: dict | None = Non
         if ".terraform" in f.parts:
             continue
         by_dir.setdefault(f.parent, []).append(f)
-    mods = {d.resolve(): _load_module(d, fs, cache) for d, fs in by_dir.items()}
+    mods = {d.resolve(): _load_module(d, fs, cache, out) for d, fs in by_dir.items()}
+    if out.unreadable and len(out.unreadable) == sum(len(fs) for fs in by_dir.values()):
+        u = out.unreadable[0]
+        raise CatalogError(u["file"], f"line {u['line']}" if u["line"] else None, u["reason"],
+                           "fix the Terraform at that line (`terraform validate` says the same)")
     called = set()
     for mod in mods.values():
         for f, line, name, body in mod.calls:
             src = _tf_text(body.get("source"))
             if isinstance(src, str) and _local_source(src):
                 called.add((mod.dir / src).resolve())
+    base = Path(os.path.commonpath([str(d.resolve()) for d in by_dir])) if by_dir else None
     overrides = {k: v for k, v in (values or {}).items() if "." in k}
+    # the data sources that answer with the caller's own account and region: what --account/--region give
+    pseudo = pseudo or {}
+    if pseudo.get("AWS::AccountId"):
+        overrides.setdefault("data.aws_caller_identity.*.account_id", pseudo["AWS::AccountId"])
+    if pseudo.get("AWS::Region"):
+        for attr in ("name", "id", "region"):
+            overrides.setdefault(f"data.aws_region.*.{attr}", pseudo["AWS::Region"])
+    if pseudo.get("AWS::Partition"):
+        overrides.setdefault("data.aws_partition.*.partition", pseudo["AWS::Partition"])
     plain = {k: v for k, v in (values or {}).items() if "." not in k}
     for key, mod in sorted(mods.items(), key=lambda kv: str(kv[0])):
         if key in called:
@@ -388,26 +418,30 @@ def _terraform_files(files: list[Path], out: Imported, values: dict | None = Non
         for vf in var_files or []:
             given |= _tfvars(Path(vf))
         given |= {k: _cli_value(v, mod.variables.get(k, (None, ""))[1]) for k, v in (tf_vars or {}).items()}
-        _evaluate_module(mod, given, overrides, "", out, cache, 0, mod.dir)
+        _evaluate_module(mod, given, overrides, "", out, cache, 0, mod.dir, base)
 
 
-def _module_scope(mod: _Module, given: dict, overrides: dict, root: Path):
+def _module_scope(mod: _Module, given: dict, overrides: dict, root: Path, base: Path | None = None):
     from . import hcl
 
     variables, declared = {}, set(mod.variables)
     for name, (default, type_text) in mod.variables.items():
-        if name in given:
-            variables[name] = given[name]
-        elif default is not _NO_DEFAULT:
+        if name in given and given[name] is not None:
+            variables[name] = hcl.convert(given[name], hcl.parse_type(type_text))
+        elif default is not _NO_DEFAULT:  # a null input takes the default, as Terraform's does for most variables
             try:
-                variables[name] = hcl.value_of(default, hcl.Scope())
+                variables[name] = hcl.convert(hcl.value_of(default, hcl.Scope()), hcl.parse_type(type_text))
             except hcl.HclError:
                 pass
+        elif name in given:
+            variables[name] = None
     try:
         rel = str(mod.dir.resolve().relative_to(root.resolve())) or "."
     except ValueError:
         rel = str(mod.dir)
-    return hcl.Scope(variables, declared, mod.locals, overrides, None, rel)
+    scope = hcl.Scope(variables, declared, mod.locals, overrides, None, rel)
+    scope.files_base, scope.root_dir = str(base or root), str(root)
+    return scope
 
 
 def _instances(body: dict, scope, what: str):
@@ -435,14 +469,22 @@ def _instances(body: dict, scope, what: str):
 
 
 def _evaluate_module(mod: _Module, given: dict, overrides: dict, prefix: str, out: Imported, cache: dict,
-                     depth: int, root: Path) -> None:
+                     depth: int, root: Path, base: Path | None = None) -> None:
     from . import hcl
 
-    scope = _module_scope(mod, given, overrides, root)
+    scope = _module_scope(mod, given, overrides, root, base)
     names: dict[tuple[str, str], Any] = {}  # (type, name) -> the alarm's reference object(s), once known
 
+    configured = {(r[2], r[3]): r[4] for r in mod.resources if r[2] not in _ALARM_TYPES
+                  and "count" not in r[4] and "for_each" not in r[4]}
+
     def resources(rtype, name):
-        return names.get((rtype, name))
+        if (rtype, name) in names:
+            return names[(rtype, name)]
+        body = configured.get((rtype, name))
+        if body is not None:  # an argument the resource's block sets is known at plan time (its value as written)
+            return hcl.Configured(f"{rtype}.{name}", body, scope)
+        return None
     scope.resources = resources
     metric = [r for r in mod.resources if r[2] == "aws_cloudwatch_metric_alarm"]
     composite = [r for r in mod.resources if r[2] == "aws_cloudwatch_composite_alarm"]
@@ -497,7 +539,7 @@ def _evaluate_module(mod: _Module, given: dict, overrides: dict, prefix: str, ou
                                      "reason": f"modules nested more than {_MAX_MODULE_DEPTH} deep (a cycle?)"})
             continue
         tfs = sorted(p for p in target.glob("*.tf"))
-        child = _load_module(target, tfs, cache)
+        child = _load_module(target, tfs, cache, out)
         try:
             inst = _instances(body, scope, addr)
         except hcl.HclError as e:
@@ -518,7 +560,7 @@ def _evaluate_module(mod: _Module, given: dict, overrides: dict, prefix: str, ou
                     inputs[k] = hcl.value_of(v, inner)
                 except hcl.HclError as e:
                     inputs[k] = hcl.Unknown(hcl.text_of(v), f"module input {k} cannot be evaluated: {e}")
-            _evaluate_module(child, inputs, overrides, f"{addr}{suffix}.", out, cache, depth + 1, root)
+            _evaluate_module(child, inputs, overrides, f"{addr}{suffix}.", out, cache, depth + 1, root, base)
 
 
 def _installed_module(root: Path, prefix: str, name: str) -> Path | None:
@@ -607,7 +649,9 @@ def _terraform_alarm(f: Path, text: str, line, name: str, body: dict, scope, out
                 bad.append((fld, got.expr, _attr_line(text, line, arg) or line, got.why))
                 continue
             acts = []
-            for a in (got if isinstance(got, list) else [got]):
+            # a list inside the list is flattened, as Terraform 0.11's ["${var.actions}"] was
+            flat = hcl.FUNCTIONS["flatten"](got) if isinstance(got, list) else [got]
+            for a in flat:
                 if isinstance(a, hcl.Unknown):
                     bad.append((fld, a.expr, _attr_line(text, line, arg) or line, a.why))
                 elif a is not None:
@@ -787,6 +831,7 @@ def _finish(data: dict, bad: list, file: str, line, out: Imported) -> None:
         return
     out.alarms.append(alarm)
     out.origin[alarm.AlarmName] = f"{file}:{line}"
+    out.imported_blocks.add(f"{file}:{line}")
 
 
 def _unresolved_reason(rows) -> str:
@@ -850,6 +895,7 @@ def _finish_composite(data: dict, bad: list, file: str, line, out: Imported) -> 
         return
     out.composites.append(comp)
     out.origin[comp.AlarmName] = f"{file}:{line}"
+    out.imported_blocks.add(f"{file}:{line}")
 
 
 def terraform(alarms, composites=()) -> str:
