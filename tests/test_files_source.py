@@ -172,3 +172,35 @@ def test_a_bare_list_of_results_and_a_console_style_wide_csv(tmp_path):
     assert df["cpu"].iloc[:2].tolist() == [1.0, 2.0]
     assert df["out"].iloc[0] == 5.0 and np.isnan(df["out"].iloc[1])  # an empty cell stays missing
     assert {m.metric for m in src.list_metrics("files")} >= {"NetworkIn i-0abc", "NetworkOut i-0abc"}
+
+
+def test_identical_log_events_are_not_merged(tmp_path):
+    """The AWS CLI's own ``aws logs get-log-events`` example answers three events of which two share timestamp and
+    message (different ingestion times): three events. Identical lines in one answer (same millisecond, same
+    ingestion) are separate events too; the same answer recorded twice is still each event once; FilterLogEvents'
+    eventId is the identity where it is given."""
+    import json
+
+    from rtanalytics.sources.files import FilesSource
+    from rtanalytics.timewindow import TimeWindow
+
+    cli = {"nextForwardToken": "f/31961209122447488583055879464742346735121166569214640130",
+           "events": [{"ingestionTime": 1433190494190, "timestamp": 1433190184356, "message": "Example Event 1"},
+                      {"ingestionTime": 1433190516679, "timestamp": 1433190184356, "message": "Example Event 1"},
+                      {"ingestionTime": 1433190494190, "timestamp": 1433190184358, "message": "Example Event 2"}],
+           "nextBackwardToken": "b/31961209122358285602261756944988674324553373268216709120",
+           "logGroupName": "my-logs"}
+    (tmp_path / "a.json").write_text(json.dumps(cli))
+    win = TimeWindow.parse("2015-06-01T00:00Z", "2015-06-02T00:00Z")
+    assert len(FilesSource(path=tmp_path).logs("my-logs", win)) == 3
+    burst = {"logGroupName": "api", "events": [
+        {"timestamp": 1433190184356, "ingestionTime": 1433190184400, "message": "ERROR db timeout",
+         "logStreamName": "s"}] * 4}
+    (tmp_path / "b.json").write_text(json.dumps(burst))
+    (tmp_path / "b-again.json").write_text(json.dumps(burst))  # the same answer, recorded twice
+    assert len(FilesSource(path=tmp_path).logs("api", win)) == 4
+    ids = {"logGroupName": "f", "events": [
+        {"eventId": str(i % 3), "timestamp": 1433190184356, "message": "same", "logStreamName": "s"}
+        for i in range(6)]}
+    (tmp_path / "c.json").write_text(json.dumps(ids))
+    assert len(FilesSource(path=tmp_path).logs("f", win)) == 3

@@ -603,6 +603,12 @@ def events_frame(events: list[dict], log_group: str) -> pd.DataFrame:
         "stream": [e.get("logStreamName", "") for e in events],
         "message": [str(e.get("message", "")).rstrip("\n") for e in events],
     })
+    # an event's identity: FilterLogEvents' eventId, else (stream, timestamp, ingestion time, message) — two
+    # events with the same time and message are two events (GetLogEvents' own example has such a pair)
+    if any("eventId" in e for e in events):
+        df["event_id"] = pd.array([e.get("eventId") for e in events], dtype="string")
+    if any("ingestionTime" in e for e in events):
+        df["ingestion_time"] = pd.to_datetime([e.get("ingestionTime") for e in events], unit="ms", utc=True)
     parsed = parse_winston(df["message"])
     level = parsed["json_level"].where(parsed["json_level"].notna(),
                                        df["message"].str.extract(r"\b(ERROR|WARN|INFO|DEBUG)\b", expand=False)

@@ -89,7 +89,7 @@ class RecordingSource:
                          empty_logs)
         self.calls.append({"call": "logs", "log_group": log_group, "filter": filter_pattern,
                            "start": window.start.isoformat(), "end": window.end.isoformat(), "rows": len(df)})
-        self._logs.append(df.assign(_request=f"{log_group}|{filter_pattern or ''}"))
+        self._logs.append(df.assign(_request=f"{log_group}|{filter_pattern or ''}", _answer=str(len(self._logs))))
         return df
 
     def log_counts(self, log_group, window, level="error", bin_s=300):

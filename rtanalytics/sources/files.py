@@ -143,7 +143,7 @@ class FilesSource:
             elif isinstance(data, dict) and "events" in data:
                 group = data.get("logGroupName") or f.stem.replace("__", "/")
                 df = events_frame(data["events"], group)
-                self._logs.append(df.assign(_request=f"{group}|"))
+                self._logs.append(df.assign(_request=f"{group}|", _answer=f.name))
             else:
                 self.skipped.append(f.name)
         for f in sorted(list(p.glob("*.csv")) + [x for x in p.glob("*.parquet") if x.name not in (
@@ -359,7 +359,7 @@ class FilesSource:
             if filter_pattern:
                 df = df[filter_mask(df["message"], filter_pattern)]
         df = df[(df["timestamp"] >= window.start) & (df["timestamp"] < window.end)]
-        df = df.drop(columns=["_request"]).drop_duplicates(subset=["timestamp", "stream", "message"])
+        df = same_events_once(df).drop(columns=["_request"])
         return df.sort_values("timestamp", kind="stable").reset_index(drop=True)
 
     def log_counts(self, log_group: str, window: TimeWindow, level: str | None = "error",
@@ -406,6 +406,29 @@ class FilesSource:
 
 
 TIME_NAMES = ("timestamp", "timestamps", "time", "datetime", "date", "ts", "period", "label")
+
+
+def same_events_once(df: pd.DataFrame) -> pd.DataFrame:
+    """Log events answered by several recorded requests, counted once — and identical events within one answer
+    kept, each. An event is its ``event_id`` (FilterLogEvents' eventId) where there is one, else its stream,
+    timestamp, ingestion time and message together with its occurrence among equal ones in its own answer: the
+    same answer recorded twice gives each event once, three identical lines in one answer stay three."""
+    if df.empty:
+        return df
+    key = [c for c in ("stream", "timestamp", "ingestion_time", "message") if c in df.columns]
+    answer = df["_answer"] if "_answer" in df.columns else df["_request"]  # one recorded answer
+    occurrence = df.assign(_a=answer.fillna(df["_request"])).groupby(["_a", *key], dropna=False, sort=False).cumcount()
+    ident = pd.Series([None] * len(df), index=df.index, dtype="object")
+    if "event_id" in df.columns:
+        ident = df["event_id"].astype("object").where(df["event_id"].notna(), None)
+    plain = ident.isna()
+    out = df.assign(_occurrence=occurrence, _ident=ident)
+    dup = pd.Series(False, index=out.index)
+    if (~plain).any():
+        dup[~plain] = out.loc[~plain].duplicated(subset=["_ident"])
+    if plain.any():
+        dup[plain] = out.loc[plain].duplicated(subset=[*key, "_occurrence"])
+    return out[~dup].drop(columns=["_occurrence", "_ident", *(["_answer"] if "_answer" in out.columns else [])])
 
 
 def time_column(df: pd.DataFrame) -> str | None:
