@@ -114,6 +114,11 @@ def run(repo: Path, with_values: bool, all_refs: bool = False) -> dict:
     named |= {b for b in total if b.rsplit(":", 1)[0] in unreadable}  # listed with the file and the line it fails at
     res["unreadable_files"] = len(unreadable)
     res["anomaly"] = sum(1 for s in r.skipped if s["reason"].startswith("an anomaly-detection alarm"))
+    # blocks Terraform (0.12+) itself refuses: a file that is not HCL 2, a reference to an undeclared variable
+    invalid = {f"{s['file']}:{s['line']}" for s in r.skipped if "is declared in this module" in s["reason"]
+               or "not valid Terraform" in s["reason"]}
+    res["terraform_refuses"] = len(((invalid & total) | {b for b in total if b.rsplit(":", 1)[0] in unreadable})
+                                   - set(r.imported_blocks))
     inactive = {b for b, n in r.blocks.items() if n == 0} - named
     res["inactive"] = len(inactive & total)
     res["imported"] = len(imported & total)
@@ -135,11 +140,16 @@ def main(argv: list[str]) -> int:
         print(f"eval_iac: no corpus at {root} (set RTANALYTICS_IAC_CORPUS; bench/README.md lists its sources)")
         print("skipped=1")
         return 0
+    manifest = Path(__file__).with_name("iac_corpus.tsv")
+    listed = [line.split("\t") for line in manifest.read_text().splitlines()[1:] if line.strip()]
+    missing = [f"{r}/{p}" for r, p, _ in listed if not (root / r.replace("/", "__") / p).exists()]
+    if missing:
+        print(f"eval_iac: {len(missing)} file(s) of bench/iac_corpus.tsv missing from {root}: {missing[:3]}")
     t0 = time.perf_counter()
     for with_values, all_refs in ((False, False), (True, False), (True, True)):
         label = "all_refs_given" if all_refs else ("with_values" if with_values else "without_values")
         tot = {k: 0 for k in ("alarms", "inactive", "imported", "unresolved_named", "crashed", "refused",
-                              "instances", "silent", "anomaly", "unreadable_files")}
+                              "instances", "silent", "anomaly", "unreadable_files", "terraform_refuses")}
         for repo in repos:
             res = run(repo, with_values, all_refs)
             for k in tot:
@@ -152,11 +162,14 @@ def main(argv: list[str]) -> int:
                     print("    " + w.replace("\n", "\n    "))
         active = tot["alarms"] - tot["inactive"]
         pct = 100.0 * tot["imported"] / active if active else 0.0
+        valid = active - tot["terraform_refuses"] - tot["anomaly"]
+        pct_valid = 100.0 * tot["imported"] / valid if valid else 0.0
         print(f"{label}: repos={len(repos)} alarms={tot['alarms']} "
               f"active={active} imported={tot['imported']} unresolved_named={tot['unresolved_named']} "
               f"unaccounted={tot['silent']} crashed={tot['crashed']} refused={tot['refused']} "
               f"instances={tot['instances']} anomaly_detection={tot['anomaly']} "
-              f"unreadable_files={tot['unreadable_files']} imported_pct={pct:.1f}")
+              f"unreadable_files={tot['unreadable_files']} terraform_refuses={tot['terraform_refuses']} "
+              f"imported_pct={pct:.1f} imported_pct_of_valid={pct_valid:.1f}")
     print(f"seconds={time.perf_counter() - t0:.2f}")
     return 0
 
