@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 #: the deepest nesting an expression may have (a hostile file cannot exhaust the stack)
@@ -1213,8 +1214,6 @@ MAX_FILE = 1 << 20
 def _read_file(path: str, scope: Scope):
     """``file(path)``: Terraform reads it relative to the root module's folder; here only a file inside the
     folder being imported is read (anything else is unknown, named)."""
-    from pathlib import Path
-
     base = getattr(scope, "files_base", None)
     root = getattr(scope, "root_dir", None)
     if base is None or root is None:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import hcl
 from .alarms import Alarm, CompositeAlarm
 from .errors import CatalogError
 from .metricmath import MathError, rule_children
@@ -297,8 +298,6 @@ def _parse_tf(f: Path):
 def _load_module(d: Path, files: list[Path], cache: dict, out: Imported | None = None) -> _Module:
     """The module in folder ``d``. A file that is not valid HCL is listed in ``out.unreadable`` (file, line,
     reason) and the others are read; without ``out`` it raises :class:`CatalogError`."""
-    from . import hcl
-
     key = d.resolve()
     if key in cache:
         return cache[key]
@@ -342,8 +341,6 @@ def _load_module(d: Path, files: list[Path], cache: dict, out: Imported | None =
 
 def _tfvars(path: Path) -> dict:
     """A ``.tfvars`` (HCL) or ``.tfvars.json`` file's values, as Terraform reads them."""
-    from . import hcl
-
     if path.name.endswith(".json"):
         return json.loads(path.read_text(encoding="utf-8"))
     text, doc = _parse_tf(path)
@@ -352,8 +349,6 @@ def _tfvars(path: Path) -> dict:
 
 def _cli_value(raw, type_text: str):
     """A ``--var NAME=VALUE``: a string for a string variable (or one without a type), else HCL syntax."""
-    from . import hcl
-
     kind = str(type_text or "").strip().strip('"')
     kind = kind[2:-1] if kind.startswith("${") and kind.endswith("}") else kind
     if not isinstance(raw, str) or kind in ("", "string", "any"):
@@ -422,8 +417,6 @@ def _terraform_files(files: list[Path], out: Imported, values: dict | None = Non
 
 
 def _module_scope(mod: _Module, given: dict, overrides: dict, root: Path, base: Path | None = None):
-    from . import hcl
-
     variables, declared = {}, set(mod.variables)
     for name, (default, type_text) in mod.variables.items():
         if name in given and given[name] is not None:
@@ -446,8 +439,6 @@ def _module_scope(mod: _Module, given: dict, overrides: dict, root: Path, base: 
 
 def _instances(body: dict, scope, what: str):
     """``count`` / ``for_each`` expanded: a list of (address suffix, bound names), or an Unknown / an error."""
-    from . import hcl
-
     if "count" in body:
         n = hcl.value_of(body["count"], scope)
         if isinstance(n, hcl.Unknown):
@@ -470,8 +461,6 @@ def _instances(body: dict, scope, what: str):
 
 def _evaluate_module(mod: _Module, given: dict, overrides: dict, prefix: str, out: Imported, cache: dict,
                      depth: int, root: Path, base: Path | None = None) -> None:
-    from . import hcl
-
     scope = _module_scope(mod, given, overrides, root, base)
     names: dict[tuple[str, str], Any] = {}  # (type, name) -> the alarm's reference object(s), once known
 
@@ -590,8 +579,6 @@ def _blocks(body: dict, key: str, scope) -> list[tuple[dict, Any]]:
     """Nested blocks named ``key`` with the scope each is evaluated in: written out, or from ``dynamic "key"``
     (its ``for_each`` expanded, its iterator bound). An unknown ``for_each`` raises :class:`hcl.HclError`
     through an Unknown marker."""
-    from . import hcl
-
     out = []
     written = body.get(key)
     if isinstance(written, list):
@@ -619,8 +606,6 @@ def _blocks(body: dict, key: str, scope) -> list[tuple[dict, Any]]:
 def _terraform_alarm(f: Path, text: str, line, name: str, body: dict, scope, out: Imported,
                      rtype: str = "aws_cloudwatch_metric_alarm", address: str = "") -> str | None:
     """One alarm instance, evaluated; returns its name when it imported (what references to it resolve to)."""
-    from . import hcl
-
     composite = rtype == "aws_cloudwatch_composite_alarm"
     fields = TF_COMPOSITE_FIELDS if composite else TF_FIELDS
     data, bad = {}, []
@@ -742,8 +727,6 @@ def _terraform_alarm(f: Path, text: str, line, name: str, body: dict, scope, out
 
 def _dimensions(body: dict, scope, text, line, bad: list, fld: str, arg: str):
     """``dimensions = {...}`` / ``= var.x`` / ``= merge(...)``, or Terraform 0.11's ``dimensions { K = V }`` block."""
-    from . import hcl
-
     if arg not in body:
         return None
     raw = body[arg]

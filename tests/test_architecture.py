@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1] / "rtanalytics"
 #: bottom (0) to top (6); a module belongs to the first entry naming it or its package
 LAYERS = [
     ("foundation", {"_version", "errors", "settings", "timewindow", "queries", "frames", "retention", "normaldist",
-                    "store", "quota", "parallel", "names", "metricmath"}),
+                    "store", "quota", "parallel", "names", "metricmath", "hcl"}),
     ("catalog", {"catalog", "alarms"}),
     ("sources", {"sources", "logs", "accesslogs", "localaws"}),
     ("analytics", {"kpis", "slo", "backtest", "forensics", "capacity", "health", "anomaly", "business",
