@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import http.client
+import json
+import socket
 import threading
 import time
 
@@ -69,11 +71,36 @@ def seed_incident(aws, demo):
 
 
 
+DAMAGES = ("truncate", "cut", "empty", "html", "drop_result", "drop_status")
+
+
+def damaged(fault: str, data: bytes, ctype: str):
+    """``(body, content type, promised length or None)`` for a damage of a real answer ``data``."""
+    if fault == "truncate":
+        return data[:len(data) // 2], ctype, None
+    if fault == "cut":
+        return data[:len(data) // 2], ctype, len(data)
+    if fault == "empty":
+        return b"", ctype, None
+    if fault == "html":
+        return b"<html><body>502 Bad Gateway (corporate proxy)</body></html>", "text/html", None
+    doc = json.loads(data)
+    if fault == "drop_result":
+        doc["MetricDataResults"] = doc.get("MetricDataResults", [])[:-1]
+    else:
+        for r in doc.get("MetricDataResults", []):
+            r.pop("StatusCode", None)
+    return json.dumps(doc).encode(), ctype, None
+
+
 class FaultProxy:
     """Forwards to ``target`` on loopback; answers some requests with a fault instead.
 
-    ``plan(n, body, headers) -> None | 'http500' | 'http503' | 'throttle' | 'slow'`` decides for the n-th
-    request (0-based).
+    ``plan(n, body, headers) -> None | 'http500' | 'http503' | 'throttle' | 'slow' | DAMAGE`` decides for the n-th
+    request (0-based). The damages answer 200 with a body that is not what the API sends: ``truncate`` (half the
+    body, Content-Length to match), ``cut`` (the full Content-Length promised, half sent, the connection closed),
+    ``close`` (the connection closed with no answer), ``empty`` (no body), ``html`` (a proxy's HTML page),
+    ``drop_result`` (the last MetricDataResults entry removed), ``drop_status`` (every result's StatusCode removed).
     """
 
     def __init__(self, target_port: int, plan, slow_s: float = 3.0, delay_s: float = 0.0):
@@ -128,19 +155,34 @@ class FaultProxy:
                 if fault == "slow":
                     outer.faults += 1
                     time.sleep(slow_s)
+                if fault == "close":
+                    outer.faults += 1
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 conn = http.client.HTTPConnection("127.0.0.1", target_port, timeout=30)
                 headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
                 conn.request("POST", self.path, body=body, headers=headers)
                 resp = conn.getresponse()
                 data = resp.read()
+                ctype = resp.getheader("Content-Type", "")
+                promised = None
+                if fault in DAMAGES:
+                    outer.faults += 1
+                    data, ctype, promised = damaged(fault, data, ctype)
                 self.send_response(resp.status)
                 for k, v in resp.getheaders():
-                    if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                    if k.lower() not in ("transfer-encoding", "connection", "content-length", "content-type"):
                         self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(promised or len(data)))
                 self.end_headers()
                 self.wfile.write(data)
                 conn.close()
+                if promised:
+                    self.close_connection = True
+                    self.wfile.flush()
+                    self.connection.shutdown(socket.SHUT_RDWR)
 
         self.server = _Backlogged(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"

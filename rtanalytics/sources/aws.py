@@ -36,6 +36,41 @@ READ_ONLY_ACTIONS = {
 
 POOL_CONNECTIONS = 64  # pooled HTTP connections per client: above what a report keeps in flight
 
+#: what every answer of these APIs carries (their API references' response elements, present even when empty).
+#: An answer without it was cut short or damaged on the way — botocore parses a truncated JSON body as ``{}`` with
+#: no error — so it is a fault: retried, then a :class:`SourceError` (the report says partial, nothing is cached),
+#: never read as "no data".
+ANSWER_KEYS = {
+    ("cloudwatch", "get_metric_data"): ("MetricDataResults",),
+    ("cloudwatch", "list_metrics"): ("Metrics",),
+    ("cloudwatch", "describe_alarms"): ("MetricAlarms|CompositeAlarms",),
+    ("cloudwatch", "describe_alarm_history"): ("AlarmHistoryItems",),
+    ("logs", "filter_log_events"): ("events",),
+    ("logs", "start_query"): ("queryId",),
+    ("logs", "get_query_results"): ("status",),
+    ("logs", "describe_log_groups"): ("logGroups",),
+    ("cloudtrail", "lookup_events"): ("Events",),
+    ("amplify", "list_jobs"): ("jobSummaries",),
+    ("sts", "get_caller_identity"): ("Account",),
+}
+#: how many more times a damaged answer is asked for before it is a fault
+DAMAGED_RETRIES = 2
+
+
+def damage(service: str, api: str, resp: dict) -> str | None:
+    """What is missing from an answer that the API always sends (None: nothing)."""
+    for key in ANSWER_KEYS.get((service, api), ()):
+        if not any(k in resp for k in key.split("|")):
+            return f"no {key.replace('|', ' or ')}"
+    if (service, api) == ("cloudwatch", "get_metric_data"):
+        for r in resp.get("MetricDataResults") or []:
+            if not isinstance(r, dict) or "Id" not in r or "StatusCode" not in r:
+                return "a MetricDataResults entry without Id or StatusCode"
+            if len(r.get("Timestamps", [])) != len(r.get("Values", [])):
+                return f"result {r.get('Id')}: {len(r.get('Timestamps', []))} timestamps for " \
+                       f"{len(r.get('Values', []))} values"
+    return None
+
 
 @dataclass
 class AwsContext:
@@ -138,7 +173,17 @@ class AwsContext:
         self._local.waited = 0.0
         try:
             client = self.client(service)
-            resp = getattr(client, api)(**params)
+            for attempt in range(DAMAGED_RETRIES + 1):
+                resp = getattr(client, api)(**params)
+                broken = damage(service, api, resp)
+                if broken is None:
+                    break
+            if broken is not None:
+                entry.update(ok=False, error=f"damaged answer: {broken}", seconds=round(time.perf_counter() - t0, 3))
+                self._stamp(entry)
+                self.requests.append(entry)
+                raise SourceError(f"{service}.{api}: the answer was cut short or damaged ({broken}) "
+                                  f"{DAMAGED_RETRIES + 1} times: its data is missing, not empty")
         except ClientError as e:
             err = e.response.get("Error", {})
             entry.update(ok=False, error=f"{err.get('Code')}: {err.get('Message')}",

@@ -36,7 +36,7 @@ from ..parallel import Progress, overlap  # noqa: F401  (Progress: re-exported)
 from ..queries import MetricQuery, referenced_ids
 from ..retention import finest_period as _fp
 from ..timewindow import TimeWindow, to_utc, utcnow
-from .aws import AwsContext
+from .aws import DAMAGED_RETRIES, AwsContext
 from .base import MetricId, assemble, cloudwatch_window, grid_bounds, mark_incomplete, match_metric, problem, servable
 
 # CloudTrail events that belong on a postmortem timeline (LookupEvents takes one EventName per call)
@@ -157,7 +157,11 @@ class CloudWatchSource:
         def fetch(item):
             batch, tw = item
             try:
-                return self._get_metric_data(batch, tw)
+                for _ in range(DAMAGED_RETRIES + 1):  # an answer without a result for a query sent was damaged
+                    answer = self._get_metric_data(batch, tw)
+                    if {q.id for q in batch if q.return_data} <= {r["Id"] for r in answer[0]}:
+                        break
+                return answer
             except AuthError:
                 raise
             except SourceError as e:
@@ -171,6 +175,11 @@ class CloudWatchSource:
                 probs += [problem(q, tw, str(answer), "fetch") for q in batch]
                 continue
             results, messages = answer
+            answered = {r["Id"] for r in results}
+            for q in batch:  # GetMetricData answers every query it was sent: one it did not answer is missing data
+                if q.return_data and q.id not in answered:
+                    probs.append(problem(q, tw, "GetMetricData's answer has no result for this query (a damaged "
+                                         "answer): missing, not empty", "fetch"))
             if messages:
                 text = "; ".join(f"{m.get('Code', '')}: {m.get('Value', '')}".strip(": ") for m in messages)
                 probs += [problem(q, tw, f"GetMetricData message: {text}", "partial") for q in batch]
@@ -210,7 +219,7 @@ class CloudWatchSource:
                                                 "Values": [], "StatusCode": "Complete", "Messages": []})
                 m["Timestamps"].append(r.get("Timestamps", []))  # pages kept as they came: joined as arrays
                 m["Values"].append(r.get("Values", []))
-                code = r.get("StatusCode") or "Complete"
+                code = r.get("StatusCode") or "InternalError"  # never a guess of Complete (aws.damage refuses it)
                 if m["StatusCode"] in ("Complete", "PartialData"):  # a later page's word on paging wins
                     m["StatusCode"] = code
                 m["Messages"] += list(r.get("Messages", []))
