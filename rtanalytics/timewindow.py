@@ -122,6 +122,23 @@ class TimeWindow:
         return f"{self.start.isoformat()} .. {self.end.isoformat()}"
 
 
+def report_window(start="-7d", end="now", now=None) -> tuple["TimeWindow", list[str]]:
+    """A report's window and what was changed about it: an end past ``now`` is clipped to ``now`` (minutes that
+    have not happened hold no data — read as silence they would average in as zero traffic) and a note says so;
+    a window that starts after ``now`` is refused, naming ``start``."""
+    now = to_utc(now) if now is not None else utcnow()
+    s, e = parse_time(start, now), parse_time(end, now)
+    if s >= now:
+        raise ValueError(f"start {s.isoformat()} is in the future (now is {now:%Y-%m-%d %H:%M} UTC): a report "
+                         "reads what has happened")
+    notes = []
+    if e > now:
+        notes.append(f"the window's end {e:%Y-%m-%d %H:%M} UTC is in the future: the window ends now "
+                     f"({now:%Y-%m-%d %H:%M} UTC) — minutes that have not happened are not counted")
+        e = now
+    return TimeWindow(s, e), notes
+
+
 def period_seconds(value) -> int:
     """A CloudWatch period in seconds: 1, 5, 10, 20, 30 or any multiple of 60 (``'5m'``, ``300``, ``'1h'``).
     Whether CloudWatch still keeps that resolution for a window's age is :mod:`rtanalytics.retention`'s job."""

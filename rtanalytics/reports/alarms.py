@@ -15,7 +15,7 @@ from ..figures import alarms as fa
 from ..iac import import_alarms
 from ..present import Headline, table
 from ..sources.evidence import RecordingSource, open_source, unwrap
-from ..timewindow import TimeWindow
+from ..timewindow import TimeWindow, report_window
 from .result import ReportResult, comparable
 
 
@@ -140,8 +140,8 @@ def run(source: str | None = None, environment: str = "demo", start: str = "-14d
         thresholds: list | None = None, incidents_file: str = "", files_path: str = "", evidence_dir: str = "",
         now=None) -> AlarmsReport:
     src = open_source(source, environment, now=now, files_path=files_path)
-    window = TimeWindow.parse(start, end, now=now)
-    notes = []
+    window, clipped = report_window(start, end, now)
+    notes = list(clipped)
     if alarms_from == "aws":
         alarms, composites, skipped = alarms_from_describe(src.inner.describe_alarms() if hasattr(
             src.inner, "describe_alarms") else src.inner.inner.describe_alarms())

@@ -18,7 +18,7 @@ from ..present import Headline, table
 from ..queries import MetricQuery
 from ..retention import serve_period
 from ..sources.evidence import RecordingSource, open_source, source_now
-from ..timewindow import TimeWindow, parse_time
+from ..timewindow import TimeWindow, parse_time, report_window
 from .result import ReportResult, comparable
 
 
@@ -148,12 +148,12 @@ def run(source=None, environment="demo", start="-90d", end="now", horizon="", gr
     spec = load_spec()
     env = catalog().environment(environment)
     src = open_source(source, environment, now=now, files_path=files_path)
-    window = TimeWindow.parse(start, end, now=now)
+    window, clipped = report_window(start, end, now)
     horizon = horizon or spec.horizon
     growth = list(growth or [1.0, 2.0, 5.0])
 
     period = serve_period(300, window.start, source_now(src))
-    notes = []
+    notes = list(clipped)
     if period != 300:
         notes.append(f"history starting {window.start:%Y-%m-%d} is older than CloudWatch keeps 5-minute data for: "
                      f"forecasts use {period // 60}-minute periods (peaks are {period // 60}-minute averages)")

@@ -10,7 +10,7 @@ from .. import dashboards
 from ..catalog import catalog
 from ..present import Headline, table
 from ..sources.evidence import RecordingSource, open_source
-from ..timewindow import TimeWindow
+from ..timewindow import TimeWindow, report_window
 from .result import ReportResult, comparable
 
 
@@ -89,7 +89,7 @@ class DashboardsReport(ReportResult):
 def run(source: str | None = None, environment: str = "demo", start: str = "-24h", end: str = "now",
         files_path: str = "", evidence_dir: str = "", now=None, folder=None) -> DashboardsReport:
     src = open_source(source, environment, now=now, files_path=files_path)
-    window = TimeWindow.parse(start, end, now=now)
+    window, clipped = report_window(start, end, now)
     views = dashboards.render_folder(folder or catalog().root / "dashboards", src, window)
     if evidence_dir:
         src.save_bundle(evidence_dir)

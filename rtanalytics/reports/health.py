@@ -22,7 +22,7 @@ from ..sources.aws import AwsContext
 from ..sources.base import get_source
 from ..sources.cloudwatch import CloudWatchSource
 from ..sources.evidence import RecordingSource, open_source, unwrap
-from ..timewindow import TimeWindow, parse_time, to_utc, utcnow
+from ..timewindow import TimeWindow, parse_time, report_window, to_utc, utcnow
 from .result import ReportResult, comparable
 
 
@@ -141,7 +141,7 @@ def run(source=None, environment="demo", start="-7d", end="now", files_path="", 
     nothing: the checks' state now says nothing about a past window."""
     now = to_utc(now) if now is not None else utcnow()
     src = open_source(source, environment, now=now, files_path=files_path)
-    window = TimeWindow.parse(start, end, now=now)
+    window, clipped = report_window(start, end, now)
     if unwrap(src).name == "files":  # an export cannot be probed: no live checks, said as a gap (never the demo's)
         current, groups, target = {"healthCheckId": "-", "timestamp": now.isoformat(), "environment": environment,
                                    "checks": {}, "overallStatus": "unknown"}, None, "not probed (files source)"
@@ -155,7 +155,7 @@ def run(source=None, environment="demo", start="-7d", end="now", files_path="", 
     path = history_path or H.default_history_path()
     if current["checks"]:
         H.append_history(path, current)
-    notes = []
+    notes = list(clipped)
     inner = unwrap(src)
     hist = H.history_in(src, window, path)  # recorded: a bundle re-runs the same history
     if "environment" in hist and len(hist) and inner.name != "files":

@@ -230,6 +230,15 @@ def resolve_incident(src, incident_start: str, incident_end: str, alarm: str, at
         e = out.iloc[0]["timestamp"] if len(out) else s + pd.Timedelta(hours=1)
         return s - pd.Timedelta(minutes=15), e, f"{alarm} in ALARM {s:%H:%M}Z → {e:%H:%M}Z", ""
     inner = unwrap(src)
+    if at:  # the incident at that time, never the latest one: the known incident around it, else the hour around it
+        t = parse_time(at, now)
+        if hasattr(inner, "incidents"):
+            inc = src.incidents(TimeWindow(t - pd.Timedelta(days=1), t + pd.Timedelta(days=1)))
+            near = inc[(inc["start"] - pd.Timedelta(minutes=30) <= t) & (inc["end"] + pd.Timedelta(minutes=30) >= t)]
+            if len(near):
+                r = near.iloc[0]
+                return r["start"], r["end"], f"injected incident {r['id']} at {t:%Y-%m-%d %H:%M}Z", ""
+        return (t - pd.Timedelta(minutes=30), t + pd.Timedelta(minutes=30), f"the hour around {t:%Y-%m-%d %H:%M}Z", "")
     if hasattr(inner, "incidents"):
         inc = src.incidents(TimeWindow(now - pd.Timedelta(days=14), now))
         inc = inc[inc["end"] <= now]

@@ -12,7 +12,7 @@ from ..kpis import evaluate_kpis
 from ..present import Headline, kpi_kind
 from ..retention import serve_period
 from ..sources.evidence import RecordingSource, open_source, source_now
-from ..timewindow import TimeWindow, period_seconds
+from ..timewindow import TimeWindow, period_seconds, report_window
 from .result import ReportResult, comparable
 
 
@@ -79,11 +79,11 @@ def run(source: str | None = None, environment: str = "demo", start: str = "-7d"
     cat = catalog()
     env = cat.environment(environment)
     src = open_source(source, environment, now=now, files_path=files_path)
-    window = TimeWindow.parse(start, end, now=now)
+    window, clipped = report_window(start, end, now)
     p = period_seconds(period)
 
     served = serve_period(p, window.start, source_now(src))
-    notes = []
+    notes = list(clipped)
     if served != p:
         notes.append(f"chart period {p} s is finer than CloudWatch keeps for a window starting "
                      f"{window.start:%Y-%m-%d %H:%M} UTC: using {served} s, the finest it keeps")

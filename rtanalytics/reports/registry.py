@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from datetime import timedelta
 from importlib.metadata import entry_points
 from importlib.resources import files
 from pathlib import Path
@@ -70,6 +71,28 @@ class CommonParams(BaseModel):
         envs = catalog().environments
         if v not in envs:
             raise ValueError(f"unknown environment {v!r}; accepts {', '.join(sorted(envs))}")
+        return v
+
+    @field_validator("start")
+    @classmethod
+    def _start(cls, v):
+        """``start`` read before any kernel starts: not a time, or in the future, is refused naming it (an end in
+        the future is clipped to now by the report, which says so)."""
+        now = utcnow()
+        s = parse_time(v, now)
+        if s >= now:
+            raise ValueError(f"{s:%Y-%m-%d %H:%M} UTC is in the future (a report reads what has happened)")
+        return v
+
+    @field_validator("end")
+    @classmethod
+    def _end(cls, v, info):
+        now = utcnow()
+        e = parse_time(v, now)
+        if "start" in info.data:
+            s = parse_time(info.data["start"], now)
+            if e <= s:
+                raise ValueError(f"{e:%Y-%m-%d %H:%M} UTC is not after start {s:%Y-%m-%d %H:%M} UTC")
         return v
 
 
@@ -169,7 +192,8 @@ class IncidentParams(CommonParams):
                                 "on the demo the latest injected incident")
     incident_end: str = Field("", description="incident end (default: start + 1h)")
     alarm: str = Field("", description="an alarm name: the incident is its ALARM period around 'at'")
-    at: str = Field("", description="with alarm: a time when it was in ALARM (default now)")
+    at: str = Field("", description="with alarm: a time when it was in ALARM (default now); alone: the incident "
+                    "around that time (the injected incident there, on the demo; else the hour around it)")
     lookback: str = Field("3h", description="baseline before the incident (duration)")
     after: str = Field("1h", description="how long after the incident to keep looking")
     namespaces: list[str] = Field([], description="restrict signals to these namespaces (empty: all)")
@@ -180,6 +204,30 @@ class IncidentParams(CommonParams):
     @classmethod
     def _dur(cls, v):
         parse_duration(v)
+        return v
+
+    @field_validator("incident_start", "incident_end", "at")
+    @classmethod
+    def _when(cls, v, info):
+        if v:
+            now = utcnow()
+            t = parse_time(v, now)  # "notatime" is refused here, naming the field, not in the kernel
+            if t > now + timedelta(minutes=1) and info.field_name != "incident_end":
+                raise ValueError(f"{t:%Y-%m-%d %H:%M} UTC is in the future: an incident is analysed after it began")
+        return v
+
+    @field_validator("incident_end")
+    @classmethod
+    def _incident_end(cls, v, info):
+        if not v:
+            return v
+        start = info.data.get("incident_start")
+        if not start:
+            raise ValueError("give incident_start too (the end alone does not say when it began)")
+        now = utcnow()
+        s, e = parse_time(start, now), parse_time(v, now)
+        if not s < e:
+            raise ValueError(f"{e:%Y-%m-%d %H:%M} UTC is not after incident_start {s:%Y-%m-%d %H:%M} UTC")
         return v
 
     @field_validator("alarm")
@@ -203,6 +251,13 @@ class IncidentParams(CommonParams):
 class CapacityParams(CommonParams):
     start: str = Field("-90d", description=f"start of the history the forecasts learn from: {TIME_HELP}")
     horizon: str = Field("", description="how far ahead to forecast (default: parameters/capacity.yaml, 30d)")
+
+    @field_validator("horizon")
+    @classmethod
+    def _horizon(cls, v):
+        if v:
+            parse_duration(v)  # "banana" is refused before any kernel, naming horizon
+        return v
     growth: list[float] = Field([1.0, 2.0, 5.0], description="traffic multipliers for the what-if columns")
 
     @field_validator("growth")
@@ -340,9 +395,10 @@ def resolve_params(report: Report, raw: dict[str, Any], now=None) -> dict[str, A
     except ValueError as e:
         raise ParameterError("end", str(e), TIME_HELP) from None
     if not start < end:
-        raise ParameterError("start", f"window start {start.isoformat()} is not before end {end.isoformat()}",
-                             "a start earlier than end")
-    if (end - start).total_seconds() > 455 * 86400:
+        raise ParameterError("end", f"window end {end.isoformat()} is not after start {start.isoformat()}",
+                             "an end later than start")
+    reached = min(end, to_utc(now) if now is not None else utcnow())  # the report clips a future end to now
+    if (reached - start).total_seconds() > 455 * 86400:
         raise ParameterError("start", "window longer than 455 days, CloudWatch's longest retention",
                              "a window of at most 455 days")
     if not out.get("source"):

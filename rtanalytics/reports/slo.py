@@ -19,7 +19,7 @@ from ..present import Headline, fmt_pct
 from ..queries import MetricQuery
 from ..retention import oldest_start, serve_period
 from ..sources.evidence import RecordingSource, open_source, source_now, unwrap
-from ..timewindow import TimeWindow, parse_duration, to_utc
+from ..timewindow import TimeWindow, parse_duration, report_window, to_utc
 from .result import ReportResult, comparable
 
 
@@ -246,7 +246,7 @@ def run(source: str | None = None, environment: str = "demo", start: str = "-30d
     env = catalog().environment(environment)
     subs = env.resources.substitutions()
     src = open_source(source, environment, now=now, files_path=files_path)
-    window = TimeWindow.parse(start, end, now=now)
+    window, clipped = report_window(start, end, now)
     chosen = {n: s for n, s in cat.slos.items() if not slos or n in slos}
     if slos and set(slos) - set(chosen):
         raise ParameterError("slos", f"unknown SLO(s) {sorted(set(slos) - set(chosen))}", ", ".join(cat.slos))
@@ -307,7 +307,7 @@ def run(source: str | None = None, environment: str = "demo", start: str = "-30d
     comparison = compare_alerting(alerts, incidents, src, window, load_alarms(environment=environment))
     if evidence_dir:
         src.save_bundle(evidence_dir)
-    notes = [f"{n}: no data has arrived for {chosen[n].metadata.annotations.get('rtanalytics/stale-after', '30m+')}"
+    notes = list(clipped) + [f"{n}: no data has arrived for {chosen[n].metadata.annotations.get('rtanalytics/stale-after', '30m+')}"
              f" — flagged stale, not counted as good" for n, f in stale_flags.items() if f]
     for n, sli in slis_raw.items():
         if len(sli.index) and sli.index[0] > windows[n][0]:
