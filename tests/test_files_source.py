@@ -204,3 +204,30 @@ def test_identical_log_events_are_not_merged(tmp_path):
         for i in range(6)]}
     (tmp_path / "c.json").write_text(json.dumps(ids))
     assert len(FilesSource(path=tmp_path).logs("f", win)) == 3
+
+
+def test_an_export_is_read_for_what_it_says(tmp_path):
+    """Issue #38 item 9: inf and 1e309 are not figures; a CSV mixing epoch seconds and milliseconds puts each row at
+    its own time; CloudWatch's retention tiers are not applied to a local export by the wall clock."""
+    from rtanalytics.queries import MetricQuery
+    from rtanalytics.sources.evidence import served_period
+    from rtanalytics.sources.files import FilesSource
+    from rtanalytics.timewindow import TimeWindow
+
+    t0 = 1400000000  # 2014-05-13 16:53:20 UTC
+    rows = [f"{t0 + 60 * i},{v}" for i, v in enumerate(["1", "inf", "1e309", "4"])]
+    rows += [f"{(t0 + 60 * i) * 1000},{i}" for i in range(4, 8)]  # the same series, from a tool writing ms
+    (tmp_path / "x.csv").write_text("timestamp,value\n" + "\n".join(rows) + "\n")
+    src = FilesSource(path=tmp_path)
+    s = src.by_name["x"]
+    assert s.index.min().year == 2014 and s.index.is_monotonic_increasing and len(s) == 8
+    assert np.isnan(s.iloc[1]) and np.isnan(s.iloc[2]) and s.iloc[3] == 4 and s.iloc[7] == 7
+    assert sum("not a finite number" in m["reason"] for m in src.malformed) == 2
+    win = TimeWindow(pd.Timestamp(t0, unit="s", tz="UTC"), pd.Timestamp(t0 + 480, unit="s", tz="UTC"))
+    df = src.metrics([MetricQuery("files", "x", stat="Average", period=60, label="x")], win)
+    assert df["x"].notna().sum() == 6
+    # a 2014 export keeps its 1-minute data: no tier coarsens it (the demo, modelling CloudWatch, would)
+    now = pd.Timestamp("2026-12-01", tz="UTC")
+    assert served_period(src, 60, win.start, now) == 60
+    from rtanalytics.sources.demo import DemoSource
+    assert served_period(DemoSource(), 60, win.start, now) == 3600

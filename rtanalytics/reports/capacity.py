@@ -16,8 +16,7 @@ from ..catalog.loader import validate
 from ..figures.capacity import forecast_figure, weekly_figures
 from ..present import Headline, table
 from ..queries import MetricQuery
-from ..retention import serve_period
-from ..sources.evidence import RecordingSource, open_source, source_now
+from ..sources.evidence import RecordingSource, open_source, served_period, source_now
 from ..timewindow import TimeWindow, parse_time, report_window
 from .result import ReportResult, comparable
 
@@ -152,7 +151,7 @@ def run(source=None, environment="demo", start="-90d", end="now", horizon="", gr
     horizon = horizon or spec.horizon
     growth = list(growth or [1.0, 2.0, 5.0])
 
-    period = serve_period(300, window.start, source_now(src))
+    period = served_period(src, 300, window.start, source_now(src))
     notes = list(clipped)
     if period != 300:
         notes.append(f"history starting {window.start:%Y-%m-%d} is older than CloudWatch keeps 5-minute data for: "
@@ -344,7 +343,7 @@ def weekly(source=None, environment="demo", end="today", files_path="", evidence
     ddb = []
     for t in r.tables:
         name = f"{t}-{r.table_suffix}"
-        per = serve_period(300, week.start, source_now(src))
+        per = served_period(src, 300, week.start, source_now(src))
         q = [MetricQuery("AWS/DynamoDB", m, {"TableName": name}, "Sum", per, label=m[8:12])
              for m in ("ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits")]
         x = src.metrics(q, week) / float(per)

@@ -17,11 +17,10 @@ from ..localaws import demo_stack
 from ..logs import count_errors
 from ..present import Headline, table
 from ..queries import MetricQuery
-from ..retention import serve_period
 from ..sources.aws import AwsContext
 from ..sources.base import get_source
 from ..sources.cloudwatch import CloudWatchSource
-from ..sources.evidence import RecordingSource, open_source, unwrap
+from ..sources.evidence import RecordingSource, open_source, served_period, unwrap
 from ..timewindow import TimeWindow, parse_time, report_window, to_utc, utcnow
 from .result import ReportResult, comparable
 
@@ -171,7 +170,7 @@ def run(source=None, environment="demo", start="-7d", end="now", files_path="", 
     # correlation with the KPIs: error rate and response time while each check was unhealthy vs healthy
     alb = {"LoadBalancer": catalog().environment(environment).resources.alb}
 
-    per = serve_period(300, window.start, now)
+    per = served_period(src, 300, window.start, now)
     k = src.metrics([MetricQuery("AWS/ApplicationELB", "RequestCount", alb, "Sum", per, label="req"),
                      MetricQuery("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", alb, "Sum", per, label="e5"),
                      MetricQuery("AWS/ApplicationELB", "TargetResponseTime", alb, "Average", per, label="rt")],

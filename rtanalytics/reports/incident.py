@@ -21,8 +21,7 @@ from ..logs import redact
 from ..parallel import source_workers, together
 from ..present import Headline, table
 from ..queries import MetricQuery
-from ..retention import serve_period
-from ..sources.evidence import RecordingSource, open_source, unwrap
+from ..sources.evidence import RecordingSource, open_source, served_period, unwrap
 from ..timewindow import TimeWindow, parse_duration, parse_time, to_utc, utcnow
 from .result import ReportResult
 
@@ -262,7 +261,7 @@ def run(source: str | None = None, environment: str = "demo", incident_start: st
     # the finest period CloudWatch still keeps for the baseline week (1 minute within 15 days, then 5, then 60)
     natural = getattr(unwrap(src), "natural_period", None)
     base_period = natural() if natural else 60  # a folder of exports: the period its series were recorded at
-    period = serve_period(base_period, window.start - week, now_ts)
+    period = served_period(src, base_period, window.start - week, now_ts)
     early_notes = []
     if base_period != 60:
         early_notes.append(f"the series were recorded every {base_period // 60} minutes: signals use that period")

@@ -10,8 +10,7 @@ from ..catalog import catalog
 from ..figures.kpis import kpi_group_figure, status_table_style
 from ..kpis import evaluate_kpis
 from ..present import Headline, kpi_kind
-from ..retention import serve_period
-from ..sources.evidence import RecordingSource, open_source, source_now
+from ..sources.evidence import RecordingSource, open_source, served_period, source_now
 from ..timewindow import TimeWindow, period_seconds, report_window
 from .result import ReportResult, comparable
 
@@ -82,7 +81,7 @@ def run(source: str | None = None, environment: str = "demo", start: str = "-7d"
     window, clipped = report_window(start, end, now)
     p = period_seconds(period)
 
-    served = serve_period(p, window.start, source_now(src))
+    served = served_period(src, p, window.start, source_now(src))
     notes = list(clipped)
     if served != p:
         notes.append(f"chart period {p} s is finer than CloudWatch keeps for a window starting "

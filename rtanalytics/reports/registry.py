@@ -403,7 +403,7 @@ def resolve_params(report: Report, raw: dict[str, Any], now=None) -> dict[str, A
                              "a window of at most 455 days")
     if not out.get("source"):
         out["source"] = catalog().environment(out["environment"]).source
-    if "period" in fields and out.get("period"):
+    if "period" in fields and out.get("period") and out["source"] != "files":  # an export has no retention tiers
         at = to_utc(now) if now is not None else utcnow()
         per = period_seconds(out["period"])
         why = check_period(per, start, at)

@@ -23,6 +23,7 @@ from ..errors import AuthError, SourceError
 from ..frames import empty_alarm_history, empty_events, empty_logs, utc_index
 from ..logs import redact
 from ..queries import MetricQuery
+from ..retention import serve_period
 from ..timewindow import TimeWindow, utcnow
 from .base import get_source
 from .cache import CachedSource
@@ -319,6 +320,16 @@ def open_source(name: str | None = None, environment: str = "demo", now=None, ca
     if cache if cache is not None else name == "cloudwatch":
         src = CachedSource(src, cache_dir=cache_dir, now=now)
     return RecordingSource(src)
+
+
+def served_period(src, period: int, start, now) -> int:
+    """The period a report can read from ``src`` for a window starting at ``start``: CloudWatch's retention tiers
+    (1-minute data for 15 days, 5-minute for 63, 1-hour for 455) are a property of a source that keeps data
+    that way (``retention_tiers``: CloudWatch and the demo, which models it); a folder of exports keeps what it
+    holds at the period it was recorded, whatever its age."""
+    if not getattr(unwrap(src), "retention_tiers", True):
+        return period
+    return serve_period(period, start, now)
 
 
 def source_now(src):

@@ -37,6 +37,10 @@ from .cloudwatch import events_frame, history_frame, history_row
 class FilesSource:
     name = "files"
 
+    #: a folder of exports holds its series at the period they were recorded, whatever their age: CloudWatch's
+    #: retention tiers do not apply to it
+    retention_tiers = False
+
     def __init__(self, path: str | Path | None = None, environment="demo", tz: str = "UTC", **_):
         if path is None:
             raise SourceError("the files source needs a folder: get_source('files', path=...) or -p files_path")
@@ -237,6 +241,11 @@ class FilesSource:
                                  & raw.astype(str).str.strip().ne("").to_numpy())
             for i in bad:
                 self._malformed(file, int(line[i]), f"{c} {raw.iloc[i]!r} is not a number (kept as missing)")
+            infinite = np.flatnonzero(np.isinf(num.to_numpy(dtype="float64")))
+            for i in infinite:  # inf, 1e309: CloudWatch never holds one; read as a number it would be a figure
+                self._malformed(file, int(line[i]), f"{c} {raw.iloc[i]!r} is not a finite number (kept as missing)")
+            if len(infinite):
+                df[c] = num.where(~np.isinf(num.to_numpy(dtype="float64")))
 
     def _datapoints(self, file: str, r: dict) -> pd.Series | None:
         """One ``MetricDataResults`` entry as a series: datapoints whose time or value cannot be read are listed
@@ -252,7 +261,14 @@ class FilesSource:
         ok = np.asarray(ts.notna())
         for i in np.flatnonzero(~ok):
             self._malformed(file, f"result {rid} datapoint {i}", f"timestamp {ts_raw[i]!r} is not a time")
-        for i in np.flatnonzero(ok & np.isnan(vs) & np.array([v is not None for v in vs_raw], dtype=bool)):
+        for i in np.flatnonzero(ok & np.isinf(vs)):
+            self._malformed(file, f"result {rid} datapoint {i}", f"value {vs_raw[i]!r} is not a finite number "
+                            "(kept as missing)")
+        vs = np.where(np.isinf(vs), np.nan, vs)
+        for i in np.flatnonzero(ok & np.isnan(vs) & np.array([v is not None for v in vs_raw], dtype=bool)
+                                & ~np.isin(np.arange(len(vs)), np.flatnonzero(np.isinf(
+                                    pd.to_numeric(pd.Series(vs_raw, dtype="object"), errors="coerce")
+                                    .to_numpy(dtype="float64"))))):
             self._malformed(file, f"result {rid} datapoint {i}", f"value {vs_raw[i]!r} is not a number "
                             "(kept as missing)")
         return pd.Series(vs[ok], index=ts[ok], dtype="float64").sort_index()
@@ -453,10 +469,11 @@ def parse_times_lenient(values, tz: str = "UTC") -> pd.DatetimeIndex:
         return pd.DatetimeIndex([], tz="UTC")
     num = pd.to_numeric(v, errors="coerce")
     if num.notna().all():
-        unit = "ms" if float(num.abs().max()) > 1e11 else "s"
+        x = num.to_numpy(dtype="float64")
+        ok = np.isfinite(x) & (np.abs(x) < 9.2e18)
         with np.errstate(all="ignore"):
-            t = pd.to_datetime(num.to_numpy(dtype="float64"), unit=unit, utc=True, errors="coerce")
-        return pd.DatetimeIndex(t)
+            t = pd.to_datetime(np.where(ok, epoch_ns(np.where(ok, x, 0.0)), 0), unit="ns", utc=True)
+        return pd.DatetimeIndex(pd.Series(t).where(ok))
     text = v.map(lambda x: x if isinstance(x, str) else ("" if x is None or (isinstance(x, float) and np.isnan(x))
                                                         else str(x)))
     t = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
@@ -478,6 +495,15 @@ def parse_times_lenient(values, tz: str = "UTC") -> pd.DatetimeIndex:
     return pd.DatetimeIndex(t)
 
 
+def epoch_ns(x: np.ndarray) -> np.ndarray:
+    """Epoch numbers as nanoseconds, each by its own magnitude: seconds (under 1e11, up to the year 5138),
+    milliseconds, microseconds or nanoseconds — an export mixing seconds and milliseconds (two tools, one folder)
+    puts every row at its own time instead of the seconds rows in 1970."""
+    a = np.abs(x)
+    scale = np.where(a < 1e11, 1e9, np.where(a < 1e14, 1e6, np.where(a < 1e17, 1e3, 1.0)))
+    return (x * scale).astype("int64")
+
+
 def parse_times(values, tz: str = "UTC", where: str = "") -> pd.DatetimeIndex:
     """Times as the CLI and SDKs print them: ISO 8601 strings (with or without an offset), epoch seconds or
     milliseconds (numbers or numeric strings), datetime objects. Naive times are in ``tz`` (UTC unless told);
@@ -488,8 +514,7 @@ def parse_times(values, tz: str = "UTC", where: str = "") -> pd.DatetimeIndex:
     num = pd.to_numeric(v, errors="coerce")
     try:
         if num.notna().all():
-            unit = "ms" if float(num.abs().max()) > 1e11 else "s"
-            return pd.DatetimeIndex(pd.to_datetime(num.to_numpy(dtype="float64"), unit=unit, utc=True))
+            return pd.DatetimeIndex(pd.to_datetime(epoch_ns(num.to_numpy(dtype="float64")), unit="ns", utc=True))
         t = pd.to_datetime(v.astype(str), format="ISO8601", errors="coerce") if v.map(
             lambda x: isinstance(x, str)).all() else pd.to_datetime(v, errors="coerce", utc=False)
         if t.isna().any():
