@@ -61,3 +61,28 @@ def test_at_alone_analyses_the_incident_at_that_time_not_the_latest():
     assert rep.incident.start != latest.incident.start
     quiet = incident.run(at=(target["end"] + pd.Timedelta(hours=6)).isoformat(), now=NOW)
     assert quiet.incident.end - quiet.incident.start == pd.Timedelta(hours=1) and any("hour around" in n for n in quiet.all_notes())
+
+
+def test_cloudwatch_without_credentials_is_refused_before_any_kernel(tmp_path, monkeypatch):
+    """Issue #38 item 10: no credentials for an AWS environment used to fail in cell 3 after a kernel started (a
+    ``failed`` run on the board). Nothing is sent anywhere: the instance-metadata lookup is switched off here."""
+    from rtanalytics.reports.runner import run_report as run
+
+    for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
+              "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_WEB_IDENTITY_TOKEN_FILE"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with pytest.raises(ParameterError) as e:
+        run("kpis", {"environment": "production", "start": "-1h"}, outputs=tmp_path / "out")
+    assert e.value.name == "environment" and "aws sso login" in str(e.value) and "no credentials" in str(e.value)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.ipynb"))
+
+
+def test_an_incidents_file_that_is_not_there_is_refused_and_an_unknown_symptom_is_said(tmp_path):
+    with pytest.raises(ParameterError) as e:
+        resolve_params(get_report("alarms"), {"incidents_file": str(tmp_path / "nonexistent.csv")})
+    assert e.value.name == "incidents_file"
+    rep = incident.run(symptom="nosuchsignal", now=NOW)
+    assert rep.status == "partial" and any("nosuchsignal" in n for n in rep.all_notes())

@@ -289,6 +289,12 @@ def run(source: str | None = None, environment: str = "demo", incident_start: st
     prev = prev.reindex(df.index)
     guard = pd.Timedelta(minutes=30)
     onsets = F.detect_onsets(df, kinds, s - guard, s - guard, min(e + af, window.end), reference=prev)
+    if symptom and symptom not in df.columns:  # a named symptom the window has no signal for is said, not ignored
+        labels = ", ".join(sorted(map(str, df.columns))[:12]) or "none"
+        early_notes.append(f"symptom {symptom!r} is not a signal of this incident's window (signals: {labels}): "
+                           "leads are ranked without a primary symptom")
+        window_gap = window_gap or f"symptom {symptom!r} is not one of the window's signals"
+        symptom = ""
     primary = symptom or next((q.label for q in qs if q.metric == "HTTPCode_Target_5XX_Count"), None)
     leads = F.rank_leads(onsets, primary)
     sigs = F.error_signatures(logs, s, e, redact_personal_data=not show_personal_data)

@@ -128,6 +128,13 @@ class AlarmParams(CommonParams):
     thresholds: list[float] = Field([], description="thresholds for the sweep (empty: 0.5x, 1x, 2x, 4x the current)")
     incidents_file: str = Field("", description="CSV of incidents (start,end[,id]) when the source has no ground truth")
 
+    @field_validator("incidents_file")
+    @classmethod
+    def _incidents_file(cls, v):
+        if v and not Path(v).is_file():
+            raise ValueError(f"{v!r} is not a file (a CSV of incidents: start,end[,id])")
+        return v
+
     @field_validator("alarms_from")
     @classmethod
     def _from(cls, v):

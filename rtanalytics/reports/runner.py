@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from .._version import __version__
-from ..errors import ReportError
+from ..catalog import catalog
+from ..errors import ParameterError, ReportError
+from ..sources.aws import credentials_problem
 from ..plotlyjs import write_plotlyjs_asset
 from ..settings import current as current_project
 from ..settings import default_outputs
@@ -77,6 +79,7 @@ def run_report(name: str, params: dict[str, Any] | None = None, outputs: Path | 
     started = utcnow()
     now = to_utc(now) if now is not None else started
     resolved = resolve_params(report, dict(params or {}), now=now)  # raises before anything is written
+    refuse_without_credentials(resolved)
     requested = {"start": resolved.pop("requested_start"), "end": resolved.pop("requested_end")}
     outputs = Path(outputs) if outputs else default_outputs()
     discard_partials(outputs)  # staging folders of runs that died hours ago (a live run's is never that old)
@@ -203,3 +206,17 @@ def discard_partials(outputs: Path, older_than_s: float = 6 * 3600) -> list[Path
 
 
 __all__ = ["run_report", "RunResult", "ReportError"]
+
+
+def refuse_without_credentials(resolved: dict) -> None:
+    """A run that reads CloudWatch without credentials is refused before any kernel starts (exit 2, nothing
+    written), with the fix — never a ``failed`` run on the team's board at its third cell."""
+    if resolved.get("source") != "cloudwatch":
+        return
+    env = catalog().environment(resolved["environment"])
+    why = credentials_problem(env.profile, env.region)
+    if why:
+        raise ParameterError("environment", f"{resolved['environment']} reads CloudWatch, but {why}",
+                             "give credentials through the standard chain (AWS_PROFILE or AWS_ACCESS_KEY_ID/"
+                             "AWS_SECRET_ACCESS_KEY, ~/.aws/credentials), name a profile for the environment in "
+                             "environments.yaml, or run `aws sso login` for an SSO profile")

@@ -57,6 +57,23 @@ ANSWER_KEYS = {
 DAMAGED_RETRIES = 2
 
 
+def credentials_problem(profile: str | None = None, region: str | None = None) -> str | None:
+    """Why the standard credential chain (environment variables, ``~/.aws``, an SSO login, an instance or task
+    role), through ``profile`` when one is named, has no credentials — or None when it has some. Nothing is sent
+    to AWS: a run that reads CloudWatch is refused before any kernel starts instead of failing in its third
+    cell."""
+    import boto3  # lazy: boto3 loads only on the AWS paths
+    from botocore.exceptions import BotoCoreError  # lazy: with boto3
+
+    try:
+        creds = boto3.Session(profile_name=profile, region_name=region).get_credentials()
+    except BotoCoreError as e:  # the profile does not exist, its SSO session cannot be read, ...
+        return f"{type(e).__name__}: {e}"
+    if creds is None:
+        return "the standard credential chain has no credentials" + (f" for profile {profile!r}" if profile else "")
+    return None
+
+
 def damage(service: str, api: str, resp: dict) -> str | None:
     """What is missing from an answer that the API always sends (None: nothing)."""
     for key in ANSWER_KEYS.get((service, api), ()):
