@@ -231,3 +231,31 @@ def test_an_export_is_read_for_what_it_says(tmp_path):
     assert served_period(src, 60, win.start, now) == 60
     from rtanalytics.sources.demo import DemoSource
     assert served_period(DemoSource(), 60, win.start, now) == 3600
+
+
+def test_a_file_per_metric_answers_its_metric_and_says_so(tmp_path):
+    """Issue #38 item 4: RequestCount.csv and TargetResponseTime.csv answer the ALB queries (the README's "a file per
+    metric"), the report says which file answered which query; several candidates and none for the statistic
+    asked are not guessed."""
+    from rtanalytics.queries import MetricQuery
+    from rtanalytics.sources.files import FilesSource
+    from rtanalytics.timewindow import TimeWindow
+
+    t0 = pd.Timestamp("2026-11-02T00:00Z")
+    stamps = [(t0 + pd.Timedelta(minutes=5 * i)).isoformat() for i in range(6)]
+    (tmp_path / "RequestCount.csv").write_text("timestamp,value\n" + "\n".join(f"{t},{100 + i}"
+                                                                             for i, t in enumerate(stamps)))
+    (tmp_path / "TargetResponseTime|Average.csv").write_text("timestamp,value\n" + "\n".join(f"{t},0.2"
+                                                                                         for t in stamps))
+    (tmp_path / "TargetResponseTime|p99.csv").write_text("timestamp,value\n" + "\n".join(f"{t},1.5" for t in stamps))
+    src = FilesSource(path=tmp_path)
+    lb = {"LoadBalancer": "app/web/1"}
+    qs = [MetricQuery("AWS/ApplicationELB", "RequestCount", lb, "Sum", 300, label="req"),
+          MetricQuery("AWS/ApplicationELB", "TargetResponseTime", lb, "p99", 300, label="p99"),
+          MetricQuery("AWS/ApplicationELB", "TargetResponseTime", lb, "Maximum", 300, label="max")]
+    df = src.metrics(qs, TimeWindow(t0, t0 + pd.Timedelta(minutes=30)))
+    assert df["req"].tolist() == [100, 101, 102, 103, 104, 105] and df["p99"].tolist() == [1.5] * 6
+    assert df["max"].isna().all()
+    assert "several series for TargetResponseTime and none for Maximum" in df.attrs["incomplete"]["max"]
+    assert any(n.startswith("req: answered by RequestCount.csv by its metric name") for n in src.notes)
+    assert src.answered["p99"].startswith("TargetResponseTime|p99.csv")

@@ -58,6 +58,9 @@ class FilesSource:
         self.problems: list[dict] = []
         self.notes: list[str] = []  # what was read how (duplicates aggregated, files skipped)
         self.malformed: list[dict] = []  # damaged rows and datapoints: file, line (or datapoint), reason
+        self.file_of: dict[str, str] = {}  # series name -> the file it came from (to say which file answered)
+        self.answered: dict[str, str] = {}  # query label -> how it was matched (the file, by which name)
+        self.ambiguous: dict[str, list] = {}  # query label -> the series that could answer it, none chosen
         self.tz = tz  # naive timestamps are in this zone (UTC unless told)
         self.now = None  # an evidence bundle sets the clock its data was read at
         self._load()
@@ -125,6 +128,7 @@ class FilesSource:
                 ts = parse_times([d.get("Timestamp") for d in pts], self.tz, f.name)
                 for stat in ("Average", "Sum", "Minimum", "Maximum", "SampleCount"):
                     if any(stat in d for d in pts):
+                        self.file_of[f"{label}|{stat}"] = f.name
                         self.by_name[f"{label}|{stat}"] = pd.Series(
                             [float(d.get(stat, np.nan)) for d in pts], index=ts, dtype="float64").sort_index()
                 # every extended statistic the export holds (p99, TM(10%:90%), PR(:300), IQM ...), by its
@@ -136,6 +140,7 @@ class FilesSource:
                     except ValueError:
                         self._malformed(f.name, None, f"ExtendedStatistics key {k!r} is not a CloudWatch statistic")
                         continue
+                    self.file_of[f"{label}|{name}"] = f.name
                     self.by_name[f"{label}|{name}"] = pd.Series(
                         [float((d.get("ExtendedStatistics") or {}).get(k, np.nan)) for d in pts], index=ts,
                         dtype="float64").sort_index()
@@ -179,6 +184,7 @@ class FilesSource:
             if {"label", "value"} <= set(rest):
                 for lab, g in df.assign(_t=ts).groupby("label", sort=False):
                     self.by_name[str(lab)] = pd.Series(g["value"].to_numpy(dtype=float), index=g["_t"])
+                    self.file_of[str(lab)] = f.name
                 continue
             values = [c for c in rest if pd.to_numeric(df[c], errors="coerce").notna().any()]
             for c in values:
@@ -187,6 +193,7 @@ class FilesSource:
                 if name in self.by_name:
                     self.notes.append(f"{f.name}: series {name!r} also in another file — kept the first")
                     continue
+                self.file_of[name] = f.name
                 self.by_name[name] = pd.Series(pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float),
                                                index=ts)
 
@@ -285,7 +292,11 @@ class FilesSource:
         probs = []
         for q in queries:
             s = self.find(q)
-            if s is None and q.identity() not in self.asked:
+            if s is None and q.label in self.ambiguous:
+                probs.append(problem(q, window, f"the folder {self.path.name}/ holds several series for "
+                                     f"{q.metric} and none for {q.stat}: " + ", ".join(self.ambiguous[q.label])
+                                     + " — name the file METRIC|STAT.csv, or query one of them", "no-data"))
+            elif s is None and q.identity() not in self.asked:
                 probs.append(problem(q, window, f"the folder {self.path.name}/ holds no series for "
                                      f"{q.identity()!r}; it holds: {self.holdings()}", "no-data"))
             if s is None or s.empty:
@@ -310,15 +321,35 @@ class FilesSource:
         return mark_incomplete(assemble(cols, queries, window), probs)
 
     def find(self, q: MetricQuery) -> pd.Series | None:
+        """The series answering ``q``: what it asks exactly (an evidence bundle), its id or label, then its metric
+        name — ``METRIC|STAT`` (get-metric-statistics, or a file named so), else the one series named after the
+        metric (``RequestCount.csv``), whose statistic and dimensions the file does not state: taken as the
+        query's, and :attr:`answered` says which file answered which query. Several candidates and none for the
+        statistic asked: not guessed (the query is missing, the candidates listed)."""
         s = self.by_identity.get(q.identity())
+        how = "exactly"
         if s is None:
-            s = self.by_name.get(q.id, self.by_name.get(q.label))
+            key = q.id if q.id in self.by_name else (q.label if q.label in self.by_name else None)
+            s, how = (self.by_name[key], f"by its {'id' if key == q.id else 'label'}") if key else (None, "")
         if s is None and q.namespace == "files":
-            s = self.by_name.get(q.metric)
+            s, how = self.by_name.get(q.metric), "by name"
         if s is None and q.metric:  # an export that names the metric (get-metric-statistics, a file per metric)
-            s = self.by_name.get(f"{q.metric}|{q.stat}")
-            if s is None and q.metric in self.by_name and not q.dimensions:
-                s = self.by_name[q.metric]
+            key = f"{q.metric}|{q.stat}"
+            s, how = self.by_name.get(key), f"as {key}"
+            if s is None:
+                cands = [k for k in self.by_name if k == q.metric or k.split("|", 1)[0] == q.metric]
+                if cands == [q.metric]:
+                    s = self.by_name[q.metric]
+                    how = (f"by its metric name ({self.file_of.get(q.metric, q.metric)} states no statistic or "
+                           f"dimensions: taken as {q.stat}" + (f", {dict(q.dimensions)}" if q.dimensions else "")
+                           + ")")
+                elif len(cands) > 1:
+                    self.ambiguous[q.label] = cands
+        if s is not None and q.label not in self.answered:
+            src_name = next((k for k, v in self.by_name.items() if v is s), None)
+            self.answered[q.label] = f"{self.file_of.get(src_name, 'the folder')} {how}" if src_name else how
+            if how.startswith("by its metric name"):  # the match a reader should see: said in the report
+                self.notes.append(f"{q.label}: answered by {self.answered[q.label]}")
         return s
 
     def natural_period(self) -> int:
