@@ -86,3 +86,18 @@ def test_an_incidents_file_that_is_not_there_is_refused_and_an_unknown_symptom_i
     assert e.value.name == "incidents_file"
     rep = incident.run(symptom="nosuchsignal", now=NOW)
     assert rep.status == "partial" and any("nosuchsignal" in n for n in rep.all_notes())
+
+
+@pytest.mark.parametrize("pts, shown, moved", [
+    ([0.79031, 0.79034], ["0.7903", "0.7903"], False),        # the same figure as shown: no verdict
+    ([486400.0, 486401.0], ["4.864e+05", "4.864e+05"], False),
+    ([10, 12, 10, 12, 11, 13], ["10", "12", "10", "12", "11", "13"], False),  # within its run-to-run noise
+    ([10, 10.2, 10.1, 10.2, 10.1, 14], ["10", "10.2", "10.1", "10.2", "10.1", "14"], True),
+    ([1.0, 2.0], ["1", "2"], True),
+])
+def test_the_status_board_judges_moves_not_noise(pts, shown, moved):
+    """Issue #38 item 8: the trend strip said "0.7903–0.7903 ↑ worse" of identical values a minute apart."""
+    from rtanalytics.reports.index import move
+
+    d, verdict, arrow = move(pts, shown)
+    assert verdict is moved and (arrow == "→") is (not moved)

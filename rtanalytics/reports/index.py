@@ -117,6 +117,20 @@ def _headline_cells(s: dict) -> str:
     return "".join(out)
 
 
+def move(pts: list[float], shown: list[str]) -> tuple[float, bool, str]:
+    """The last move of a figure: ``(change, whether it is a move at all, arrow)``. A change is a move only when
+    it shows in the figure's own formatting (``0.7903`` twice is no move, whatever the digits behind it) and
+    exceeds the figure's noise — the median size of its earlier run-to-run changes (with four runs or more)."""
+    d = pts[-1] - pts[-2]
+    if d == 0 or (len(shown) >= 2 and shown[-1] == shown[-2]):
+        return d, False, "→"
+    earlier = [abs(b - a) for a, b in zip(pts[:-2], pts[1:-1])]
+    noise = sorted(earlier)[len(earlier) // 2] if len(earlier) >= 2 else 0.0
+    if abs(d) <= noise:
+        return d, False, "→"
+    return d, True, "↑" if d > 0 else "↓"
+
+
 def _trends(items: list[dict], last: int = 12) -> str:
     """Sparklines of the latest run's headline figures over earlier runs of the same window length (a 24 h run
     is never drawn beside 7 d runs), with the scale and whether the last move was good or bad."""
@@ -130,22 +144,26 @@ def _trends(items: list[dict], last: int = 12) -> str:
     cells = []
     for f in items[0].get("headline") or []:
         key = f.get("key")
-        vals = []
+        vals, texts = [], []
         for s in same:
-            v = next((h.get("value") for h in s.get("headline") or [] if h.get("key") == key), None)
-            vals.append(float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-                        else None)
+            h = next((h for h in s.get("headline") or [] if h.get("key") == key), {})
+            v = h.get("value")
+            ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+            vals.append(float(v) if ok else None)
+            texts.append(str(h.get("text") or _fmt(v)) if ok else None)
         pts = [v for v in vals if v is not None]
+        shown = [x for x in texts if x is not None]
         if len(pts) < 2:
             continue
-        d = pts[-1] - pts[-2]
-        arrow = "→" if d == 0 else ("↑" if d > 0 else "↓")
+        d, verdict, arrow = move(pts, shown)
         better = f.get("better")
-        verdict = "" if d == 0 or better not in ("up", "down") else (
+        verdict = "" if not verdict or better not in ("up", "down") else (
             "better" if (d > 0) == (better == "up") else "worse")
         colour = {"better": "#2e7d32", "worse": "#c62828"}.get(verdict, "#555")
+        lo, hi = shown[pts.index(min(pts))], shown[pts.index(max(pts))]
+        scale = lo if lo == hi else f"{lo}–{hi}"
         cells.append(f"<div class='trend'><span class='k'>{e(str(f.get('label', key)))}</span> "
-                     f"{sparkline(pts)} <span class='scale'>{e(_fmt(min(pts)))}–{e(_fmt(max(pts)))}</span> "
+                     f"{sparkline(pts)} <span class='scale'>{e(scale)}</span> "
                      f"<b style='color:{colour}'>{arrow} {e(verdict)}</b></div>")
     if not cells:
         return ""
