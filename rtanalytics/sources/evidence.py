@@ -241,6 +241,7 @@ class RecordingSource:
                     "rtanalytics_version": __version__, "files": files, "data_sha256": self.data_hash(),
                     "queries": sorted(self._asked), "problems": provenance(self).get("problems", []),
                     "source_now": source_now(self).isoformat(), "logs_redacted": not raw_logs,
+                    "retention_tiers": bool(getattr(unwrap(self), "retention_tiers", True)),
                     "calls": self.calls}
         self.raw_logs_saved = self.raw_logs_saved or bool(raw_logs and self._logs)
         path = folder / "manifest.json"

@@ -85,6 +85,9 @@ class FilesSource:
             self.asked = set(man.get("queries", []))
             if man.get("source_now"):  # the recorded source's clock: retention tiers are judged as they were
                 self.now = pd.Timestamp(man["source_now"])
+            # a recording of CloudWatch (or the demo, which models it) keeps its source's retention tiers: the
+            # bundle answers the periods that source served, as it served them
+            self.retention_tiers = bool(man.get("retention_tiers", True))
             self.problems += list(man.get("problems", []))  # what the recorded run could not get stays missing
         if (p / "health_history.parquet").exists():  # the health checks' results a run used
             self._health = pd.read_parquet(p / "health_history.parquet")
