@@ -84,3 +84,20 @@ def test_kpi_report_on_cloudwatch_matches_the_demo(aws, moto_params, tmp_path):
     assert s["figures"]["throughput"] == pytest.approx(req / 24, rel=1e-9)
     page = (res.run_dir / "report.html").read_text()
     assert "TargetResponseTime" in page and "partial" in page
+
+
+def test_an_account_without_alarms_is_no_data_not_a_traceback(moto_params, moto_server):
+    """Issue #38 item 10: `run alarms -p alarms_from aws` on an account with no alarms failed with KeyError:
+    'threshold'."""
+    from rtanalytics.reports import alarms
+
+    moto_server.reset()
+    rep = alarms.run(environment="moto", alarms_from="aws", start=DAY[0], end=DAY[1], now=DAY[1])
+    assert rep.status == "no-data" and any("DescribeAlarms answered no alarms" in n for n in rep.all_notes())
+    # every call the report's notebook makes works on it (a no-data page, not a failed run)
+    figs = rep.figures()
+    for call in (rep.headline_block, rep.catalog_table, rep.detection_matrix, rep.pages_per_week, rep.noise_table,
+                 rep.provenance_table, rep.data_notes):
+        call()
+    assert set(figs) >= {"timeline", "sweep", "pages"}
+    rep.publish(str(moto_params.parent / "out"))

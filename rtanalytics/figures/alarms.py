@@ -39,6 +39,10 @@ def state_timeline(evaluations: dict, incidents: pd.DataFrame | None = None, tit
 
 def sweep_figure(sweep: pd.DataFrame, title: str) -> go.Figure:
     """Detection time against false alarms for every candidate; marker size shows recall."""
+    if sweep.empty or "threshold" not in sweep:  # no alarm was swept (none to replay): an empty, titled chart
+        fig = go.Figure()
+        fig.update_layout(title=f"{title}: no candidates (no alarm to sweep)", template="plotly_white", height=200)
+        return fig
     d = sweep.copy()
     d["label"] = [f"thr {t:g}, {m} of {n}" for t, m, n in zip(d["threshold"], d["M"], d["N"])]
     # label only the best trade-offs (no other candidate has both fewer false alarms and faster detection):

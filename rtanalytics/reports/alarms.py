@@ -51,6 +51,9 @@ class AlarmsReport(ReportResult):
     def gaps(self) -> list[str]:
         return list(self.missing)
 
+    def has_data(self) -> bool:
+        return bool(self.alarms) or bool(len(self.scores))
+
     def headline_figures(self) -> list:
         s = self.summary()
         det, inc = s["incidents_detected_by_any"], s["incidents"]
@@ -107,7 +110,7 @@ class AlarmsReport(ReportResult):
                 if len(self.detections) else 0,
                 "false_alarms": int(self.scores["false_alarms"].sum()) if len(self.scores) else 0,
                 "critical_pages": int(len(crit)), "off_hours_pages": int(crit["off_hours"].sum()) if len(crit) else 0,
-                "audit_findings_high": int((self.audit["severity"] == "high").sum())}
+                "audit_findings_high": int((self.audit["severity"] == "high").sum()) if "severity" in self.audit else 0}
 
 
 def _incidents(src, window, incidents_file: str) -> pd.DataFrame:
@@ -156,6 +159,12 @@ def run(source: str | None = None, environment: str = "demo", start: str = "-14d
             f"not imported: {p}" for p in found.problems()]
     else:
         alarms, composites = load_alarms(environment=environment), []
+    if not alarms and not composites:  # nothing to replay is no data, not a traceback
+        where = {"aws": "DescribeAlarms answered no alarms", "catalog": "parameters/alarms.yaml holds no alarms"}.get(
+            alarms_from, f"{alarms_from} holds no CloudWatch alarms")
+        empty = pd.DataFrame()
+        return AlarmsReport(window, [], {}, empty, empty, empty, empty, empty, empty, empty, empty, sweep_alarm,
+                            src, notes + [f"no alarms to replay: {where}"], [f"no alarms: {where}"])
     limits: list[str] = []
     series = bt.alarm_series(alarms, src, TimeWindow(window.start - pd.Timedelta(days=1), window.end), limits)
     series = {k: v[v.index >= window.start - pd.Timedelta(hours=2)] for k, v in series.items()}
