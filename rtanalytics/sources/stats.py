@@ -167,18 +167,18 @@ def _mixture_range(st: Statistic, n, mu, sigma, starts, count):
         fa, fb = np.full(starts.size, fa), np.full(starts.size, fb)
     mass, part = np.clip(fb - fa, 0.0, 1.0), np.clip(pb - pa, 0.0, None)
     with np.errstate(invalid="ignore", divide="ignore"):
-        if st.kind == "tm":
-            return np.where(mass > 0, part / mass, np.nan)
-        if st.kind == "tc":
-            return count * mass
-        if st.kind == "ts":
-            return count * part
-        if st.kind == "pr":
-            return 100.0 * mass
         # wm: below the range at its lower edge, above it at its upper edge
         low = np.where(fa > 0, fa * xa, 0.0)
         high = np.where(fb < 1, (1.0 - fb) * np.where(np.isfinite(xb), xb, 0.0), 0.0)
-        return part + low + high
+        return _in_range(st.kind, mass, part, count, part + low + high)
+
+
+def _in_range(kind: str, mass, part, count, wm):
+    """A range statistic from the share of samples in range (``mass``), their values' share of the mean
+    (``part``, i.e. their sum over the count), the count, and the winsorized mean."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {"tm": lambda: np.where(mass > 0, part / mass, np.nan), "tc": lambda: count * mass,
+                "ts": lambda: count * part, "pr": lambda: 100.0 * mass, "wm": lambda: wm}[kind]()
 
 
 def event_stat(stat: str, k: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -238,15 +238,7 @@ def _two_valued(st: Statistic, ones: np.ndarray, zeros: np.ndarray, count: np.nd
             ones_in = (1.0 - f0) * inside(1.0)
             mass = ones_in + f0 * inside(0.0)
             wm = f0 * clamp(0.0) + (1.0 - f0) * clamp(1.0)
-        if st.kind == "tm":
-            return np.where(mass > 0, ones_in / mass, np.nan)
-        if st.kind == "tc":
-            return count * mass
-        if st.kind == "ts":
-            return count * ones_in
-        if st.kind == "pr":
-            return 100.0 * mass
-        return wm
+        return _in_range(st.kind, mass, ones_in, count, wm)
 
 
 def gauge_stat(stat: str, v: np.ndarray, group: np.ndarray, starts: np.ndarray) -> np.ndarray:
