@@ -172,3 +172,19 @@ def test_health_on_an_export_never_shows_the_demo_probes_as_its_checks(tmp_path)
     assert b.current["checks"] == {} and b.status == "partial"
     assert any("live health checks were not run" in g for g in b.gaps())
     assert not (tmp_path / "b.sqlite").exists() or H.read_history(tmp_path / "b.sqlite").empty
+
+
+def test_daily_ops_and_the_alarms_replay_agree_on_what_is_in_alarm():
+    """Issue #38 item 6: daily-ops said "Active alarms: none" while the alarms report's replay had an alarm in
+    ALARM for 14,795 minutes — the one went into ALARM before the fortnight daily-ops looked at. One figure, one
+    answer: the alarms in ALARM at the end of the day."""
+    from rtanalytics.alarms import ALARM
+    from rtanalytics.reports import alarms, health
+
+    from .conftest import NOW
+
+    end = pd.Timestamp(NOW).floor("D")
+    ops = health.daily(end=end.isoformat(), now=NOW, probe=False)
+    rep = alarms.run(start=(end - pd.Timedelta(days=14)).isoformat(), end=end.isoformat(), now=NOW)
+    replayed = {name for name, ev in rep.evaluations.items() if len(ev.codes) and ev.codes[-1] == ALARM}
+    assert set(ops.active_alarms["alarm"]) == replayed

@@ -350,8 +350,12 @@ def daily(source=None, environment="demo", end="today", files_path="", evidence_
         active = pd.DataFrame([{"alarm": a["AlarmName"], "since": a.get("StateUpdatedTimestamp"),
                                 "reason": a.get("StateReason")} for a in d["metric"] + d["composite"]],
                               columns=["alarm", "since", "reason"])
-    else:  # the demo: the catalog's alarms evaluated up to the end of the day
-        last = h.sort_values("timestamp").groupby("alarm").tail(1) if len(h) else h
+    else:  # the demo (its history is CloudWatch's engine on its data) and a recording of it: each alarm's state at
+        # the end of the day is its last state change — looked for over the 455 days CloudWatch keeps data, not the
+        # fortnight the noise report reads: an alarm in ALARM since long before (a DynamoDB alarm ignores missing
+        # data, so a metric published only when it breaches keeps it there) is still active, as the replay says
+        hs = src.alarm_history(TimeWindow(end_ts - pd.Timedelta(days=455), end_ts))
+        last = hs.sort_values("timestamp").groupby("alarm").tail(1) if len(hs) else hs
         active = pd.DataFrame({"alarm": last["alarm"], "since": last["timestamp"], "reason": last["reason"]})[
             (last["to_state"] == "ALARM").to_numpy()] if len(last) else pd.DataFrame(columns=["alarm", "since",
                                                                                                 "reason"])
