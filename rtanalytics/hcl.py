@@ -225,7 +225,10 @@ class _Parser:
             m = _NUMBER.match(s, i)
             self.i = m.end()
             txt = m.group(0)
-            return ("lit", int(txt) if re.fullmatch(r"\d+", txt) else float(txt))
+            try:
+                return ("lit", int(txt) if re.fullmatch(r"\d+", txt) else float(txt))
+            except ValueError:  # more digits than Python converts
+                self.fail(f"a number of {len(txt)} digits")
         if c == '"':
             self.i += 1
             return self.template('"')
@@ -619,17 +622,14 @@ def _traverse(node, scope: Scope, d):
     if kind == "var":
         return _root(node[1], scope, text or node[1])
     if kind == "attr":
-        base = _traverse(node[1], scope, d) if node[1][0] in ("var", "attr", "index", "splat") \
-            else evaluate(node[1], scope, d)
+        base = _base(node, scope, d)
         return get_attr(base, node[2], text)
     if kind == "index":
-        base = _traverse(node[1], scope, d) if node[1][0] in ("var", "attr", "index", "splat") \
-            else evaluate(node[1], scope, d)
+        base = _base(node, scope, d)
         key = settle(evaluate(node[2], scope, d))
         return get_index(base, key, text)
     # splat
-    base = _traverse(node[1], scope, d) if node[1][0] in ("var", "attr", "index", "splat") \
-        else evaluate(node[1], scope, d)
+    base = _base(node, scope, d)
     if isinstance(base, Unknown):
         return base
     items = [] if base is None else (base if isinstance(base, list) else [base])
@@ -640,6 +640,12 @@ def _traverse(node, scope: Scope, d):
             v = get_attr(v, op[1], text) if op[0] == "attr" else get_index(v, evaluate(op[1], scope, d), text)
         out.append(v)
     return out
+
+
+def _base(node, scope: Scope, d):
+    """What a traversal step reads from: its base, itself a traversal (kept half-read) or any expression."""
+    inner = node[1]
+    return _traverse(inner, scope, d) if inner[0] in ("var", "attr", "index", "splat") else evaluate(inner, scope, d)
 
 
 def _override(text: str, overrides: Mapping[str, Any]):
@@ -1087,6 +1093,8 @@ FUNCTIONS: dict[str, Callable] = {
     "can": None,   # special forms below
     "try": None,
 }
+_STRUCTURAL = {"merge", "concat", "lookup", "coalesce", "tolist", "toset", "tomap", "flatten", "compact", "length",
+               "keys"}
 _UNKNOWABLE = {"templatefile": "renders a template file", "timestamp": "is the time of the "
                "apply", "uuid": "is random", "filebase64": "reads a file", "fileexists": "looks at the disk",
                "plantimestamp": "is the time of the plan", "bcrypt": "is random"}
@@ -1131,13 +1139,12 @@ def call(name: str, arg_nodes: list, expand: bool, scope: Scope, d):
         if isinstance(last, Unknown):
             return last
         args += list(last)
-    u = first_unknown(*args)
-    if u is not None and name not in ("merge", "concat", "lookup", "coalesce", "tolist", "toset", "tomap",
-                                      "flatten", "compact", "length", "keys"):
-        return u
-    if u is not None:  # these keep the unknown inside the result unless the structure itself is unknown
-        if any(isinstance(a, Unknown) for a in args):
-            return next(a for a in args if isinstance(a, Unknown))
+    whole = next((a for a in args if isinstance(a, Unknown)), None)  # an argument unknown as a whole
+    if whole is not None:
+        return whole
+    # an unknown inside a collection: the functions that only move elements keep it inside their result
+    if name not in _STRUCTURAL and first_unknown(*args) is not None:
+        return first_unknown(*args)
     try:
         return fn(*args)
     except HclError:

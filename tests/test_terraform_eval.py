@@ -115,6 +115,8 @@ def test_hostile_expressions_end_in_an_error_not_a_crash():
         ev("range(100000000)")
     with pytest.raises(hcl.HclError, match="unterminated string"):
         hcl.parse('"abc')
+    with pytest.raises(hcl.HclError, match="digits"):  # past Python's int conversion limit: named, not a ValueError
+        hcl.parse("1" * 10_000)
 
 
 # ------------------------------------------------------------------------------------- alarms as teams write them
